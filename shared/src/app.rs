@@ -1,0 +1,62 @@
+//! The composition root: settings, store, notifier and clock, built once per container (or per
+//! dev server) and shared by every request.
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::notify::Notifier;
+use crate::notify::aws::AwsNotifier;
+use crate::notify::outbox::Outbox;
+use crate::store::Store;
+use crate::store::dynamo::{CallLog, DynamoStore};
+use crate::store::memory::MemoryStore;
+
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub notifier: Arc<dyn Notifier>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl App {
+    /// The embedded store and outbox: no AWS needed.
+    pub fn embedded(config: Config) -> (Self, Arc<Outbox>) {
+        let outbox = Arc::new(Outbox::new());
+        let app = Self {
+            config: Arc::new(config),
+            store: Arc::new(MemoryStore::new()),
+            notifier: outbox.clone(),
+            clock: Arc::new(SystemClock),
+        };
+        (app, outbox)
+    }
+
+    /// DynamoDB, SES v2 and SNS, at `AWS_ENDPOINT_URL` when set (emulators).
+    pub async fn aws(config: Config, call_log: Option<CallLog>) -> Self {
+        let sdk = sdk_config(&config).await;
+        let store = DynamoStore::new(&sdk, config.table_name.clone(), call_log);
+        let notifier = AwsNotifier::new(
+            aws_sdk_sesv2::Client::new(&sdk),
+            aws_sdk_sns::Client::new(&sdk),
+            config.email_from.clone(),
+            config.sms_sender_id.clone(),
+        );
+        Self {
+            config: Arc::new(config),
+            store: Arc::new(store),
+            notifier: Arc::new(notifier),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+pub async fn sdk_config(config: &Config) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(config.aws_region.clone()));
+    if let Some(url) = &config.aws_endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}

@@ -1,0 +1,262 @@
+//! Every setting, read once from the environment at cold start. A bad value fails the start with
+//! a message naming the variable; an absent one takes the documented default.
+
+use std::collections::HashMap;
+use time::Duration;
+
+use crate::ids::random_bytes;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub table_name: String,
+    pub email_from: String,
+    pub sms_sender_id: Option<String>,
+    pub allowed_origins: Vec<String>,
+    pub cookie_name: String,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+    /// Fields a sign-up must carry besides the strategy's identifier and the password.
+    pub required_fields: Vec<String>,
+    pub signup_agreements_required: bool,
+    pub admin_key: Option<String>,
+    pub aws_endpoint_url: Option<String>,
+    pub aws_region: String,
+    /// Key of the HMAC that one-time codes are stored under.
+    pub code_hash_key: Vec<u8>,
+    pub limits: Limits,
+}
+
+/// Abuse limits. Windows are fixed and counted in the store, so they hold across Lambda instances.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub signups_per_ip_per_hour: u32,
+    pub sends_per_destination_per_hour: u32,
+}
+
+/// Fields `REQUIRED_FIELDS` may name.
+pub const REQUIRABLE_FIELDS: [&str; 5] = [
+    "email",
+    "phone_number",
+    "username",
+    "first_name",
+    "last_name",
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads settings from a map, so tests can build configurations without touching the process.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
+
+        let session_idle = days(get("SESSION_IDLE_DAYS"), "SESSION_IDLE_DAYS", 7)?;
+        let session_max = days(get("SESSION_MAX_DAYS"), "SESSION_MAX_DAYS", 30)?;
+        if session_idle > session_max {
+            return Err(ConfigError {
+                name: "SESSION_IDLE_DAYS",
+                reason: "must not exceed SESSION_MAX_DAYS".into(),
+            });
+        }
+
+        let cookie_name = get("COOKIE_NAME").unwrap_or("__Host-session").to_string();
+        if !cookie_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(ConfigError {
+                name: "COOKIE_NAME",
+                reason: "only letters, digits, '-', '_' and '.' are allowed".into(),
+            });
+        }
+
+        let allowed_origins = list(get("ALLOWED_ORIGINS"));
+        for origin in &allowed_origins {
+            let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/');
+            if !ok {
+                return Err(ConfigError {
+                    name: "ALLOWED_ORIGINS",
+                    reason: format!("{origin:?} is not an origin like https://app.example.com"),
+                });
+            }
+        }
+
+        let required_fields = list(get("REQUIRED_FIELDS"));
+        if let Some(bad) = required_fields
+            .iter()
+            .find(|f| !REQUIRABLE_FIELDS.contains(&f.as_str()))
+        {
+            return Err(ConfigError {
+                name: "REQUIRED_FIELDS",
+                reason: format!(
+                    "unknown field {bad:?}; allowed: {}",
+                    REQUIRABLE_FIELDS.join(", ")
+                ),
+            });
+        }
+
+        let code_hash_key = match get("CODE_HASH_KEY") {
+            Some(hex_key) => {
+                let key = hex::decode(hex_key).map_err(|_| ConfigError {
+                    name: "CODE_HASH_KEY",
+                    reason: "must be hex".into(),
+                })?;
+                if key.len() < 32 {
+                    return Err(ConfigError {
+                        name: "CODE_HASH_KEY",
+                        reason: "must be at least 32 bytes (64 hex digits)".into(),
+                    });
+                }
+                key
+            }
+            // Codes issued by one Lambda instance must verify on another: no per-process key there.
+            None if in_lambda => {
+                return Err(ConfigError {
+                    name: "CODE_HASH_KEY",
+                    reason: "must be set in Lambda (template.yaml provides it)".into(),
+                });
+            }
+            None => random_bytes::<32>().to_vec(),
+        };
+
+        Ok(Self {
+            table_name: get("TABLE_NAME").unwrap_or("sesame").to_string(),
+            email_from: get("EMAIL_FROM")
+                .unwrap_or("no-reply@example.com")
+                .to_string(),
+            sms_sender_id: get("SMS_SENDER_ID").map(str::to_string),
+            allowed_origins,
+            cookie_name,
+            session_idle,
+            session_max,
+            required_fields,
+            signup_agreements_required: flag(
+                get("SIGNUP_AGREEMENTS_REQUIRED"),
+                "SIGNUP_AGREEMENTS_REQUIRED",
+            )?,
+            admin_key: get("ADMIN_KEY").map(str::to_string),
+            aws_endpoint_url: get("AWS_ENDPOINT_URL").map(str::to_string),
+            aws_region: get("AWS_REGION")
+                .or(get("AWS_DEFAULT_REGION"))
+                .unwrap_or("us-east-1")
+                .to_string(),
+            code_hash_key,
+            limits: Limits {
+                signups_per_ip_per_hour: number(
+                    get("LIMIT_SIGNUPS_PER_IP_PER_HOUR"),
+                    "LIMIT_SIGNUPS_PER_IP_PER_HOUR",
+                    20,
+                )?,
+                sends_per_destination_per_hour: number(
+                    get("LIMIT_SENDS_PER_DESTINATION_PER_HOUR"),
+                    "LIMIT_SENDS_PER_DESTINATION_PER_HOUR",
+                    10,
+                )?,
+            },
+        })
+    }
+
+    /// A configuration for tests: defaults plus the given overrides.
+    pub fn for_tests(overrides: &[(&str, &str)]) -> Self {
+        let vars = overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::from_vars(&vars).expect("test configuration is valid")
+    }
+}
+
+fn list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn number(value: Option<&str>, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or(ConfigError {
+            name,
+            reason: format!("{v:?} is not a positive whole number"),
+        }),
+    }
+}
+
+fn days(value: Option<&str>, name: &'static str, default: u32) -> Result<Duration, ConfigError> {
+    number(value, name, default).map(|d| Duration::days(d.into()))
+}
+
+fn flag(value: Option<&str>, name: &'static str) -> Result<bool, ConfigError> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(other) => Err(ConfigError {
+            name,
+            reason: format!("{other:?} is not true or false"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn when_nothing_is_set_the_documented_defaults_apply() {
+        let c = Config::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(c.cookie_name, "__Host-session");
+        assert_eq!(c.session_idle, Duration::days(7));
+        assert_eq!(c.session_max, Duration::days(30));
+        assert_eq!(c.table_name, "sesame");
+        assert!(c.allowed_origins.is_empty());
+        assert_eq!(c.code_hash_key.len(), 32);
+    }
+
+    #[test]
+    fn when_a_setting_is_bad_the_error_names_it() {
+        for (name, value) in [
+            ("SESSION_IDLE_DAYS", "seven"),
+            ("ALLOWED_ORIGINS", "app.example.com"),
+            ("REQUIRED_FIELDS", "shoe_size"),
+            ("CODE_HASH_KEY", "abcd"),
+            ("COOKIE_NAME", "a;b"),
+            ("SIGNUP_AGREEMENTS_REQUIRED", "maybe"),
+        ] {
+            let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
+            assert_eq!(err.name, name, "{err}");
+        }
+    }
+
+    #[test]
+    fn when_running_in_lambda_without_a_code_key_the_start_fails() {
+        let err = Config::from_vars(&vars(&[("AWS_LAMBDA_FUNCTION_NAME", "signup")])).unwrap_err();
+        assert_eq!(err.name, "CODE_HASH_KEY");
+    }
+
+    #[test]
+    fn when_idle_exceeds_max_lifetime_the_start_fails() {
+        let err = Config::from_vars(&vars(&[("SESSION_IDLE_DAYS", "40")])).unwrap_err();
+        assert_eq!(err.name, "SESSION_IDLE_DAYS");
+    }
+}

@@ -1,0 +1,142 @@
+//! The domain's errors. `http::error` maps each variant to a status in one exhaustive match,
+//! so a new variant forces a decision there.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Stable error codes of the wire format: add codes, never rename.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    BadRequestBody,
+    RequiredField,
+    InvalidField,
+    WeakPassword,
+    EmailExists,
+    PhoneNumberExists,
+    UsernameExists,
+    InvalidCredentials,
+    InvalidCode,
+    CodeExpired,
+    TooManyAttempts,
+    RateLimited,
+    AttemptNotFound,
+    AttemptCompleted,
+    Unauthenticated,
+    ForbiddenOrigin,
+    UserBlocked,
+    DeliveryFailed,
+    NotFound,
+    MethodNotAllowed,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    Internal,
+}
+
+/// One problem with one field of the request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The request field at fault, where one applies (`metadata.plan`, `profile.gender`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl FieldError {
+    pub fn new(code: ErrorCode, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// A problem with the request as a whole rather than one field.
+    pub fn general(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn required(field: &str) -> Self {
+        Self::new(
+            ErrorCode::RequiredField,
+            field,
+            format!("{field} is required"),
+        )
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidField, field, message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Input that fails validation (required, invalid, weak password), one entry per problem.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// Email, phone number or username already taken; every conflict is listed.
+    #[error("already taken")]
+    Taken(Vec<FieldError>),
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("invalid code")]
+    InvalidCode,
+    #[error("code expired")]
+    CodeExpired,
+    /// The attempt is dead after too many wrong codes or sends.
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("attempt not found")]
+    AttemptNotFound,
+    #[error("attempt already completed")]
+    AttemptCompleted,
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("user blocked")]
+    UserBlocked,
+    #[error("delivery failed: {0}")]
+    DeliveryFailed(String),
+    #[error("internal error: {0}")]
+    Internal(#[from] InternalError),
+}
+
+/// A failure that is ours, not the caller's: logged in full under a correlation id.
+#[derive(Debug)]
+pub struct InternalError(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl fmt::Display for InternalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for InternalError {}
+
+impl From<crate::store::StoreError> for AuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        AuthError::Internal(InternalError(Box::new(e)))
+    }
+}
+
+impl AuthError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AuthError::Invalid(vec![FieldError::invalid(field, message)])
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        AuthError::Internal(InternalError(message.into().into()))
+    }
+}

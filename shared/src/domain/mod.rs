@@ -1,0 +1,17 @@
+//! Users, attempts, sessions, codes, passwords and validation. No AWS and no HTTP types here:
+//! services reach the outside world only through the `Store` and `Notifier` ports.
+
+pub mod caller;
+pub mod codes;
+pub mod error;
+pub mod limits;
+pub mod messages;
+pub mod model;
+pub mod password;
+pub mod session;
+pub mod signup;
+pub mod validation;
+pub mod verification;
+
+pub use caller::Caller;
+pub use error::{AuthError, ErrorCode, FieldError};

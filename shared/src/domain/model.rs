@@ -1,0 +1,286 @@
+//! The stored shapes of sessions, signins, attempts and users. The wire shapes live in
+//! `http::views`; these carry what must never leave the server (hashes, counters).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+pub type Timestamp = OffsetDateTime;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    VerifyPassword,
+    VerifyEmailOtp,
+    VerifyPhoneOtp,
+    VerifyEmailLink,
+    CompleteProfile,
+}
+
+impl Step {
+    /// The channel a code for this step goes out on, if the step is a code step.
+    pub fn channel(self) -> Option<Channel> {
+        match self {
+            Step::VerifyEmailOtp | Step::VerifyEmailLink => Some(Channel::Email),
+            Step::VerifyPhoneOtp => Some(Channel::Sms),
+            Step::VerifyPassword | Step::CompleteProfile => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignupMethod {
+    EmailOtp,
+    PhoneOtp,
+    EmailLink,
+    Sso,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SigninMethod {
+    Password,
+    EmailOtp,
+    PhoneOtp,
+    Sso,
+}
+
+/// The one code currently out for an attempt. A new send replaces it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCode {
+    pub channel: Channel,
+    /// Hex HMAC-SHA256 of the code, bound to the attempt and channel (see `codes`).
+    pub hash: String,
+    #[serde(with = "time::serde::timestamp")]
+    pub expires_at: Timestamp,
+    /// When it was handed to SES/SNS; `None` while the send failed, so a resend is not held back.
+    #[serde(with = "time::serde::timestamp::option", default)]
+    pub sent_at: Option<Timestamp>,
+}
+
+/// Counters shared by sign-up and sign-in attempts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeState {
+    pub code: Option<PendingCode>,
+    /// Codes sent for this attempt, successful or not (at most `limits::SENDS_PER_ATTEMPT`).
+    pub sends: u32,
+    /// Wrong codes submitted (the attempt dies at `limits::WRONG_CODES_PER_ATTEMPT`).
+    pub wrong_codes: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignupAttempt {
+    pub id: String,
+    pub session_id: String,
+    pub method: SignupMethod,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// argon2id PHC string; never sent to a client.
+    pub password_hash: Option<String>,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    #[serde(default)]
+    pub profile: Map<String, Value>,
+    /// Steps still to do, the current one first. Empty once completed.
+    pub remaining_steps: Vec<Step>,
+    pub email_verified: bool,
+    pub phone_verified: bool,
+    #[serde(default)]
+    pub missing_fields: Vec<String>,
+    #[serde(flatten)]
+    pub codes: CodeState,
+    pub completed: bool,
+    pub user_id: Option<String>,
+    #[serde(with = "time::serde::timestamp")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::timestamp")]
+    pub expires_at: Timestamp,
+}
+
+impl SignupAttempt {
+    pub fn current_step(&self) -> Option<Step> {
+        self.remaining_steps.first().copied()
+    }
+
+    /// Contact fields given but not yet proven.
+    pub fn unverified_fields(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.email.is_some() && !self.email_verified {
+            out.push("email");
+        }
+        if self.phone_number.is_some() && !self.phone_verified {
+            out.push("phone_number");
+        }
+        out
+    }
+
+    /// Where a code for `channel` goes, if the attempt has that contact.
+    pub fn destination(&self, channel: Channel) -> Option<&str> {
+        match channel {
+            Channel::Email => self.email.as_deref(),
+            Channel::Sms => self.phone_number.as_deref(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SigninAttempt {
+    pub id: String,
+    pub session_id: String,
+    pub method: SigninMethod,
+    /// The identifier as the user typed it, masked before it leaves the server.
+    pub identifier: String,
+    /// The user the identifier resolved to; `None` for an unknown identifier, which must look alike.
+    pub user_id: Option<String>,
+    pub destination: Option<String>,
+    pub remaining_steps: Vec<Step>,
+    #[serde(default)]
+    pub missing_fields: Vec<String>,
+    #[serde(flatten)]
+    pub codes: CodeState,
+    pub completed: bool,
+    #[serde(with = "time::serde::timestamp")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::timestamp")]
+    pub expires_at: Timestamp,
+}
+
+impl SigninAttempt {
+    pub fn current_step(&self) -> Option<Step> {
+        self.remaining_steps.first().copied()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signin {
+    pub id: String,
+    pub session_id: String,
+    pub user_id: String,
+    #[serde(with = "time::serde::timestamp")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::timestamp")]
+    pub expires_at: Timestamp,
+    #[serde(with = "time::serde::timestamp")]
+    pub last_active_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    /// Hex SHA-256 of the cookie secret; the secret itself is never stored.
+    pub secret_hash: String,
+    pub active_signin_id: Option<String>,
+    #[serde(with = "time::serde::timestamp")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::timestamp")]
+    pub last_active_at: Timestamp,
+    /// The earlier of the idle and the absolute deadline.
+    #[serde(with = "time::serde::timestamp")]
+    pub expires_at: Timestamp,
+}
+
+/// A session with everything under it: what one Query of its item collection returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionState {
+    pub session: Session,
+    pub signins: Vec<Signin>,
+    pub signup_attempts: Vec<SignupAttempt>,
+    pub signin_attempts: Vec<SigninAttempt>,
+}
+
+impl SessionState {
+    pub fn new(session: Session) -> Self {
+        Self {
+            session,
+            signins: Vec::new(),
+            signup_attempts: Vec::new(),
+            signin_attempts: Vec::new(),
+        }
+    }
+
+    pub fn active_signin(&self) -> Option<&Signin> {
+        let id = self.session.active_signin_id.as_deref()?;
+        self.signins.iter().find(|s| s.id == id)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub image_url: Option<String>,
+    pub two_factor_enabled: bool,
+    pub email_verified: bool,
+    pub phone_verified: bool,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    #[serde(default)]
+    pub profile: Map<String, Value>,
+    /// PHC string; never sent to a client.
+    pub password_hash: Option<String>,
+    #[serde(default)]
+    pub blocked: bool,
+    #[serde(default)]
+    pub login_attempts: u32,
+    #[serde(with = "time::serde::timestamp")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::timestamp")]
+    pub updated_at: Timestamp,
+}
+
+/// A uniqueness claim: one item per normalized email, phone number or username.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Claim {
+    Email(String),
+    Phone(String),
+    Username(String),
+}
+
+impl Claim {
+    /// The request field a conflict on this claim is reported against.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Claim::Email(_) => "email",
+            Claim::Phone(_) => "phone_number",
+            Claim::Username(_) => "username",
+        }
+    }
+
+    /// The store key, e.g. `EMAIL#ada@example.com`. Values are already normalized.
+    pub fn key(&self) -> String {
+        match self {
+            Claim::Email(v) => format!("EMAIL#{v}"),
+            Claim::Phone(v) => format!("PHONE#{v}"),
+            Claim::Username(v) => format!("USERNAME#{}", v.to_lowercase()),
+        }
+    }
+
+    pub fn for_user(user: &User) -> Vec<Claim> {
+        let mut claims = Vec::new();
+        if let Some(e) = &user.email {
+            claims.push(Claim::Email(e.clone()));
+        }
+        if let Some(p) = &user.phone_number {
+            claims.push(Claim::Phone(p.clone()));
+        }
+        if let Some(u) = &user.username {
+            claims.push(Claim::Username(u.clone()));
+        }
+        claims
+    }
+}

@@ -1,0 +1,128 @@
+//! Sessions: the cookie secret, lifetimes, and turning a presented cookie into a `Caller`.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use time::Duration;
+
+use super::caller::{Caller, IssuedCookie};
+use super::error::AuthError;
+use super::model::{Session, SessionState, Timestamp};
+use crate::app::App;
+use crate::ids::{new_id, prefix, random_bytes};
+
+/// A read moves the idle deadline at most this often, so most reads stay read-only.
+pub const TOUCH_INTERVAL: Duration = Duration::hours(1);
+
+/// 256 random bits, URL-safe; only its SHA-256 is stored.
+pub fn new_secret() -> (String, String) {
+    let secret = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+    let hash = hash_secret(&secret);
+    (secret, hash)
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A new session for a caller who had none, and the cookie that proves it.
+pub fn create(app: &App, now: Timestamp) -> (Session, IssuedCookie) {
+    let (secret, secret_hash) = new_secret();
+    let mut session = Session {
+        id: new_id(prefix::SESSION),
+        secret_hash,
+        active_signin_id: None,
+        created_at: now,
+        last_active_at: now,
+        expires_at: now,
+    };
+    session.expires_at = deadline(app, &SessionState::new(session.clone()), now);
+    let cookie = IssuedCookie {
+        session_id: session.id.clone(),
+        secret,
+        expires_at: session.expires_at,
+    };
+    (session, cookie)
+}
+
+/// When the session ends if nothing else happens: idle time from now, but never past the
+/// absolute end (the newest signin's, or the session's own when it has no signins yet).
+pub fn deadline(app: &App, state: &SessionState, now: Timestamp) -> Timestamp {
+    let absolute = state
+        .signins
+        .iter()
+        .map(|s| s.expires_at)
+        .max()
+        .unwrap_or(state.session.created_at + app.config.session_max);
+    (now + app.config.session_idle).min(absolute)
+}
+
+/// Loads the session a cookie names and checks its secret and lifetimes. Expired signins and
+/// attempts are dropped from the view. A cookie that proves nothing yields an anonymous caller
+/// whose cookie is to be cleared.
+pub async fn resolve(
+    app: &App,
+    cookie: Option<(&str, &str)>,
+    ip: &str,
+) -> Result<Caller, AuthError> {
+    let mut caller = Caller::anonymous(ip);
+    let Some((session_id, secret)) = cookie else {
+        return Ok(caller);
+    };
+    let now = app.clock.now();
+    let loaded = app.store.load_session(session_id).await?;
+    let proven = loaded.filter(|state| {
+        let presented = hash_secret(secret);
+        let secret_ok: bool = presented
+            .as_bytes()
+            .ct_eq(state.session.secret_hash.as_bytes())
+            .into();
+        secret_ok && now < state.session.expires_at
+    });
+    match proven {
+        Some(state) => caller.session = Some(prune(app, state, now)),
+        None => caller.clear_cookie = true,
+    }
+    Ok(caller)
+}
+
+/// Drops signins past their absolute end or idle too long, and attempts past their end.
+fn prune(app: &App, mut state: SessionState, now: Timestamp) -> SessionState {
+    let idle = app.config.session_idle;
+    state
+        .signins
+        .retain(|s| now < s.expires_at && now < s.last_active_at + idle);
+    state.signup_attempts.retain(|a| now < a.expires_at);
+    state.signin_attempts.retain(|a| now < a.expires_at);
+    if state.active_signin().is_none() {
+        state.session.active_signin_id = None;
+    }
+    state
+}
+
+/// Moves the idle deadline for a caller whose session has not been touched for a while.
+pub async fn touch_if_stale(app: &App, caller: &mut Caller) -> Result<(), AuthError> {
+    let Some(state) = caller.session.as_mut() else {
+        return Ok(());
+    };
+    let now = app.clock.now();
+    if now - state.session.last_active_at < TOUCH_INTERVAL {
+        return Ok(());
+    }
+    let expires_at = deadline(app, state, now);
+    let active = state.session.active_signin_id.clone();
+    app.store
+        .touch_session(&state.session.id, active.as_deref(), now, expires_at)
+        .await?;
+    state.session.last_active_at = now;
+    state.session.expires_at = expires_at;
+    if let Some(s) = state
+        .signins
+        .iter_mut()
+        .find(|s| Some(&s.id) == active.as_ref())
+    {
+        s.last_active_at = now;
+    }
+    Ok(())
+}

@@ -1,0 +1,314 @@
+//! `POST /auth/signup`: validate, check uniqueness, hash the password, open the attempt in the
+//! caller's session (created lazily) and send the first code.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::caller::Caller;
+use super::codes::{self, CODE_TTL};
+use super::error::{AuthError, ErrorCode, FieldError};
+use super::limits::{ATTEMPT_TTL, Limit};
+use super::model::{
+    Channel, Claim, CodeState, PendingCode, SessionState, SignupAttempt, SignupMethod, Step,
+    Timestamp,
+};
+use super::validation::{self, Profile};
+use super::{password, session, verification};
+use crate::app::App;
+use crate::ids::{new_id, prefix};
+use crate::store::{AttemptKey, AttemptKind, SessionWrite, Written};
+
+/// The end-user sign-up body. Privileged fields (`email_verified`, `blocked`, `hash_fn`, ...) are
+/// unknown here and so refused with `400 BAD_REQUEST_BODY`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupInput {
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+    pub profile: Option<Profile>,
+    pub strategy: Option<SignupMethod>,
+}
+
+/// A sign-up that passed every field rule, normalized.
+struct ValidSignup {
+    method: SignupMethod,
+    channel: Channel,
+    email: Option<String>,
+    phone_number: Option<String>,
+    username: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    password: String,
+    metadata: Map<String, Value>,
+    profile: Map<String, Value>,
+}
+
+impl ValidSignup {
+    fn claims(&self) -> Vec<Claim> {
+        let mut claims = Vec::new();
+        if let Some(e) = &self.email {
+            claims.push(Claim::Email(e.clone()));
+        }
+        if let Some(p) = &self.phone_number {
+            claims.push(Claim::Phone(p.clone()));
+        }
+        if let Some(u) = &self.username {
+            claims.push(Claim::Username(u.clone()));
+        }
+        claims
+    }
+
+    fn destination(&self) -> &str {
+        match self.channel {
+            Channel::Email => self.email.as_deref(),
+            Channel::Sms => self.phone_number.as_deref(),
+        }
+        .expect("validation requires the strategy's contact")
+    }
+}
+
+pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result<(), AuthError> {
+    let valid = validate(app, input)?;
+    let now = app.clock.now();
+    let store = app.store.as_ref();
+    let limits = &app.config.limits;
+
+    // One round of independent reads and counters: the per-IP limit guards the EMAIL_EXISTS answer.
+    let ip_limit = Limit::signups_per_ip(&caller.ip, limits.signups_per_ip_per_hour);
+    let destination_limit =
+        Limit::sends_per_destination(valid.destination(), limits.sends_per_destination_per_hour);
+    let claims = valid.claims();
+    let (ip_checked, taken, destination_checked) = tokio::join!(
+        ip_limit.check(store, now),
+        store.taken_claims(&claims),
+        destination_limit.check(store, now),
+    );
+    ip_checked?;
+    let taken = taken?;
+    if !taken.is_empty() {
+        return Err(AuthError::Taken(taken.iter().map(taken_error).collect()));
+    }
+    destination_checked?;
+
+    let password_hash = password::hash_blocking(valid.password.clone()).await?;
+    let code = codes::generate();
+    let attempt_id = new_id(prefix::SIGNUP_ATTEMPT);
+    let code_hash = codes::hash(&app.config.code_hash_key, &attempt_id, valid.channel, &code);
+    let step = match valid.channel {
+        Channel::Email => Step::VerifyEmailOtp,
+        Channel::Sms => Step::VerifyPhoneOtp,
+    };
+    let mut attempt = SignupAttempt {
+        id: attempt_id,
+        session_id: String::new(),
+        method: valid.method,
+        email: valid.email,
+        phone_number: valid.phone_number,
+        username: valid.username,
+        first_name: valid.first_name,
+        last_name: valid.last_name,
+        password_hash: Some(password_hash),
+        metadata: valid.metadata,
+        profile: valid.profile,
+        remaining_steps: vec![step],
+        email_verified: false,
+        phone_verified: false,
+        missing_fields: Vec::new(),
+        codes: CodeState {
+            code: Some(PendingCode {
+                channel: valid.channel,
+                hash: code_hash.clone(),
+                expires_at: now + CODE_TTL,
+                sent_at: Some(now),
+            }),
+            sends: 1,
+            wrong_codes: 0,
+        },
+        completed: false,
+        user_id: None,
+        created_at: now,
+        expires_at: now + ATTEMPT_TTL,
+    };
+    open_in_session(app, caller, &mut attempt, now).await?;
+
+    let key = AttemptKey {
+        session_id: &attempt.session_id,
+        attempt_id: &attempt.id,
+        kind: AttemptKind::Signup,
+    };
+    let to = attempt.destination(valid.channel).expect("validated");
+    verification::deliver(app, key, valid.channel, to, &code, &code_hash).await
+}
+
+/// Stores the attempt under the caller's session, creating the session if there is none (or if
+/// it vanished since it was read), and mirrors the write in `caller`.
+async fn open_in_session(
+    app: &App,
+    caller: &mut Caller,
+    attempt: &mut SignupAttempt,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    if let Some(state) = caller.session.as_mut() {
+        attempt.session_id = state.session.id.clone();
+        let expires_at = session::deadline(app, state, now);
+        let touch = SessionWrite::Touch {
+            session_id: state.session.id.clone(),
+            last_active_at: now,
+            expires_at,
+        };
+        if app.store.open_signup_attempt(&touch, attempt).await? == Written::Done {
+            state.session.last_active_at = now;
+            state.session.expires_at = expires_at;
+            state.signup_attempts.push(attempt.clone());
+            return Ok(());
+        }
+        // The session ended between the read and the write: start a fresh one.
+        caller.session = None;
+    }
+    let (new_session, cookie) = session::create(app, now);
+    attempt.session_id = new_session.id.clone();
+    match app
+        .store
+        .open_signup_attempt(&SessionWrite::Create(new_session.clone()), attempt)
+        .await?
+    {
+        Written::Done => {
+            let mut state = SessionState::new(new_session);
+            state.signup_attempts.push(attempt.clone());
+            caller.session = Some(state);
+            caller.issued = Some(cookie);
+            Ok(())
+        }
+        Written::Conflict => Err(AuthError::internal("new session id already existed")),
+    }
+}
+
+pub fn taken_error(claim: &Claim) -> FieldError {
+    let (code, what) = match claim {
+        Claim::Email(_) => (ErrorCode::EmailExists, "email address"),
+        Claim::Phone(_) => (ErrorCode::PhoneNumberExists, "phone number"),
+        Claim::Username(_) => (ErrorCode::UsernameExists, "username"),
+    };
+    FieldError::new(
+        code,
+        claim.field(),
+        format!("an account with this {what} already exists"),
+    )
+}
+
+/// Checks every field and reports every problem at once.
+fn validate(app: &App, input: SignupInput) -> Result<ValidSignup, AuthError> {
+    let mut errors = Vec::new();
+    // Blank optional fields are treated as absent: forms send "" for untouched inputs.
+    let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let mut check = |result: Result<String, FieldError>| match result {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+
+    let email = present(input.email).and_then(|v| check(validation::email(&v)));
+    let phone_number =
+        present(input.phone_number).and_then(|v| check(validation::phone_number(&v)));
+    let username = present(input.username).and_then(|v| check(validation::username(&v)));
+    let first_name =
+        present(input.first_name).and_then(|v| check(validation::name("first_name", &v)));
+    let last_name = present(input.last_name).and_then(|v| check(validation::name("last_name", &v)));
+
+    let method = input.strategy.unwrap_or(SignupMethod::EmailOtp);
+    let channel = match method {
+        SignupMethod::EmailOtp => Some(Channel::Email),
+        SignupMethod::PhoneOtp => Some(Channel::Sms),
+        SignupMethod::EmailLink | SignupMethod::Sso => {
+            errors.push(FieldError::invalid(
+                "strategy",
+                "must be email_otp or phone_otp",
+            ));
+            None
+        }
+    };
+
+    let mut required: Vec<&str> = app
+        .config
+        .required_fields
+        .iter()
+        .map(String::as_str)
+        .collect();
+    required.push("password");
+    match channel {
+        Some(Channel::Email) => required.push("email"),
+        Some(Channel::Sms) => required.push("phone_number"),
+        None => {}
+    }
+    let given = |field: &str| match field {
+        "email" => email.is_some(),
+        "phone_number" => phone_number.is_some(),
+        "username" => username.is_some(),
+        "first_name" => first_name.is_some(),
+        "last_name" => last_name.is_some(),
+        _ => true,
+    };
+
+    let password = present(input.password).map(|p| password::normalize(&p));
+    let mut missing: Vec<&str> = required
+        .into_iter()
+        .filter(|f| *f != "password" && !given(f))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    // A field that is present but invalid was already reported; only report the truly absent.
+    let invalid: Vec<String> = errors.iter().filter_map(|e| e.field.clone()).collect();
+    for field in missing {
+        if !invalid.iter().any(|f| f == field) {
+            errors.push(FieldError::required(field));
+        }
+    }
+    match &password {
+        None => errors.push(FieldError::required("password")),
+        Some(pw) => {
+            let context: Vec<&str> = [&email, &username, &first_name, &last_name]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            if let Err(e) = password::check_policy(pw, &context) {
+                errors.push(e);
+            }
+        }
+    }
+
+    let metadata = input.metadata.unwrap_or_default();
+    if let Err(e) = validation::metadata(&metadata) {
+        errors.push(e);
+    }
+    let profile = match input.profile.as_ref().map(validation::profile).transpose() {
+        Ok(p) => p.unwrap_or_default(),
+        Err(e) => {
+            errors.push(e);
+            Map::new()
+        }
+    };
+
+    match (errors.is_empty(), channel, password) {
+        (true, Some(channel), Some(password)) => Ok(ValidSignup {
+            method,
+            channel,
+            email,
+            phone_number,
+            username,
+            first_name,
+            last_name,
+            password,
+            metadata,
+            profile,
+        }),
+        _ => Err(AuthError::Invalid(errors)),
+    }
+}

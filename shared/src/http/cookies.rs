@@ -1,0 +1,102 @@
+//! The session cookie: `<session id>.<secret>`, `HttpOnly; Secure; SameSite=Lax; Path=/`, no Domain.
+
+use cookie::{Cookie, SameSite};
+use http::HeaderValue;
+use http::header::COOKIE;
+use time::Duration;
+
+use super::Request;
+use crate::domain::caller::IssuedCookie;
+use crate::domain::model::Timestamp;
+
+/// The session id and secret the request presents, if its cookie is well formed.
+pub fn session(req: &Request, name: &str) -> Option<(String, String)> {
+    req.headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|header| Cookie::split_parse(header.to_string()).filter_map(Result::ok))
+        .find(|c| c.name() == name)
+        .and_then(|c| {
+            let (id, secret) = c.value().split_once('.')?;
+            (!id.is_empty() && !secret.is_empty()).then(|| (id.to_string(), secret.to_string()))
+        })
+}
+
+pub fn presents_cookie(req: &Request) -> bool {
+    req.headers().contains_key(COOKIE)
+}
+
+pub fn issue(name: &str, issued: &IssuedCookie, now: Timestamp) -> HeaderValue {
+    let max_age = (issued.expires_at - now).max(Duration::ZERO);
+    let value = format!("{}.{}", issued.session_id, issued.secret);
+    header(base(name, value).max_age(max_age))
+}
+
+pub fn clear(name: &str) -> HeaderValue {
+    header(base(name, String::new()).max_age(Duration::ZERO))
+}
+
+fn base(name: &str, value: String) -> cookie::CookieBuilder<'static> {
+    Cookie::build((name.to_string(), value))
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+}
+
+fn header(builder: cookie::CookieBuilder<'static>) -> HeaderValue {
+    HeaderValue::from_str(&builder.build().to_string()).expect("cookie is a valid header value")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn when_a_cookie_is_issued_it_has_every_protective_attribute_and_no_domain() {
+        let issued = IssuedCookie {
+            session_id: "sess_1".into(),
+            secret: "s3cret".into(),
+            expires_at: datetime!(2026-01-08 00:00 UTC),
+        };
+        let v = issue("__Host-session", &issued, datetime!(2026-01-01 00:00 UTC));
+        let v = v.to_str().unwrap();
+        assert!(v.starts_with("__Host-session=sess_1.s3cret"), "{v}");
+        for part in [
+            "HttpOnly",
+            "Secure",
+            "SameSite=Lax",
+            "Path=/",
+            "Max-Age=604800",
+        ] {
+            assert!(v.contains(part), "{part} missing from {v}");
+        }
+        assert!(!v.contains("Domain"));
+    }
+
+    #[test]
+    fn when_a_request_carries_cookies_the_session_one_is_found_among_them() {
+        let req = http::Request::builder()
+            .header(COOKIE, "theme=dark; __Host-session=sess_1.abc")
+            .body(bytes::Bytes::new())
+            .unwrap();
+        assert_eq!(
+            session(&req, "__Host-session"),
+            Some(("sess_1".into(), "abc".into()))
+        );
+        assert_eq!(session(&req, "other"), None);
+    }
+
+    #[test]
+    fn when_the_cookie_value_is_malformed_no_session_is_presented() {
+        for value in ["nodot", ".abc", "sess_1."] {
+            let req = http::Request::builder()
+                .header(COOKIE, format!("__Host-session={value}"))
+                .body(bytes::Bytes::new())
+                .unwrap();
+            assert_eq!(session(&req, "__Host-session"), None, "{value}");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Plain async functions from `http::Request<Bytes>` to `http::Response<Bytes>`: the Lambda
+//! adapter and the dev server call exactly these.
+
+pub mod cookies;
+pub mod cors;
+pub mod error;
+pub mod handlers;
+pub mod request;
+pub mod routes;
+pub mod views;
+
+pub use request::{ClientIp, RequestId};
+pub use routes::{Route, dispatch, handle};
+
+pub type Request = http::Request<bytes::Bytes>;
+pub type Response = http::Response<bytes::Bytes>;

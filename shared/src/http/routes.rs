@@ -1,0 +1,235 @@
+//! The route table, the per-request wrapper every endpoint runs in, and the envelope renderer.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, SET_COOKIE};
+use http::{HeaderValue, Method, StatusCode};
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use super::error::ApiError;
+use super::request::{MAX_BODY_BYTES, RequestId, client_ip};
+use super::{Request, Response, cookies, cors, handlers, views};
+use crate::app::App;
+use crate::domain::{Caller, session};
+use crate::ids::new_id;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Signup,
+    PrepareVerification,
+    AttemptVerification,
+    GetSession,
+}
+
+impl Route {
+    pub const ALL: [Route; 4] = [
+        Route::Signup,
+        Route::PrepareVerification,
+        Route::AttemptVerification,
+        Route::GetSession,
+    ];
+
+    pub fn method(self) -> Method {
+        match self {
+            Route::GetSession => Method::GET,
+            Route::Signup | Route::PrepareVerification | Route::AttemptVerification => Method::POST,
+        }
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Route::Signup => "/auth/signup",
+            Route::PrepareVerification => "/auth/prepare-verification",
+            Route::AttemptVerification => "/auth/attempt-verification",
+            Route::GetSession => "/session",
+        }
+    }
+}
+
+/// What a handler answers: a status and either the caller's session or other data.
+pub struct Reply {
+    pub status: StatusCode,
+    pub data: Data,
+}
+
+pub enum Data {
+    /// `data` is the caller's session as it stands after the handler (seeds 000 and 004).
+    CallerSession,
+    Json(Value),
+}
+
+impl Reply {
+    pub fn session() -> Self {
+        Self {
+            status: StatusCode::OK,
+            data: Data::CallerSession,
+        }
+    }
+}
+
+enum Resolved {
+    Route(Route),
+    MethodNotAllowed(String),
+    NotFound,
+}
+
+fn resolve(method: &Method, path: &str) -> Resolved {
+    let on_path: Vec<Route> = Route::ALL
+        .into_iter()
+        .filter(|r| r.path() == path)
+        .collect();
+    if let Some(r) = on_path.iter().find(|r| r.method() == method) {
+        return Resolved::Route(*r);
+    }
+    if on_path.is_empty() {
+        return Resolved::NotFound;
+    }
+    let mut allow: Vec<String> = on_path.iter().map(|r| r.method().to_string()).collect();
+    allow.push("OPTIONS".into());
+    Resolved::MethodNotAllowed(allow.join(", "))
+}
+
+/// Every route on one entry point: the dev server, and the Lambda behind API Gateway's
+/// `$default` route (unknown paths, wrong methods, CORS preflights).
+pub async fn dispatch(app: &App, req: Request) -> Response {
+    if req.method() == Method::OPTIONS {
+        return match cors::preflight(&app.config, &req) {
+            Ok(headers) => {
+                let mut res = Response::new(Bytes::new());
+                *res.status_mut() = StatusCode::NO_CONTENT;
+                res.headers_mut().extend(headers);
+                res
+            }
+            Err(e) => render(app, &req, &Caller::default(), Err(e)),
+        };
+    }
+    match resolve(req.method(), req.uri().path()) {
+        Resolved::Route(route) => handle(app, route, req).await,
+        Resolved::MethodNotAllowed(allow) => render(
+            app,
+            &req,
+            &Caller::default(),
+            Err(ApiError::MethodNotAllowed { allow }),
+        ),
+        Resolved::NotFound => render(app, &req, &Caller::default(), Err(ApiError::NotFound)),
+    }
+}
+
+/// Runs one endpoint: the checks every request gets, the handler, and the envelope.
+pub async fn handle(app: &App, route: Route, req: Request) -> Response {
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| new_id("req"));
+    let span = tracing::info_span!("request", request_id = %request_id, route = route.path());
+    async move {
+        let started = Instant::now();
+        let mut caller = Caller::anonymous(client_ip(&req));
+        let result = run(app, route, &req, &mut caller).await;
+        let response = render(app, &req, &caller, result);
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "handled"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn run(
+    app: &App,
+    route: Route,
+    req: &Request,
+    caller: &mut Caller,
+) -> Result<Reply, ApiError> {
+    if req.body().len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    cors::check_origin(&app.config, req)?;
+    let presented = cookies::session(req, &app.config.cookie_name);
+    let presented = presented
+        .as_ref()
+        .map(|(id, secret)| (id.as_str(), secret.as_str()));
+    *caller = session::resolve(app, presented, &caller.ip).await?;
+    match route {
+        Route::Signup => handlers::signup::post(app, req, caller).await,
+        Route::PrepareVerification => handlers::verification::prepare(app, req, caller).await,
+        Route::AttemptVerification => handlers::verification::attempt(app, req, caller).await,
+        Route::GetSession => handlers::session::get(app, caller).await,
+    }
+}
+
+/// The envelope: `{status, message, data, session, errors}`, with the cookie and CORS headers.
+fn render(app: &App, req: &Request, caller: &Caller, result: Result<Reply, ApiError>) -> Response {
+    let session = caller.session.as_ref().map(views::session);
+    let session = serde_json::to_value(session).unwrap_or(Value::Null);
+    let mut headers = http::HeaderMap::new();
+    let (status, message, data, errors) = match result {
+        Ok(reply) => {
+            let data = match reply.data {
+                Data::CallerSession => session.clone(),
+                Data::Json(v) => v,
+            };
+            (reply.status, String::new(), data, Vec::new())
+        }
+        Err(e) => {
+            let correlation_id = new_id("err");
+            if e.is_internal() {
+                tracing::error!(correlation_id = %correlation_id, error = ?e, "internal error");
+            }
+            let d = e.describe(&correlation_id);
+            if let Some(secs) = d.retry_after_secs {
+                headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+            }
+            if let Some(allow) = d.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+                headers.insert(ALLOW, allow);
+            }
+            (d.status, d.message, Value::Null, d.errors)
+        }
+    };
+    let body = json!({
+        "status": status.as_u16(),
+        "message": message,
+        "data": data,
+        "session": session,
+        "errors": errors,
+    });
+
+    let name = &app.config.cookie_name;
+    if let Some(issued) = &caller.issued {
+        headers.insert(SET_COOKIE, cookies::issue(name, issued, app.clock.now()));
+    } else if caller.clear_cookie {
+        headers.insert(SET_COOKIE, cookies::clear(name));
+    }
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    cors::decorate(&app.config, req, &mut headers);
+
+    let mut res = Response::new(Bytes::from(body.to_string()));
+    *res.status_mut() = status;
+    *res.headers_mut() = headers;
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_a_path_is_known_with_another_method_it_is_405_with_allow() {
+        match resolve(&Method::GET, "/auth/signup") {
+            Resolved::MethodNotAllowed(allow) => assert_eq!(allow, "POST, OPTIONS"),
+            _ => panic!("expected 405"),
+        }
+        assert!(matches!(resolve(&Method::GET, "/nope"), Resolved::NotFound));
+        assert!(matches!(
+            resolve(&Method::GET, "/session"),
+            Resolved::Route(Route::GetSession)
+        ));
+    }
+}

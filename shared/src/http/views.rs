@@ -1,0 +1,201 @@
+//! The wire shapes of DESIGN section 2. Built from the stored model, leaving out every hash,
+//! counter and secret; times in RFC 3339 UTC.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::domain::model::{
+    SessionState, Signin, SigninAttempt, SigninMethod, SignupAttempt, SignupMethod, Step,
+    Timestamp, User,
+};
+
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    pub signin_attempts: Vec<SigninAttemptView>,
+    pub signins: Vec<SigninView>,
+    pub signup_attempts: Vec<SignupAttemptView>,
+    pub active_signin: Option<SigninView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SigninView {
+    pub id: String,
+    pub user_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_active_at: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SigninAttemptView {
+    pub id: String,
+    pub method: SigninMethod,
+    pub identifier: String,
+    pub current_step: Option<Step>,
+    pub remaining_steps: Vec<Step>,
+    pub completed: bool,
+    pub requires_completion: bool,
+    pub missing_fields: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignupAttemptView {
+    pub id: String,
+    pub method: SignupMethod,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub current_step: Option<Step>,
+    pub remaining_steps: Vec<Step>,
+    pub completed: bool,
+    pub requires_completion: bool,
+    pub missing_fields: Vec<String>,
+    pub unverified_fields: Vec<&'static str>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub image_url: Option<String>,
+    pub two_factor_enabled: bool,
+    pub email_verified: bool,
+    pub phone_verified: bool,
+    pub metadata: Map<String, Value>,
+    pub profile: Map<String, Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: Timestamp,
+}
+
+pub fn session(state: &SessionState) -> SessionView {
+    let mut signins: Vec<&Signin> = state.signins.iter().collect();
+    signins.sort_by_key(|s| s.created_at);
+    let mut signup_attempts: Vec<&SignupAttempt> = state.signup_attempts.iter().collect();
+    signup_attempts.sort_by_key(|a| a.created_at);
+    let mut signin_attempts: Vec<&SigninAttempt> = state.signin_attempts.iter().collect();
+    signin_attempts.sort_by_key(|a| a.created_at);
+    SessionView {
+        id: state.session.id.clone(),
+        created_at: state.session.created_at,
+        signin_attempts: signin_attempts.into_iter().map(signin_attempt).collect(),
+        signins: signins.into_iter().map(signin).collect(),
+        signup_attempts: signup_attempts.into_iter().map(signup_attempt).collect(),
+        active_signin: state.active_signin().map(signin),
+    }
+}
+
+pub fn signin(s: &Signin) -> SigninView {
+    SigninView {
+        id: s.id.clone(),
+        user_id: s.user_id.clone(),
+        created_at: s.created_at,
+        expires_at: s.expires_at,
+        last_active_at: s.last_active_at,
+    }
+}
+
+pub fn signup_attempt(a: &SignupAttempt) -> SignupAttemptView {
+    SignupAttemptView {
+        id: a.id.clone(),
+        method: a.method,
+        email: a.email.clone(),
+        phone_number: a.phone_number.clone(),
+        username: a.username.clone(),
+        first_name: a.first_name.clone(),
+        last_name: a.last_name.clone(),
+        current_step: a.current_step(),
+        remaining_steps: a.remaining_steps.clone(),
+        completed: a.completed,
+        requires_completion: !a.missing_fields.is_empty(),
+        missing_fields: a.missing_fields.clone(),
+        unverified_fields: a.unverified_fields(),
+        expires_at: a.expires_at,
+        created_at: a.created_at,
+    }
+}
+
+pub fn signin_attempt(a: &SigninAttempt) -> SigninAttemptView {
+    SigninAttemptView {
+        id: a.id.clone(),
+        method: a.method,
+        identifier: mask(&a.identifier),
+        current_step: a.current_step(),
+        remaining_steps: a.remaining_steps.clone(),
+        completed: a.completed,
+        requires_completion: !a.missing_fields.is_empty(),
+        missing_fields: a.missing_fields.clone(),
+        expires_at: a.expires_at,
+        created_at: a.created_at,
+    }
+}
+
+pub fn user(u: &User) -> UserView {
+    UserView {
+        id: u.id.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        username: u.username.clone(),
+        email: u.email.clone(),
+        phone_number: u.phone_number.clone(),
+        image_url: u.image_url.clone(),
+        two_factor_enabled: u.two_factor_enabled,
+        email_verified: u.email_verified,
+        phone_verified: u.phone_verified,
+        metadata: u.metadata.clone(),
+        profile: u.profile.clone(),
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+    }
+}
+
+/// `a***@example.com`, `+1******0123`, `a***`: enough to recognise, not to harvest.
+pub fn mask(identifier: &str) -> String {
+    if let Some((local, domain)) = identifier.split_once('@') {
+        let first: String = local.chars().take(1).collect();
+        return format!("{first}***@{domain}");
+    }
+    if identifier.starts_with('+') {
+        let digits: Vec<char> = identifier.chars().skip(1).collect();
+        let keep = digits.len().saturating_sub(4);
+        let hidden = "*".repeat(keep.saturating_sub(1));
+        let country: String = digits.iter().take(1).collect();
+        let tail: String = digits.iter().skip(keep).collect();
+        return format!("+{country}{hidden}{tail}");
+    }
+    let first: String = identifier.chars().take(1).collect();
+    format!("{first}***")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_an_identifier_is_masked_only_a_hint_remains() {
+        assert_eq!(mask("ada@example.com"), "a***@example.com");
+        assert_eq!(mask("+14155550123"), "+1******0123");
+        assert_eq!(mask("countess"), "c***");
+    }
+}

@@ -1,0 +1,130 @@
+//! Records every DynamoDB call's start and end, so tests can count the sequential round trips
+//! a request makes (calls that overlap in time count once).
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
+
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub operation: String,
+    pub started: Instant,
+    pub ended: Instant,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CallLog(Arc<Mutex<Vec<Call>>>);
+
+impl CallLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The calls recorded since the last `take`, oldest first.
+    pub fn take(&self) -> Vec<Call> {
+        let mut calls = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        calls.sort_by_key(|c| c.started);
+        calls
+    }
+
+    fn push(&self, call: Call) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+    }
+}
+
+/// The longest chain of calls each starting after the previous one ended: the number of
+/// round trips a request waited for one after another.
+pub fn sequential_round_trips(calls: &[Call]) -> usize {
+    let mut depth = vec![1usize; calls.len()];
+    for i in 0..calls.len() {
+        for j in 0..i {
+            if calls[j].ended <= calls[i].started {
+                depth[i] = depth[i].max(depth[j] + 1);
+            }
+        }
+    }
+    depth.into_iter().max().unwrap_or(0)
+}
+
+#[derive(Debug)]
+struct StartedAt(Instant);
+
+impl Storable for StartedAt {
+    type Storer = StoreReplace<Self>;
+}
+
+#[derive(Debug)]
+pub(crate) struct CallLogInterceptor(pub CallLog);
+
+impl Intercept for CallLogInterceptor {
+    fn name(&self) -> &'static str {
+        "CallLogInterceptor"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(StartedAt(Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let started = cfg
+            .load::<StartedAt>()
+            .map(|s| s.0)
+            .unwrap_or_else(Instant::now);
+        let operation = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        self.0.push(Call {
+            operation,
+            started,
+            ended: Instant::now(),
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn call(start_ms: u64, end_ms: u64, base: Instant) -> Call {
+        Call {
+            operation: String::new(),
+            started: base + Duration::from_millis(start_ms),
+            ended: base + Duration::from_millis(end_ms),
+        }
+    }
+
+    #[test]
+    fn when_calls_overlap_they_count_as_one_round_trip() {
+        let t = Instant::now();
+        // Three parallel calls, then one after them all, then one more.
+        let calls = [
+            call(0, 10, t),
+            call(1, 12, t),
+            call(2, 9, t),
+            call(13, 20, t),
+            call(21, 30, t),
+        ];
+        assert_eq!(sequential_round_trips(&calls), 3);
+        assert_eq!(sequential_round_trips(&[]), 0);
+    }
+}

@@ -1,0 +1,612 @@
+//! The DynamoDB adapter: one table, `pk`/`sk` strings, TTL on `expires_at` (epoch seconds).
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | session | `SESSION#<id>` | `SESSION` |
+//! | signin | `SESSION#<id>` | `SIGNIN#<id>` |
+//! | sign-up attempt | `SESSION#<id>` | `SIGNUP_ATTEMPT#<id>` |
+//! | sign-in attempt | `SESSION#<id>` | `SIGNIN_ATTEMPT#<id>` |
+//! | user | `USER#<id>` | `USER` |
+//! | uniqueness claim | `EMAIL#<addr>`, `PHONE#<e164>`, `USERNAME#<name>` | `CLAIM` |
+//! | limit counter | `LIMIT#<key>#<window end>` | `LIMIT` |
+//!
+//! A session is one item collection, so one Query loads the whole envelope.
+
+mod call_log;
+mod expr;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use call_log::{Call, CallLog, sequential_round_trips};
+use expr::Expr;
+
+use super::*;
+use crate::domain::model::SigninAttempt;
+
+type Item = HashMap<String, AttributeValue>;
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+const SESSION_SK: &str = "SESSION";
+const SIGNIN_PREFIX: &str = "SIGNIN#";
+const SIGNUP_ATTEMPT_PREFIX: &str = "SIGNUP_ATTEMPT#";
+const SIGNIN_ATTEMPT_PREFIX: &str = "SIGNIN_ATTEMPT#";
+const USER_SK: &str = "USER";
+const CLAIM_SK: &str = "CLAIM";
+const LIMIT_SK: &str = "LIMIT";
+
+fn session_pk(id: &str) -> String {
+    format!("SESSION#{id}")
+}
+
+fn user_pk(id: &str) -> String {
+    format!("USER#{id}")
+}
+
+fn attempt_sk(key: AttemptKey<'_>) -> String {
+    match key.kind {
+        AttemptKind::Signup => format!("{SIGNUP_ATTEMPT_PREFIX}{}", key.attempt_id),
+        AttemptKind::Signin => format!("{SIGNIN_ATTEMPT_PREFIX}{}", key.attempt_id),
+    }
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    e: SdkError<E, R>,
+) -> StoreError {
+    StoreError::Unavailable(DisplayErrorContext(e).to_string())
+}
+
+/// A domain value as an item under `pk`/`sk`.
+fn to_item<T: Serialize>(value: &T, pk: String, sk: impl Into<String>) -> Result<Item, StoreError> {
+    let mut item: Item =
+        serde_dynamo::aws_sdk_dynamodb_1::to_item(value).map_err(|e| StoreError::Corrupt {
+            key: pk.clone(),
+            reason: e.to_string(),
+        })?;
+    item.extend(key(pk, sk));
+    Ok(item)
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    let name = item
+        .get("pk")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    serde_dynamo::aws_sdk_dynamodb_1::from_item(item).map_err(|e| StoreError::Corrupt {
+        key: name,
+        reason: e.to_string(),
+    })
+}
+
+fn to_value<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(value).map_err(|e| StoreError::Corrupt {
+        key: String::new(),
+        reason: e.to_string(),
+    })
+}
+
+/// The reason codes of a cancelled transaction, one per item (`"None"` where it was fine).
+enum TransactOutcome {
+    Done,
+    Cancelled(Vec<String>),
+}
+
+impl DynamoStore {
+    pub fn new(sdk: &aws_config::SdkConfig, table: String, call_log: Option<CallLog>) -> Self {
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk);
+        if let Some(log) = call_log {
+            conf = conf.interceptor(call_log::CallLogInterceptor(log));
+        }
+        Self {
+            client: Client::from_conf(conf.build()),
+            table,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Runs a transaction; conflicts with other transactions are retried a few times, since
+    /// DynamoDB cancels rather than queues concurrent transactions on one item.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<TransactOutcome, StoreError> {
+        let mut delay = Duration::from_millis(20);
+        for _ in 0..4 {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let reasons = match result {
+                Ok(_) => return Ok(TransactOutcome::Done),
+                Err(SdkError::ServiceError(e)) => match e.err() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => c
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None").to_string())
+                        .collect::<Vec<_>>(),
+                    _ => return Err(unavailable(SdkError::ServiceError(e))),
+                },
+                Err(e) => return Err(unavailable(e)),
+            };
+            if !reasons.iter().any(|r| r == "TransactionConflict") {
+                return Ok(TransactOutcome::Cancelled(reasons));
+            }
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+        }
+        Err(StoreError::Unavailable(
+            "transaction kept conflicting".into(),
+        ))
+    }
+
+    fn put(&self, item: Item, condition: Option<&str>) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_string))
+            .build()
+            .expect("table and item are set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
+    fn update(&self, key: Item, e: Expr) -> TransactWriteItem {
+        let (update, condition, names, values) = e.into_parts();
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .expect("table, key and expression are set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    fn delete(&self, key: Item) -> TransactWriteItem {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .build()
+            .expect("table and key are set");
+        TransactWriteItem::builder().delete(delete).build()
+    }
+
+    /// A single conditional UpdateItem; `Ok(None)` when the condition failed.
+    async fn update_item(
+        &self,
+        key: Item,
+        e: Expr,
+        return_new: bool,
+    ) -> Result<Option<Item>, StoreError> {
+        let (update, condition, names, values) = e.into_parts();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .return_values(if return_new {
+                ReturnValue::UpdatedNew
+            } else {
+                ReturnValue::None
+            })
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn load_session(&self, session_id: &str) -> Result<Option<SessionState>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(session_pk(session_id)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+
+        let mut session = None;
+        let (mut signins, mut signups, mut signin_attempts) = (Vec::new(), Vec::new(), Vec::new());
+        for item in items {
+            let sk = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            if sk == SESSION_SK {
+                session = Some(from_item::<Session>(item)?);
+            } else if sk.starts_with(SIGNIN_PREFIX) {
+                signins.push(from_item::<Signin>(item)?);
+            } else if sk.starts_with(SIGNUP_ATTEMPT_PREFIX) {
+                signups.push(from_item::<SignupAttempt>(item)?);
+            } else if sk.starts_with(SIGNIN_ATTEMPT_PREFIX) {
+                signin_attempts.push(from_item::<SigninAttempt>(item)?);
+            }
+        }
+        Ok(session.map(|session| SessionState {
+            session,
+            signins,
+            signup_attempts: signups,
+            signin_attempts,
+        }))
+    }
+
+    async fn touch_session(
+        &self,
+        session_id: &str,
+        active_signin_id: Option<&str>,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let session = Expr::new("SET #last = :now, #exp = :exp")
+            .condition("attribute_exists(pk)")
+            .name("#last", "last_active_at")
+            .name("#exp", "expires_at")
+            .value(":now", n(now.unix_timestamp()))
+            .value(":exp", n(expires_at.unix_timestamp()));
+        let touch_session =
+            self.update_item(key(session_pk(session_id), SESSION_SK), session, false);
+        match active_signin_id {
+            None => {
+                touch_session.await?;
+            }
+            Some(signin_id) => {
+                let signin = Expr::new("SET #last = :now")
+                    .condition("attribute_exists(pk)")
+                    .name("#last", "last_active_at")
+                    .value(":now", n(now.unix_timestamp()));
+                let sk = format!("{SIGNIN_PREFIX}{signin_id}");
+                let touch_signin = self.update_item(key(session_pk(session_id), sk), signin, false);
+                let (a, b) = tokio::join!(touch_session, touch_signin);
+                a?;
+                b?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn taken_claims(&self, claims: &[Claim]) -> Result<Vec<Claim>, StoreError> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pending: Vec<Item> = claims.iter().map(|c| key(c.key(), CLAIM_SK)).collect();
+        let mut found: Vec<String> = Vec::new();
+        for _ in 0..5 {
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(pending.clone()))
+                .projection_expression("pk")
+                .consistent_read(true)
+                .build()
+                .expect("keys are set");
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                if let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()) {
+                    found.push(pk.clone());
+                }
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(claims
+                    .iter()
+                    .filter(|c| found.contains(&c.key()))
+                    .cloned()
+                    .collect());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        Err(StoreError::Unavailable(
+            "claims read kept being throttled".into(),
+        ))
+    }
+
+    async fn get_user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(user_id), USER_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.map(from_item).transpose()
+    }
+}
+
+#[async_trait]
+impl AttemptStore for DynamoStore {
+    async fn open_signup_attempt(
+        &self,
+        session: &SessionWrite,
+        attempt: &SignupAttempt,
+    ) -> Result<Written, StoreError> {
+        let sk = format!("{SIGNUP_ATTEMPT_PREFIX}{}", attempt.id);
+        let attempt_item = to_item(attempt, session_pk(&attempt.session_id), sk)?;
+        let session_write = match session {
+            SessionWrite::Create(s) => self.put(
+                to_item(s, session_pk(&s.id), SESSION_SK)?,
+                Some("attribute_not_exists(pk)"),
+            ),
+            SessionWrite::Touch {
+                session_id,
+                last_active_at,
+                expires_at,
+            } => self.update(
+                key(session_pk(session_id), SESSION_SK),
+                Expr::new("SET #last = :now, #exp = :exp")
+                    .condition("attribute_exists(pk)")
+                    .name("#last", "last_active_at")
+                    .name("#exp", "expires_at")
+                    .value(":now", n(last_active_at.unix_timestamp()))
+                    .value(":exp", n(expires_at.unix_timestamp())),
+            ),
+        };
+        let items = vec![
+            session_write,
+            self.put(attempt_item, Some("attribute_not_exists(pk)")),
+        ];
+        Ok(match self.transact(items).await? {
+            TransactOutcome::Done => Written::Done,
+            TransactOutcome::Cancelled(_) => Written::Conflict,
+        })
+    }
+
+    async fn record_send(
+        &self,
+        key_: AttemptKey<'_>,
+        send: &CodeSend,
+    ) -> Result<Written, StoreError> {
+        let e = Expr::new("SET #code = :code, #sends = #sends + :one")
+            .condition("attribute_exists(pk) AND #sends = :expected AND #completed = :false")
+            .name("#code", "code")
+            .name("#sends", "sends")
+            .name("#completed", "completed")
+            .value(":code", to_value(&send.code)?)
+            .value(":one", n(1))
+            .value(":expected", n(send.expected_sends))
+            .value(":false", AttributeValue::Bool(false));
+        let k = key(session_pk(key_.session_id), attempt_sk(key_));
+        Ok(match self.update_item(k, e, false).await? {
+            Some(_) => Written::Done,
+            None => Written::Conflict,
+        })
+    }
+
+    async fn record_send_failed(
+        &self,
+        key_: AttemptKey<'_>,
+        code_hash: &str,
+    ) -> Result<(), StoreError> {
+        let e = Expr::new("REMOVE #code.#sent")
+            .condition("#code.#hash = :hash")
+            .name("#code", "code")
+            .name("#sent", "sent_at")
+            .name("#hash", "hash")
+            .value(":hash", s(code_hash));
+        let k = key(session_pk(key_.session_id), attempt_sk(key_));
+        // A failed condition means a newer code replaced this one: nothing to undo.
+        self.update_item(k, e, false).await.map(|_| ())
+    }
+
+    async fn record_wrong_code(
+        &self,
+        key_: AttemptKey<'_>,
+        max: u32,
+    ) -> Result<WrongCode, StoreError> {
+        let e = Expr::new("SET #wrong = #wrong + :one")
+            .condition("attribute_exists(pk) AND #wrong < :max AND #completed = :false")
+            .name("#wrong", "wrong_codes")
+            .name("#completed", "completed")
+            .value(":one", n(1))
+            .value(":max", n(max))
+            .value(":false", AttributeValue::Bool(false));
+        let k = key(session_pk(key_.session_id), attempt_sk(key_));
+        match self.update_item(k, e, true).await? {
+            None => Ok(WrongCode::Refused),
+            Some(new) => {
+                let count = new
+                    .get("wrong_codes")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: key_.attempt_id.to_string(),
+                        reason: "wrong_codes is not a number".into(),
+                    })?;
+                Ok(WrongCode::Counted(count))
+            }
+        }
+    }
+
+    async fn complete_signup(
+        &self,
+        session_id: &str,
+        c: &SignupCompletion,
+    ) -> Result<Completion, StoreError> {
+        let pk = session_pk(session_id);
+        let mut items = Vec::with_capacity(c.claims.len() + 5);
+        // 0: the attempt, still holding the checked code, not killed, not completed.
+        items.push(self.update(
+            key(pk.clone(), format!("{SIGNUP_ATTEMPT_PREFIX}{}", c.attempt_id)),
+            Expr::new(
+                "SET #completed = :true, #steps = :none, #user = :user, #ev = :ev, #pv = :pv REMOVE #code",
+            )
+            .condition("#code.#hash = :hash AND #wrong < :max AND #completed = :false")
+            .name("#completed", "completed")
+            .name("#steps", "remaining_steps")
+            .name("#user", "user_id")
+            .name("#ev", "email_verified")
+            .name("#pv", "phone_verified")
+            .name("#code", "code")
+            .name("#hash", "hash")
+            .name("#wrong", "wrong_codes")
+            .value(":true", AttributeValue::Bool(true))
+            .value(":false", AttributeValue::Bool(false))
+            .value(":none", AttributeValue::L(Vec::new()))
+            .value(":user", s(&c.user.id))
+            .value(":ev", AttributeValue::Bool(c.user.email_verified))
+            .value(":pv", AttributeValue::Bool(c.user.phone_verified))
+            .value(":hash", s(&c.code_hash))
+            .value(":max", n(c.max_wrong_codes)),
+        ));
+        // 1..=claims: each uniqueness claim, only if nobody holds it.
+        for claim in &c.claims {
+            let mut item = key(claim.key(), CLAIM_SK);
+            item.insert("user_id".into(), s(&c.user.id));
+            items.push(self.put(item, Some("attribute_not_exists(pk)")));
+        }
+        items.push(self.put(
+            to_item(&c.user, user_pk(&c.user.id), USER_SK)?,
+            Some("attribute_not_exists(pk)"),
+        ));
+        items.push(self.put(
+            to_item(
+                &c.signin,
+                pk.clone(),
+                format!("{SIGNIN_PREFIX}{}", c.signin.id),
+            )?,
+            Some("attribute_not_exists(pk)"),
+        ));
+        if let Some(evicted) = &c.evicted_signin_id {
+            items.push(self.delete(key(pk.clone(), format!("{SIGNIN_PREFIX}{evicted}"))));
+        }
+        items.push(self.update(key(pk, SESSION_SK), rotation_expr(&c.rotation)));
+
+        match self.transact(items).await? {
+            TransactOutcome::Done => Ok(Completion::Done),
+            TransactOutcome::Cancelled(reasons) => {
+                let failed = |i: usize| {
+                    reasons
+                        .get(i)
+                        .is_some_and(|r| r == "ConditionalCheckFailed")
+                };
+                if failed(0) {
+                    return Ok(Completion::AttemptChanged);
+                }
+                let taken: Vec<Claim> = c
+                    .claims
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| failed(i + 1))
+                    .map(|(_, claim)| claim.clone())
+                    .collect();
+                if taken.is_empty() {
+                    Ok(Completion::AttemptChanged)
+                } else {
+                    Ok(Completion::Taken(taken))
+                }
+            }
+        }
+    }
+}
+
+fn rotation_expr(r: &SessionRotation) -> Expr {
+    Expr::new("SET #secret = :secret, #active = :active, #last = :now, #exp = :exp")
+        .condition("attribute_exists(pk)")
+        .name("#secret", "secret_hash")
+        .name("#active", "active_signin_id")
+        .name("#last", "last_active_at")
+        .name("#exp", "expires_at")
+        .value(":secret", s(&r.secret_hash))
+        .value(":active", s(&r.active_signin_id))
+        .value(":now", n(r.last_active_at.unix_timestamp()))
+        .value(":exp", n(r.expires_at.unix_timestamp()))
+}
+
+#[async_trait]
+impl LimitStore for DynamoStore {
+    async fn hit(
+        &self,
+        limit_key: &str,
+        window_ends: Timestamp,
+        max: u32,
+    ) -> Result<Hit, StoreError> {
+        let pk = format!("LIMIT#{limit_key}#{}", window_ends.unix_timestamp());
+        let e = Expr::new("SET #exp = :exp ADD #count :one")
+            .condition("attribute_not_exists(#count) OR #count < :max")
+            .name("#exp", "expires_at")
+            .name("#count", "count")
+            .value(":exp", n(window_ends.unix_timestamp()))
+            .value(":one", n(1))
+            .value(":max", n(max));
+        Ok(match self.update_item(key(pk, LIMIT_SK), e, false).await? {
+            Some(_) => Hit::Allowed,
+            None => Hit::Limited { window_ends },
+        })
+    }
+}
