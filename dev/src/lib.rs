@@ -1,1 +1,61 @@
+//! The local server: every route on one port, running the same handlers as the Lambdas, with
+//! `GET /dev/outbox` when messages go to the embedded outbox.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use sesame::App;
+use sesame::http::request::MAX_BODY_BYTES;
+use sesame::http::{ApiError, ClientIp, RequestId, dispatch, reject};
+use sesame::ids::new_id;
+use sesame::notify::outbox::Outbox;
+
+/// All routes; `/dev/outbox` only when an outbox is given.
+pub fn router(app: App, outbox: Option<Arc<Outbox>>) -> Router {
+    let mut router = Router::new();
+    if let Some(outbox) = outbox {
+        router = router.route(
+            "/dev/outbox",
+            get(move || {
+                let outbox = outbox.clone();
+                async move { axum::Json(outbox.list()) }
+            }),
+        );
+    }
+    router.fallback(any_route).with_state(app)
+}
+
+/// Serves `router` on `listener` until the future resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn any_route(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    let (parts, body) = req.into_parts();
+    // Read one byte past the limit: enough to know the body is too large without buffering it all.
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await.ok();
+    let too_large = body.is_none();
+    let mut req = http::Request::from_parts(parts, body.unwrap_or_default());
+    req.extensions_mut().insert(ClientIp(peer.ip().to_string()));
+    req.extensions_mut().insert(RequestId(new_id("req")));
+    let res = if too_large {
+        reject(&app, &req, ApiError::PayloadTooLarge)
+    } else {
+        dispatch(&app, req).await
+    };
+    res.map(axum::body::Body::from).into_response()
+}

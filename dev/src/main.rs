@@ -1,1 +1,62 @@
-fn main() {}
+//! `cargo run` at the root: Sesame on 127.0.0.1:3000 (`PORT` overrides) with the embedded store
+//! and outbox, or DynamoDB/SES/SNS at `AWS_ENDPOINT_URL` with `SESAME_BACKEND=aws` (or `--aws`).
+
+use std::process::ExitCode;
+
+use sesame::App;
+use sesame::config::Config;
+use sesame::store::dynamo::ensure_table;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    sesame::telemetry::init();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sesame-dev: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let aws = std::env::args().any(|a| a == "--aws")
+        || std::env::var("SESAME_BACKEND").is_ok_and(|b| b.eq_ignore_ascii_case("aws"));
+    let port: u16 = match std::env::var("PORT").map(|p| p.parse()) {
+        Err(_) => 3000,
+        Ok(Ok(p)) => p,
+        Ok(Err(_)) => {
+            eprintln!("sesame-dev: PORT must be a port number");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let router = if aws {
+        let sdk = sesame::app::sdk_config(&config).await;
+        if let Err(e) = ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &config.table_name).await {
+            eprintln!("sesame-dev: table {}: {e}", config.table_name);
+            return ExitCode::FAILURE;
+        }
+        sesame_dev::router(App::aws(config, None).await, None)
+    } else {
+        let (app, outbox) = App::embedded(config);
+        sesame_dev::router(app, Some(outbox))
+    };
+
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("sesame-dev: cannot listen on 127.0.0.1:{port}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let backend = if aws { "dynamodb+ses+sns" } else { "embedded" };
+    tracing::info!(address = %format!("http://127.0.0.1:{port}"), backend, "sesame dev server listening");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match sesame_dev::serve(listener, router, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sesame-dev: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,62 @@
+//! The thin adapter between API Gateway (HTTP API, payload v2) and Sesame's handlers: the only
+//! place besides the function binaries that knows `lambda_http`.
 
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt, service_fn};
+use sesame::App;
+use sesame::config::Config;
+use sesame::http::{ClientIp, RequestId, Route, dispatch, handle};
+
+pub use lambda_http::Error;
+
+/// Builds the app once per container and serves `route`, or every route when `None`
+/// (the `$default` function: unknown paths, wrong methods, CORS preflights).
+pub async fn run(route: Option<Route>) -> Result<(), Error> {
+    sesame::telemetry::init();
+    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let app = App::aws(config, None).await;
+    lambda_http::run(service_fn(move |event: lambda_http::Request| {
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(serve(&app, route, event).await) }
+    }))
+    .await
+}
+
+/// One invocation: event in, response out.
+pub async fn serve(app: &App, route: Option<Route>, event: lambda_http::Request) -> lambda_http::Response<Body> {
+    let req = into_request(event);
+    let res = match route {
+        Some(route) => handle(app, route, req).await,
+        None => dispatch(app, req).await,
+    };
+    into_response(res)
+}
+
+/// The plain request the handlers take, with API Gateway's source IP and request id attached.
+pub fn into_request(event: lambda_http::Request) -> sesame::http::Request {
+    let (ip, request_id) = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (ctx.http.source_ip.clone(), ctx.request_id.clone()),
+        _ => (None, None),
+    };
+    let (parts, body) = event.into_parts();
+    let mut req = http::Request::from_parts(parts, Bytes::copy_from_slice(body.as_ref()));
+    req.extensions_mut()
+        .insert(ClientIp(ip.unwrap_or_else(|| "unknown".to_string())));
+    if let Some(id) = request_id {
+        req.extensions_mut().insert(RequestId(id));
+    }
+    req
+}
+
+pub fn into_response(res: sesame::http::Response) -> lambda_http::Response<Body> {
+    let (parts, bytes) = res.into_parts();
+    let body = match String::from_utf8(bytes.to_vec()) {
+        Ok(text) if text.is_empty() => Body::Empty,
+        Ok(text) => Body::Text(text),
+        Err(e) => Body::Binary(e.into_bytes()),
+    };
+    http::Response::from_parts(parts, body)
+}

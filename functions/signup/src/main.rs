@@ -1,1 +1,8 @@
-fn main() {}
+//! Lambda for `POST /auth/signup`.
+
+use sesame::http::Route;
+
+#[tokio::main]
+async fn main() -> Result<(), sesame_lambda::Error> {
+    sesame_lambda::run(Some(Route::Signup)).await
+}

@@ -37,25 +37,32 @@ pub fn create(app: &App, now: Timestamp) -> (Session, IssuedCookie) {
         last_active_at: now,
         expires_at: now,
     };
-    session.expires_at = deadline(app, &SessionState::new(session.clone()), now);
+    let state = SessionState::new(session.clone());
+    session.expires_at = deadline(app, &state, now);
     let cookie = IssuedCookie {
         session_id: session.id.clone(),
         secret,
-        expires_at: session.expires_at,
+        expires_at: absolute_end(app, &state),
     };
     (session, cookie)
 }
 
 /// When the session ends if nothing else happens: idle time from now, but never past the
-/// absolute end (the newest signin's, or the session's own when it has no signins yet).
+/// absolute end.
 pub fn deadline(app: &App, state: &SessionState, now: Timestamp) -> Timestamp {
-    let absolute = state
+    (now + app.config.session_idle).min(absolute_end(app, state))
+}
+
+/// The latest the session can live: its newest signin's end, or for a session without signins,
+/// its own creation plus the maximum lifetime. The cookie lasts this long; the server enforces
+/// the idle deadline itself, so the browser need not be told about every extension.
+pub fn absolute_end(app: &App, state: &SessionState) -> Timestamp {
+    state
         .signins
         .iter()
         .map(|s| s.expires_at)
         .max()
-        .unwrap_or(state.session.created_at + app.config.session_max);
-    (now + app.config.session_idle).min(absolute)
+        .unwrap_or(state.session.created_at + app.config.session_max)
 }
 
 /// Loads the session a cookie names and checks its secret and lifetimes. Expired signins and

@@ -227,7 +227,7 @@ async fn complete_signup(
     caller.issued = Some(IssuedCookie {
         session_id: next.session.id.clone(),
         secret,
-        expires_at: rotation.expires_at,
+        expires_at: session::absolute_end(app, &next),
     });
     caller.session = Some(next);
     Ok(())

@@ -117,6 +117,11 @@ pub async fn dispatch(app: &App, req: Request) -> Response {
     }
 }
 
+/// An error answer for a request no endpoint ran for (the dev server's oversized bodies).
+pub fn reject(app: &App, req: &Request, error: ApiError) -> Response {
+    render(app, req, &Caller::default(), Err(error))
+}
+
 /// Runs one endpoint: the checks every request gets, the handler, and the envelope.
 pub async fn handle(app: &App, route: Route, req: Request) -> Response {
     let request_id = req
