@@ -30,7 +30,8 @@ async fn main() -> ExitCode {
 
     let router = if aws {
         let sdk = sesame::app::sdk_config(&config).await;
-        if let Err(e) = ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &config.table_name).await {
+        if let Err(e) = ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &config.table_name).await
+        {
             eprintln!("sesame-dev: table {}: {e}", config.table_name);
             return ExitCode::FAILURE;
         }

@@ -16,7 +16,8 @@ pub use lambda_http::Error;
 /// (the `$default` function: unknown paths, wrong methods, CORS preflights).
 pub async fn run(route: Option<Route>) -> Result<(), Error> {
     sesame::telemetry::init();
-    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let config =
+        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     let app = App::aws(config, None).await;
     lambda_http::run(service_fn(move |event: lambda_http::Request| {
         let app = app.clone();
@@ -26,7 +27,11 @@ pub async fn run(route: Option<Route>) -> Result<(), Error> {
 }
 
 /// One invocation: event in, response out.
-pub async fn serve(app: &App, route: Option<Route>, event: lambda_http::Request) -> lambda_http::Response<Body> {
+pub async fn serve(
+    app: &App,
+    route: Option<Route>,
+    event: lambda_http::Request,
+) -> lambda_http::Response<Body> {
     let req = into_request(event);
     let res = match route {
         Some(route) => handle(app, route, req).await,
@@ -38,7 +43,9 @@ pub async fn serve(app: &App, route: Option<Route>, event: lambda_http::Request)
 /// The plain request the handlers take, with API Gateway's source IP and request id attached.
 pub fn into_request(event: lambda_http::Request) -> sesame::http::Request {
     let (ip, request_id) = match event.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => (ctx.http.source_ip.clone(), ctx.request_id.clone()),
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            (ctx.http.source_ip.clone(), ctx.request_id.clone())
+        }
         _ => (None, None),
     };
     let (parts, body) = event.into_parts();

@@ -142,7 +142,7 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         kind: AttemptKind::Signup,
     };
     let to = attempt.destination(valid.channel).expect("validated");
-    verification::deliver(app, key, valid.channel, to, &code, &code_hash).await
+    verification::deliver(app, caller, key, valid.channel, to, &code, &code_hash).await
 }
 
 /// Stores the attempt under the caller's session, creating the session if there is none (or if

@@ -89,7 +89,7 @@ pub async fn prepare(
         view.codes.code = Some(pending.clone());
         view.codes.sends += 1;
     }
-    deliver(app, key, step_channel, &to, &code, &pending.hash).await
+    deliver(app, caller, key, step_channel, &to, &code, &pending.hash).await
 }
 
 /// Checks a code. The right code on the last step completes the attempt.
@@ -237,6 +237,7 @@ async fn complete_signup(
 /// so the client can resend at once; the answer is `502 DELIVERY_FAILED`.
 pub(crate) async fn deliver(
     app: &App,
+    caller: &mut Caller,
     key: AttemptKey<'_>,
     channel: Channel,
     to: &str,
@@ -249,6 +250,11 @@ pub(crate) async fn deliver(
         Err(e) => {
             tracing::warn!(attempt_id = key.attempt_id, error = %e, "code delivery failed");
             app.store.record_send_failed(key, code_hash).await?;
+            if let Some(code) =
+                signup_attempt_mut(caller, key.attempt_id).and_then(|a| a.codes.code.as_mut())
+            {
+                code.sent_at = None;
+            }
             Err(AuthError::DeliveryFailed(e.to_string()))
         }
     }

@@ -9,8 +9,8 @@ pub mod request;
 pub mod routes;
 pub mod views;
 
-pub use request::{ClientIp, RequestId};
 pub use error::ApiError;
+pub use request::{ClientIp, RequestId};
 pub use routes::{Route, dispatch, handle, reject};
 
 pub type Request = http::Request<bytes::Bytes>;
