@@ -1,1 +1,398 @@
+//! Harness for the end-to-end tests: a dev server started in-process on a free loopback port,
+//! backed by the embedded store and outbox or by DynamoDB/SES/SNS in the `moto` emulator, and
+//! a client that keeps its session cookie like a browser.
+//!
+//! The emulator is found through `MOTO_ENDPOINT` (the README's test command starts it). Without
+//! it the emulator tests skip with a note, except under `CI=true`, where they fail instead.
 
+use std::sync::Arc;
+
+use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
+use serde_json::Value;
+use sesame::App;
+use sesame::config::Config;
+use sesame::ids::new_id;
+use sesame::notify::outbox::Outbox;
+use sesame::store::dynamo::{CallLog, ensure_table};
+use tokio::sync::oneshot;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Moto,
+}
+
+/// Generates one test per backend from an `async fn(Server)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn embedded() {
+                if let Some(server) = $crate::Server::start($crate::Backend::Embedded, &[]).await {
+                    super::$name(server).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn moto() {
+                if let Some(server) = $crate::Server::start($crate::Backend::Moto, &[]).await {
+                    super::$name(server).await;
+                }
+            }
+        }
+    };
+}
+
+/// The emulator's address, or `None` (skip) outside CI.
+pub fn moto_endpoint() -> Option<String> {
+    match std::env::var("MOTO_ENDPOINT") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("MOTO_ENDPOINT is not set: under CI=true the emulator tests must run, not skip")
+        }
+        _ => {
+            eprintln!("MOTO_ENDPOINT is not set: skipping an emulator test (run ./scripts/test)");
+            None
+        }
+    }
+}
+
+/// A fresh table (and a verified sender) in the emulator, so tests never see each other's data.
+pub struct Moto {
+    pub endpoint: String,
+    pub table: String,
+    pub sender: String,
+}
+
+impl Moto {
+    pub async fn new(verify_sender: bool) -> Option<Self> {
+        let endpoint = moto_endpoint()?;
+        let table = new_id("sesame-test");
+        let sender = format!("{}@sesame.test", new_id("sender"));
+        let moto = Self {
+            endpoint,
+            table,
+            sender,
+        };
+        let sdk = sesame::app::sdk_config(&moto.config(&[])).await;
+        ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &moto.table)
+            .await
+            .expect("emulator table");
+        if verify_sender {
+            moto.verify_sender().await;
+        }
+        Some(moto)
+    }
+
+    /// SES v2 refuses to send from an unverified identity; this verifies the sender.
+    pub async fn verify_sender(&self) {
+        let sdk = sesame::app::sdk_config(&self.config(&[])).await;
+        aws_sdk_sesv2::Client::new(&sdk)
+            .create_email_identity()
+            .email_identity(&self.sender)
+            .send()
+            .await
+            .expect("create the sender identity");
+    }
+
+    pub fn config(&self, overrides: &[(&str, &str)]) -> Config {
+        let mut all: Vec<(&str, &str)> = vec![
+            ("AWS_ENDPOINT_URL", &self.endpoint),
+            ("TABLE_NAME", &self.table),
+            ("EMAIL_FROM", &self.sender),
+        ];
+        all.extend_from_slice(overrides);
+        test_config(&all)
+    }
+
+    /// Every message moto recorded, as (destination, text) pairs, oldest first.
+    pub async fn messages(&self) -> Vec<(String, String)> {
+        let data: Value = reqwest::get(format!("{}/moto-api/data.json", self.endpoint))
+            .await
+            .expect("moto data")
+            .json()
+            .await
+            .expect("moto data is JSON");
+        let mut out = Vec::new();
+        for m in data["ses"]["Message"].as_array().into_iter().flatten() {
+            for to in m["destinations"]["ToAddresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                out.push((
+                    to.as_str().unwrap_or_default().to_string(),
+                    m["body"].as_str().unwrap_or_default().to_string(),
+                ));
+            }
+        }
+        for m in data["sns"]["SMS"].as_array().into_iter().flatten() {
+            out.push((
+                m["phone_number"].as_str().unwrap_or_default().to_string(),
+                m["message"].as_str().unwrap_or_default().to_string(),
+            ));
+        }
+        out
+    }
+}
+
+/// Test defaults: generous per-IP limits (every test client is 127.0.0.1) and a fixed code key.
+pub fn test_config(overrides: &[(&str, &str)]) -> Config {
+    let mut all: Vec<(&str, &str)> = vec![
+        ("LIMIT_SIGNUPS_PER_IP_PER_HOUR", "100000"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+    ];
+    all.extend_from_slice(overrides);
+    Config::for_tests(&all)
+}
+
+/// A dev server on a free port, stopped when dropped.
+pub struct Server {
+    pub base: String,
+    pub backend: Backend,
+    pub outbox: Option<Arc<Outbox>>,
+    pub moto: Option<Moto>,
+    pub app: App,
+    pub call_log: CallLog,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Server {
+    pub async fn start(backend: Backend, overrides: &[(&str, &str)]) -> Option<Self> {
+        Self::start_with(backend, overrides, true).await
+    }
+
+    /// `verify_sender: false` leaves the SES sender unverified, so moto refuses to send.
+    pub async fn start_with(
+        backend: Backend,
+        overrides: &[(&str, &str)],
+        verify_sender: bool,
+    ) -> Option<Self> {
+        let call_log = CallLog::new();
+        let (app, outbox, moto) = match backend {
+            Backend::Embedded => {
+                let (app, outbox) = App::embedded(test_config(overrides));
+                (app, Some(outbox), None)
+            }
+            Backend::Moto => {
+                let moto = Moto::new(verify_sender).await?;
+                let app = App::aws(moto.config(overrides), Some(call_log.clone())).await;
+                (app, None, Some(moto))
+            }
+        };
+        let router = sesame_dev::router(app.clone(), outbox.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(sesame_dev::serve(listener, router, async {
+            let _ = stopped.await;
+        }));
+        Some(Self {
+            base,
+            backend,
+            outbox,
+            moto,
+            app,
+            call_log,
+            stop: Some(stop),
+        })
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser {
+            client: reqwest::Client::new(),
+            base: self.base.clone(),
+            cookie: None,
+        }
+    }
+
+    /// Every message sent to `to`, oldest first, from the outbox or from moto.
+    pub async fn messages_to(&self, to: &str) -> Vec<String> {
+        match (&self.outbox, &self.moto) {
+            (Some(_), _) => {
+                let list: Value = reqwest::get(format!("{}/dev/outbox", self.base))
+                    .await
+                    .expect("outbox")
+                    .json()
+                    .await
+                    .expect("outbox is JSON");
+                let mut texts: Vec<String> = list
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|m| m["to"] == to)
+                    .map(|m| m["body"].as_str().unwrap_or_default().to_string())
+                    .collect();
+                texts.reverse(); // the outbox lists newest first
+                texts
+            }
+            (None, Some(moto)) => moto
+                .messages()
+                .await
+                .into_iter()
+                .filter(|(dest, _)| dest == to)
+                .map(|(_, text)| text)
+                .collect(),
+            (None, None) => unreachable!("every backend records messages"),
+        }
+    }
+
+    /// The code in the newest message to `to`.
+    pub async fn code_for(&self, to: &str) -> String {
+        let text = self
+            .messages_to(to)
+            .await
+            .pop()
+            .unwrap_or_else(|| panic!("no message to {to}"));
+        code_in(&text)
+    }
+
+    /// How many items the store holds (moto) or whether anything was sent (embedded); for
+    /// "nothing was written" checks.
+    pub async fn items_in_table(&self) -> usize {
+        let moto = self.moto.as_ref().expect("only for the emulator");
+        let sdk = sesame::app::sdk_config(&moto.config(&[])).await;
+        let out = aws_sdk_dynamodb::Client::new(&sdk)
+            .scan()
+            .table_name(&moto.table)
+            .send()
+            .await
+            .expect("scan");
+        out.count as usize
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn code_in(text: &str) -> String {
+    let bytes = text.as_bytes();
+    (0..bytes.len().saturating_sub(5))
+        .find(|&i| {
+            bytes[i..i + 6].iter().all(u8::is_ascii_digit)
+                && (i + 6 == bytes.len() || !bytes[i + 6].is_ascii_digit())
+        })
+        .map(|i| text[i..i + 6].to_string())
+        .unwrap_or_else(|| panic!("no 6-digit code in {text:?}"))
+}
+
+/// An answer: status, headers and the parsed envelope.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The first error code, e.g. `"EMAIL_EXISTS"`.
+    pub fn error(&self) -> &str {
+        self.body["errors"][0]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn error_codes(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["code"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    pub fn set_cookie(&self) -> Option<&str> {
+        self.headers.get(SET_COOKIE).and_then(|v| v.to_str().ok())
+    }
+
+    /// The newest sign-up attempt's id in the session.
+    pub fn signup_attempt_id(&self) -> String {
+        let attempts = self.body["session"]["signup_attempts"]
+            .as_array()
+            .expect("attempts");
+        attempts.last().expect("an attempt")["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// A client that keeps the session cookie the way a browser would (set, replace, clear).
+#[derive(Clone)]
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub cookie: Option<String>,
+}
+
+impl Browser {
+    pub async fn get(&mut self, path: &str) -> Answer {
+        let req = self.client.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    pub async fn post(&mut self, path: &str, body: Value) -> Answer {
+        let req = self.client.post(format!("{}{path}", self.base)).json(&body);
+        self.send(req).await
+    }
+
+    /// Sends any request with the cookie attached, and takes the cookie the answer sets.
+    pub async fn send(&mut self, mut req: reqwest::RequestBuilder) -> Answer {
+        if let Some(c) = &self.cookie {
+            req = req.header(COOKIE, c);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        };
+        if let Some(set) = headers.get(SET_COOKIE).and_then(|v| v.to_str().ok()) {
+            let pair = set.split(';').next().unwrap_or_default();
+            let cleared = pair.ends_with('=') || set.contains("Max-Age=0");
+            self.cookie = (!cleared).then(|| pair.to_string());
+        }
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Signs up and returns the answer; the code is then in the server's messages.
+    pub async fn sign_up(&mut self, email: &str) -> Answer {
+        self.post(
+            "/auth/signup",
+            serde_json::json!({"email": email, "password": "analytical engine"}),
+        )
+        .await
+    }
+
+    pub async fn verify(&mut self, attempt_id: &str, code: &str) -> Answer {
+        self.post(
+            "/auth/attempt-verification",
+            serde_json::json!({"signup_attempt_id": attempt_id, "code": code}),
+        )
+        .await
+    }
+}
+
+/// A unique address per test, so tests sharing the emulator never read each other's codes.
+pub fn unique_email(tag: &str) -> String {
+    format!("{tag}.{}@example.com", &new_id("x")[2..14])
+}
+
+/// A unique E.164 number in the +1 555 range.
+pub fn unique_phone() -> String {
+    let n = sesame::ids::random_below(10_000_000);
+    format!("+1555{n:07}")
+}
