@@ -230,6 +230,8 @@ impl AttemptStore for MemoryStore {
         attempt.remaining_steps.clear();
         attempt.codes.code = None;
         attempt.user_id = Some(c.user.id.clone());
+        attempt.email_verified = c.user.email_verified;
+        attempt.phone_verified = c.user.phone_verified;
         session
             .signins
             .retain(|s| Some(&s.id) != c.evicted_signin_id.as_ref());
