@@ -181,6 +181,17 @@ impl Server {
                 (app, None, Some(moto))
             }
         };
+        Some(Self::serve(app, outbox, moto, call_log, backend).await)
+    }
+
+    /// Serves an app built by the test (own clock, own notifier).
+    pub async fn serve(
+        app: App,
+        outbox: Option<Arc<Outbox>>,
+        moto: Option<Moto>,
+        call_log: CallLog,
+        backend: Backend,
+    ) -> Self {
         let router = sesame_dev::router(app.clone(), outbox.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -190,7 +201,7 @@ impl Server {
         tokio::spawn(sesame_dev::serve(listener, router, async {
             let _ = stopped.await;
         }));
-        Some(Self {
+        Self {
             base,
             backend,
             outbox,
@@ -198,7 +209,7 @@ impl Server {
             app,
             call_log,
             stop: Some(stop),
-        })
+        }
     }
 
     pub fn browser(&self) -> Browser {

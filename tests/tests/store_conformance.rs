@@ -11,8 +11,8 @@ use sesame::store::dynamo::DynamoStore;
 use sesame::store::memory::MemoryStore;
 use sesame::store::*;
 use sesame_e2e::Moto;
-use time::macros::datetime;
 use time::Duration;
+use time::macros::datetime;
 
 const NOW: Timestamp = datetime!(2026-03-01 09:00:00 UTC);
 
@@ -81,7 +81,10 @@ fn attempt(session_id: &str, email: &str) -> SignupAttempt {
     metadata.insert("trial".into(), json!(null));
     let mut profile = serde_json::Map::new();
     profile.insert("gender".into(), json!(-2));
-    profile.insert("addresses".into(), json!([{"id": "Home", "is_primary": true}]));
+    profile.insert(
+        "addresses".into(),
+        json!([{"id": "Home", "is_primary": true}]),
+    );
     SignupAttempt {
         id: new_id(prefix::SIGNUP_ATTEMPT),
         session_id: session_id.to_string(),
@@ -123,7 +126,13 @@ fn code(hash: &str) -> PendingCode {
 async fn opened(store: &dyn Store, email: &str) -> (Session, SignupAttempt) {
     let s = session();
     let a = attempt(&s.id, email);
-    assert_eq!(store.open_signup_attempt(&SessionWrite::Create(s.clone()), &a).await.unwrap(), Written::Done);
+    assert_eq!(
+        store
+            .open_signup_attempt(&SessionWrite::Create(s.clone()), &a)
+            .await
+            .unwrap(),
+        Written::Done
+    );
     (s, a)
 }
 
@@ -182,7 +191,11 @@ fn completion(s: &Session, a: &SignupAttempt, code_hash: &str) -> SignupCompleti
 }
 
 async fn load(store: &dyn Store, id: &str) -> SessionState {
-    store.load_session(id).await.unwrap().expect("session exists")
+    store
+        .load_session(id)
+        .await
+        .unwrap()
+        .expect("session exists")
 }
 
 fn email() -> String {
@@ -204,7 +217,10 @@ async fn a_created_session_reads_back_field_for_field(store: Arc<dyn Store>) {
         last_active_at: NOW + Duration::minutes(5),
         expires_at: NOW + Duration::days(8),
     };
-    assert_eq!(store.open_signup_attempt(&touch, &b).await.unwrap(), Written::Done);
+    assert_eq!(
+        store.open_signup_attempt(&touch, &b).await.unwrap(),
+        Written::Done
+    );
     let state = load(store.as_ref(), &s.id).await;
     assert_eq!(state.signup_attempts.len(), 2);
     assert_eq!(state.session.last_active_at, NOW + Duration::minutes(5));
@@ -214,8 +230,18 @@ async fn a_created_session_reads_back_field_for_field(store: Arc<dyn Store>) {
 async fn creating_an_existing_session_or_touching_a_missing_one_conflicts(store: Arc<dyn Store>) {
     let (s, _) = opened(store.as_ref(), &email()).await;
     let again = attempt(&s.id, &email());
-    assert_eq!(store.open_signup_attempt(&SessionWrite::Create(s.clone()), &again).await.unwrap(), Written::Conflict);
-    assert_eq!(load(store.as_ref(), &s.id).await.signup_attempts.len(), 1, "nothing half-written");
+    assert_eq!(
+        store
+            .open_signup_attempt(&SessionWrite::Create(s.clone()), &again)
+            .await
+            .unwrap(),
+        Written::Conflict
+    );
+    assert_eq!(
+        load(store.as_ref(), &s.id).await.signup_attempts.len(),
+        1,
+        "nothing half-written"
+    );
 
     let missing = SessionWrite::Touch {
         session_id: "sess_gone".into(),
@@ -223,7 +249,10 @@ async fn creating_an_existing_session_or_touching_a_missing_one_conflicts(store:
         expires_at: NOW,
     };
     let orphan = attempt("sess_gone", &email());
-    assert_eq!(store.open_signup_attempt(&missing, &orphan).await.unwrap(), Written::Conflict);
+    assert_eq!(
+        store.open_signup_attempt(&missing, &orphan).await.unwrap(),
+        Written::Conflict
+    );
     assert_eq!(store.load_session("sess_gone").await.unwrap(), None);
 }
 
@@ -233,19 +262,36 @@ async fn a_send_applies_only_on_the_expected_count(store: Arc<dyn Store>) {
         code: code("hash-2"),
         expected_sends: expected,
     };
-    assert_eq!(store.record_send(key(&a), &send(0)).await.unwrap(), Written::Conflict);
-    assert_eq!(store.record_send(key(&a), &send(1)).await.unwrap(), Written::Done);
+    assert_eq!(
+        store.record_send(key(&a), &send(0)).await.unwrap(),
+        Written::Conflict
+    );
+    assert_eq!(
+        store.record_send(key(&a), &send(1)).await.unwrap(),
+        Written::Done
+    );
     let stored = &load(store.as_ref(), &s.id).await.signup_attempts[0];
     assert_eq!(stored.codes.sends, 2);
     assert_eq!(stored.codes.code.as_ref().unwrap().hash, "hash-2");
-    assert_eq!(store.record_send(key(&a), &send(1)).await.unwrap(), Written::Conflict, "stale count");
+    assert_eq!(
+        store.record_send(key(&a), &send(1)).await.unwrap(),
+        Written::Conflict,
+        "stale count"
+    );
 }
 
 async fn a_failed_send_lifts_only_its_own_code(store: Arc<dyn Store>) {
     let (s, a) = opened(store.as_ref(), &email()).await;
-    store.record_send_failed(key(&a), "some-older-hash").await.unwrap();
+    store
+        .record_send_failed(key(&a), "some-older-hash")
+        .await
+        .unwrap();
     let stored = &load(store.as_ref(), &s.id).await.signup_attempts[0];
-    assert_eq!(stored.codes.code.as_ref().unwrap().sent_at, Some(NOW), "another code's failure changes nothing");
+    assert_eq!(
+        stored.codes.code.as_ref().unwrap().sent_at,
+        Some(NOW),
+        "another code's failure changes nothing"
+    );
     store.record_send_failed(key(&a), "hash-1").await.unwrap();
     let stored = &load(store.as_ref(), &s.id).await.signup_attempts[0];
     let pending = stored.codes.code.as_ref().unwrap();
@@ -256,22 +302,39 @@ async fn a_failed_send_lifts_only_its_own_code(store: Arc<dyn Store>) {
 async fn wrong_codes_count_up_to_the_maximum_then_are_refused(store: Arc<dyn Store>) {
     let (s, a) = opened(store.as_ref(), &email()).await;
     for n in 1..=5 {
-        assert_eq!(store.record_wrong_code(key(&a), 5).await.unwrap(), WrongCode::Counted(n));
+        assert_eq!(
+            store.record_wrong_code(key(&a), 5).await.unwrap(),
+            WrongCode::Counted(n)
+        );
     }
-    assert_eq!(store.record_wrong_code(key(&a), 5).await.unwrap(), WrongCode::Refused);
-    assert_eq!(load(store.as_ref(), &s.id).await.signup_attempts[0].codes.wrong_codes, 5);
+    assert_eq!(
+        store.record_wrong_code(key(&a), 5).await.unwrap(),
+        WrongCode::Refused
+    );
+    assert_eq!(
+        load(store.as_ref(), &s.id).await.signup_attempts[0]
+            .codes
+            .wrong_codes,
+        5
+    );
     let missing = AttemptKey {
         attempt_id: "sua_missing",
         ..key(&a)
     };
-    assert_eq!(store.record_wrong_code(missing, 5).await.unwrap(), WrongCode::Refused);
+    assert_eq!(
+        store.record_wrong_code(missing, 5).await.unwrap(),
+        WrongCode::Refused
+    );
 }
 
 async fn a_completion_writes_everything_at_once(store: Arc<dyn Store>) {
     let address = email();
     let (s, a) = opened(store.as_ref(), &address).await;
     let c = completion(&s, &a, "hash-1");
-    assert_eq!(store.complete_signup(&s.id, &c).await.unwrap(), Completion::Done);
+    assert_eq!(
+        store.complete_signup(&s.id, &c).await.unwrap(),
+        Completion::Done
+    );
 
     let state = load(store.as_ref(), &s.id).await;
     let done = &state.signup_attempts[0];
@@ -282,22 +345,47 @@ async fn a_completion_writes_everything_at_once(store: Arc<dyn Store>) {
     assert_eq!(state.session.active_signin_id.as_ref(), Some(&c.signin.id));
     assert_eq!(state.session.secret_hash, c.rotation.secret_hash);
     assert_eq!(state.session.expires_at, c.rotation.expires_at);
-    assert_eq!(store.get_user(&c.user.id).await.unwrap(), Some(c.user.clone()));
+    assert_eq!(
+        store.get_user(&c.user.id).await.unwrap(),
+        Some(c.user.clone())
+    );
     let claims = Claim::for_user(&c.user);
     assert_eq!(store.taken_claims(&claims).await.unwrap(), claims);
     let username = Claim::Username(c.user.username.clone().unwrap().to_uppercase());
-    assert_eq!(store.taken_claims(&[username.clone()]).await.unwrap(), vec![username], "usernames ignore case");
+    assert_eq!(
+        store.taken_claims(&[username.clone()]).await.unwrap(),
+        vec![username],
+        "usernames ignore case"
+    );
 
-    assert_eq!(store.complete_signup(&s.id, &c).await.unwrap(), Completion::AttemptChanged, "single use");
-    assert_eq!(store.record_wrong_code(key(&a), 5).await.unwrap(), WrongCode::Refused, "completed");
-    let resend = CodeSend { code: code("hash-9"), expected_sends: 1 };
-    assert_eq!(store.record_send(key(&a), &resend).await.unwrap(), Written::Conflict, "completed");
+    assert_eq!(
+        store.complete_signup(&s.id, &c).await.unwrap(),
+        Completion::AttemptChanged,
+        "single use"
+    );
+    assert_eq!(
+        store.record_wrong_code(key(&a), 5).await.unwrap(),
+        WrongCode::Refused,
+        "completed"
+    );
+    let resend = CodeSend {
+        code: code("hash-9"),
+        expected_sends: 1,
+    };
+    assert_eq!(
+        store.record_send(key(&a), &resend).await.unwrap(),
+        Written::Conflict,
+        "completed"
+    );
 }
 
 async fn a_completion_with_a_taken_claim_writes_nothing(store: Arc<dyn Store>) {
     let address = email();
     let (s1, a1) = opened(store.as_ref(), &address).await;
-    store.complete_signup(&s1.id, &completion(&s1, &a1, "hash-1")).await.unwrap();
+    store
+        .complete_signup(&s1.id, &completion(&s1, &a1, "hash-1"))
+        .await
+        .unwrap();
 
     let (s2, mut a2) = opened(store.as_ref(), &address).await;
     a2.username = Some(format!("v{}", &new_id("x")[2..12]));
@@ -312,18 +400,27 @@ async fn a_completion_with_a_taken_claim_writes_nothing(store: Arc<dyn Store>) {
     assert_eq!(state.session.secret_hash, s2.secret_hash);
     assert_eq!(store.get_user(&c.user.id).await.unwrap(), None);
     let username = Claim::Username(a2.username.clone().unwrap());
-    assert!(store.taken_claims(&[username]).await.unwrap().is_empty(), "no claim half-written");
+    assert!(
+        store.taken_claims(&[username]).await.unwrap().is_empty(),
+        "no claim half-written"
+    );
 }
 
 async fn a_completion_with_a_stale_code_or_dead_attempt_writes_nothing(store: Arc<dyn Store>) {
     let (s, a) = opened(store.as_ref(), &email()).await;
     let stale = completion(&s, &a, "hash-0");
-    assert_eq!(store.complete_signup(&s.id, &stale).await.unwrap(), Completion::AttemptChanged);
+    assert_eq!(
+        store.complete_signup(&s.id, &stale).await.unwrap(),
+        Completion::AttemptChanged
+    );
     for _ in 0..5 {
         store.record_wrong_code(key(&a), 5).await.unwrap();
     }
     let right = completion(&s, &a, "hash-1");
-    assert_eq!(store.complete_signup(&s.id, &right).await.unwrap(), Completion::AttemptChanged);
+    assert_eq!(
+        store.complete_signup(&s.id, &right).await.unwrap(),
+        Completion::AttemptChanged
+    );
     assert_eq!(store.get_user(&right.user.id).await.unwrap(), None);
     assert!(store.taken_claims(&right.claims).await.unwrap().is_empty());
 }
@@ -342,7 +439,10 @@ async fn a_completion_evicts_the_named_signin(store: Arc<dyn Store>) {
     store.open_signup_attempt(&touch, &b).await.unwrap();
     let mut second = completion(&s, &b, "hash-1");
     second.evicted_signin_id = Some(first.signin.id.clone());
-    assert_eq!(store.complete_signup(&s.id, &second).await.unwrap(), Completion::Done);
+    assert_eq!(
+        store.complete_signup(&s.id, &second).await.unwrap(),
+        Completion::Done
+    );
     let state = load(store.as_ref(), &s.id).await;
     assert_eq!(state.signins, vec![second.signin.clone()]);
 }
@@ -352,13 +452,19 @@ async fn touching_moves_the_session_and_active_signin(store: Arc<dyn Store>) {
     let c = completion(&s, &a, "hash-1");
     store.complete_signup(&s.id, &c).await.unwrap();
     let later = NOW + Duration::hours(2);
-    store.touch_session(&s.id, Some(&c.signin.id), later, later + Duration::days(7)).await.unwrap();
+    store
+        .touch_session(&s.id, Some(&c.signin.id), later, later + Duration::days(7))
+        .await
+        .unwrap();
     let state = load(store.as_ref(), &s.id).await;
     assert_eq!(state.session.last_active_at, later);
     assert_eq!(state.session.expires_at, later + Duration::days(7));
     assert_eq!(state.signins[0].last_active_at, later);
     // Touching a session that is gone is not an error, and does not bring it back.
-    store.touch_session("sess_gone", None, later, later).await.unwrap();
+    store
+        .touch_session("sess_gone", None, later, later)
+        .await
+        .unwrap();
     assert_eq!(store.load_session("sess_gone").await.unwrap(), None);
 }
 
@@ -368,10 +474,23 @@ async fn limits_allow_the_maximum_per_window(store: Arc<dyn Store>) {
     for _ in 0..3 {
         assert_eq!(store.hit(&k, window, 3).await.unwrap(), Hit::Allowed);
     }
-    assert_eq!(store.hit(&k, window, 3).await.unwrap(), Hit::Limited { window_ends: window });
+    assert_eq!(
+        store.hit(&k, window, 3).await.unwrap(),
+        Hit::Limited {
+            window_ends: window
+        }
+    );
     let next = window + Duration::hours(1);
-    assert_eq!(store.hit(&k, next, 3).await.unwrap(), Hit::Allowed, "a new window starts afresh");
-    assert_eq!(store.hit(&new_id("limit"), window, 3).await.unwrap(), Hit::Allowed, "keys are separate");
+    assert_eq!(
+        store.hit(&k, next, 3).await.unwrap(),
+        Hit::Allowed,
+        "a new window starts afresh"
+    );
+    assert_eq!(
+        store.hit(&new_id("limit"), window, 3).await.unwrap(),
+        Hit::Allowed,
+        "keys are separate"
+    );
 }
 
 async fn parallel_completions_of_one_attempt_succeed_once(store: Arc<dyn Store>) {
@@ -383,7 +502,11 @@ async fn parallel_completions_of_one_attempt_succeed_once(store: Arc<dyn Store>)
         async move { store.complete_signup(&id, &c).await.unwrap() }
     }))
     .await;
-    assert_eq!(outcomes.iter().filter(|o| **o == Completion::Done).count(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == Completion::Done).count(),
+        1,
+        "{outcomes:?}"
+    );
     assert_eq!(load(store.as_ref(), &s.id).await.signins.len(), 1);
 }
 
@@ -404,7 +527,12 @@ async fn parallel_wrong_codes_are_counted_to_the_maximum_only(store: Arc<dyn Sto
         .collect();
     counted.sort_unstable();
     assert_eq!(counted, vec![1, 2, 3, 4, 5]);
-    assert_eq!(load(store.as_ref(), &s.id).await.signup_attempts[0].codes.wrong_codes, 5);
+    assert_eq!(
+        load(store.as_ref(), &s.id).await.signup_attempts[0]
+            .codes
+            .wrong_codes,
+        5
+    );
 }
 
 async fn parallel_completions_claiming_one_email_create_one_user(store: Arc<dyn Store>) {
@@ -420,12 +548,22 @@ async fn parallel_completions_claiming_one_email_create_one_user(store: Arc<dyn 
         async move { store.complete_signup(&s.id, c).await.unwrap() }
     }))
     .await;
-    assert_eq!(outcomes.iter().filter(|o| **o == Completion::Done).count(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == Completion::Done).count(),
+        1,
+        "{outcomes:?}"
+    );
     for o in outcomes.iter().filter(|o| **o != Completion::Done) {
         assert_eq!(*o, Completion::Taken(vec![Claim::Email(address.clone())]));
     }
     let users = join_all(racers.iter().map(|(_, c)| store.get_user(&c.user.id))).await;
-    assert_eq!(users.into_iter().filter(|u| u.as_ref().unwrap().is_some()).count(), 1);
+    assert_eq!(
+        users
+            .into_iter()
+            .filter(|u| u.as_ref().unwrap().is_some())
+            .count(),
+        1
+    );
 }
 
 async fn parallel_limit_hits_allow_the_maximum_only(store: Arc<dyn Store>) {

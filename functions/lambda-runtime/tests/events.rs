@@ -1,0 +1,153 @@
+//! Feeds every sample event in `events/` through the Lambda entry point (`sesame_lambda::serve`)
+//! with the embedded store, the way `cargo lambda invoke --data-file` would.
+
+use std::path::PathBuf;
+
+use http::header::SET_COOKIE;
+use serde_json::Value;
+use sesame::App;
+use sesame::config::Config;
+use sesame::http::Route;
+
+fn event(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn invoke(app: &App, route: Option<Route>, event: &Value) -> (u16, Option<String>, Value) {
+    let request =
+        lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event");
+    let response = sesame_lambda::serve(app, route, request).await;
+    let status = response.status().as_u16();
+    let cookie = response
+        .headers()
+        .get(SET_COOKIE)
+        .map(|v| v.to_str().unwrap().to_string());
+    let body: Value = match response.body() {
+        lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
+        other => panic!("expected a text body, got {other:?}"),
+    };
+    (status, cookie, body)
+}
+
+fn app(overrides: &[(&str, &str)]) -> App {
+    let mut all = vec![("ALLOWED_ORIGINS", "https://app.example.com")];
+    all.extend_from_slice(overrides);
+    App::embedded(Config::for_tests(&all)).0
+}
+
+#[tokio::test]
+async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope() {
+    let app = app(&[]);
+    let cases = [
+        ("signup.json", Some(Route::Signup), 200, ""),
+        (
+            "prepare-verification.json",
+            Some(Route::PrepareVerification),
+            404,
+            "ATTEMPT_NOT_FOUND",
+        ),
+        (
+            "attempt-verification.json",
+            Some(Route::AttemptVerification),
+            404,
+            "ATTEMPT_NOT_FOUND",
+        ),
+        ("get-session.json", Some(Route::GetSession), 200, ""),
+        ("fallback.json", None, 404, "NOT_FOUND"),
+    ];
+    for (file, route, status, code) in cases {
+        let (got, _, body) = invoke(&app, route, &event(file)).await;
+        assert_eq!(got, status, "{file}: {body:#}");
+        assert_eq!(body["status"], status, "{file}");
+        assert_eq!(
+            body["errors"][0]["code"].as_str().unwrap_or(""),
+            code,
+            "{file}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn when_a_cookie_comes_back_in_the_v2_cookies_array_it_finds_the_session() {
+    let app = app(&[]);
+    let (status, cookie, opened) = invoke(&app, Some(Route::Signup), &event("signup.json")).await;
+    assert_eq!(status, 200);
+    let pair = cookie.expect("the sign-up sets the session cookie");
+    let pair = pair.split(';').next().unwrap().to_string();
+
+    let mut read = event("get-session.json");
+    read["cookies"] = serde_json::json!([pair]);
+    let (status, _, body) = invoke(&app, Some(Route::GetSession), &read).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["id"], opened["session"]["id"]);
+}
+
+#[tokio::test]
+async fn when_limiting_by_address_the_source_ip_counts_and_x_forwarded_for_does_not() {
+    let app = app(&[("LIMIT_SIGNUPS_PER_IP_PER_HOUR", "1")]);
+    let signup = |email: &str, source_ip: &str, forwarded: &str| {
+        let mut e = event("signup.json");
+        e["body"] = serde_json::json!({"email": email, "password": "analytical engine"})
+            .to_string()
+            .into();
+        e["requestContext"]["http"]["sourceIp"] = source_ip.into();
+        e["headers"]["x-forwarded-for"] = forwarded.into();
+        e
+    };
+    let (first, _, _) = invoke(
+        &app,
+        Some(Route::Signup),
+        &signup("a@example.com", "198.51.100.7", "1.1.1.1"),
+    )
+    .await;
+    assert_eq!(first, 200);
+    // A different X-Forwarded-For does not make it a different client.
+    let (second, _, body) = invoke(
+        &app,
+        Some(Route::Signup),
+        &signup("b@example.com", "198.51.100.7", "2.2.2.2"),
+    )
+    .await;
+    assert_eq!(
+        (second, body["errors"][0]["code"].as_str().unwrap()),
+        (429, "RATE_LIMITED")
+    );
+    // A different source IP is.
+    let (third, _, _) = invoke(
+        &app,
+        Some(Route::Signup),
+        &signup("c@example.com", "198.51.100.8", "2.2.2.2"),
+    )
+    .await;
+    assert_eq!(third, 200);
+}
+
+#[tokio::test]
+async fn when_the_fallback_gets_a_preflight_or_a_wrong_method_it_answers_for_the_api() {
+    let app = app(&[]);
+    let mut preflight = event("fallback.json");
+    preflight["rawPath"] = "/auth/signup".into();
+    preflight["requestContext"]["http"]["method"] = "OPTIONS".into();
+    preflight["requestContext"]["http"]["path"] = "/auth/signup".into();
+    preflight["headers"]["access-control-request-method"] = "POST".into();
+    let request = lambda_http::request::from_str(&preflight.to_string()).unwrap();
+    let response = sesame_lambda::serve(&app, None, request).await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+
+    let mut wrong = event("fallback.json");
+    wrong["rawPath"] = "/auth/signup".into();
+    wrong["requestContext"]["http"]["path"] = "/auth/signup".into();
+    let (status, _, body) = invoke(&app, None, &wrong).await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str().unwrap()),
+        (405, "METHOD_NOT_ALLOWED")
+    );
+}
