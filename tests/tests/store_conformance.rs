@@ -353,7 +353,10 @@ async fn a_completion_writes_everything_at_once(store: Arc<dyn Store>) {
     assert_eq!(store.taken_claims(&claims).await.unwrap(), claims);
     let username = Claim::Username(c.user.username.clone().unwrap().to_uppercase());
     assert_eq!(
-        store.taken_claims(&[username.clone()]).await.unwrap(),
+        store
+            .taken_claims(std::slice::from_ref(&username))
+            .await
+            .unwrap(),
         vec![username],
         "usernames ignore case"
     );
