@@ -30,6 +30,7 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub signups_per_ip_per_hour: u32,
+    pub signins_per_ip_per_hour: u32,
     pub sends_per_destination_per_hour: u32,
 }
 
@@ -156,6 +157,11 @@ impl Config {
                     get("LIMIT_SIGNUPS_PER_IP_PER_HOUR"),
                     "LIMIT_SIGNUPS_PER_IP_PER_HOUR",
                     20,
+                )?,
+                signins_per_ip_per_hour: number(
+                    get("LIMIT_SIGNINS_PER_IP_PER_HOUR"),
+                    "LIMIT_SIGNINS_PER_IP_PER_HOUR",
+                    100,
                 )?,
                 sends_per_destination_per_hour: number(
                     get("LIMIT_SENDS_PER_DESTINATION_PER_HOUR"),

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use futures_util::future::join_all;
+use serde_json::Map;
 use serde_json::json;
 use sesame::domain::model::*;
 use sesame::ids::{new_id, prefix};
@@ -51,6 +52,17 @@ conformance!(
     parallel_wrong_codes_are_counted_to_the_maximum_only,
     parallel_completions_claiming_one_email_create_one_user,
     parallel_limit_hits_allow_the_maximum_only,
+    a_claim_names_its_owner_and_failed_logins_are_counted,
+    a_signin_completion_grants_and_resets_failed_logins,
+    a_signin_completion_creates_a_session_when_there_was_none,
+    a_signin_completion_refuses_a_blocked_user_and_writes_nothing,
+    a_signin_completion_with_a_stale_code_writes_nothing,
+    switching_and_removing_signins_need_them_to_exist,
+    deleting_a_session_removes_everything_under_it,
+    profile_updates_apply_and_return_the_user,
+    a_username_moves_its_claim_or_is_refused,
+    parallel_username_changes_to_one_name_give_it_once,
+    a_released_hit_frees_one_place,
 );
 
 fn memory_store() -> Arc<dyn Store> {
@@ -128,7 +140,7 @@ async fn opened(store: &dyn Store, email: &str) -> (Session, SignupAttempt) {
     let a = attempt(&s.id, email);
     assert_eq!(
         store
-            .open_signup_attempt(&SessionWrite::Create(s.clone()), &a)
+            .open_attempt(&SessionWrite::Create(s.clone()), NewAttempt::Signup(&a))
             .await
             .unwrap(),
         Written::Done
@@ -173,20 +185,39 @@ fn completion(s: &Session, a: &SignupAttempt, code_hash: &str) -> SignupCompleti
         last_active_at: NOW,
     };
     SignupCompletion {
-        attempt_id: a.id.clone(),
+        proof: proof(&a.id, code_hash),
+        claims: Claim::for_user(&user),
+        user,
+        grant: rotate(s, signin),
+    }
+}
+
+fn proof(attempt_id: &str, code_hash: &str) -> CodeProof {
+    CodeProof {
+        attempt_id: attempt_id.to_string(),
         code_hash: code_hash.to_string(),
         max_wrong_codes: 5,
-        claims: Claim::for_user(&user),
-        rotation: SessionRotation {
+    }
+}
+
+fn rotate(s: &Session, signin: Signin) -> Grant {
+    Grant {
+        session: GrantSession::Rotate(SessionRotation {
             session_id: s.id.clone(),
             secret_hash: "cd".repeat(32),
             active_signin_id: signin.id.clone(),
             last_active_at: NOW + Duration::minutes(1),
             expires_at: NOW + Duration::days(7),
-        },
-        user,
+        }),
         signin,
-        evicted_signin_id: None,
+        removed_signin_ids: vec![],
+    }
+}
+
+fn rotation(c: &SignupCompletion) -> &SessionRotation {
+    match &c.grant.session {
+        GrantSession::Rotate(r) => r,
+        GrantSession::Create(_) => unreachable!("sign-up completions rotate"),
     }
 }
 
@@ -218,7 +249,10 @@ async fn a_created_session_reads_back_field_for_field(store: Arc<dyn Store>) {
         expires_at: NOW + Duration::days(8),
     };
     assert_eq!(
-        store.open_signup_attempt(&touch, &b).await.unwrap(),
+        store
+            .open_attempt(&touch, NewAttempt::Signup(&b))
+            .await
+            .unwrap(),
         Written::Done
     );
     let state = load(store.as_ref(), &s.id).await;
@@ -232,7 +266,7 @@ async fn creating_an_existing_session_or_touching_a_missing_one_conflicts(store:
     let again = attempt(&s.id, &email());
     assert_eq!(
         store
-            .open_signup_attempt(&SessionWrite::Create(s.clone()), &again)
+            .open_attempt(&SessionWrite::Create(s.clone()), NewAttempt::Signup(&again))
             .await
             .unwrap(),
         Written::Conflict
@@ -250,7 +284,10 @@ async fn creating_an_existing_session_or_touching_a_missing_one_conflicts(store:
     };
     let orphan = attempt("sess_gone", &email());
     assert_eq!(
-        store.open_signup_attempt(&missing, &orphan).await.unwrap(),
+        store
+            .open_attempt(&missing, NewAttempt::Signup(&orphan))
+            .await
+            .unwrap(),
         Written::Conflict
     );
     assert_eq!(store.load_session("sess_gone").await.unwrap(), None);
@@ -331,20 +368,20 @@ async fn a_completion_writes_everything_at_once(store: Arc<dyn Store>) {
     let address = email();
     let (s, a) = opened(store.as_ref(), &address).await;
     let c = completion(&s, &a, "hash-1");
-    assert_eq!(
-        store.complete_signup(&s.id, &c).await.unwrap(),
-        Completion::Done
-    );
+    assert_eq!(store.complete_signup(&c).await.unwrap(), Completion::Done);
 
     let state = load(store.as_ref(), &s.id).await;
     let done = &state.signup_attempts[0];
     assert!(done.completed && done.remaining_steps.is_empty() && done.codes.code.is_none());
     assert_eq!(done.user_id.as_ref(), Some(&c.user.id));
     assert!(done.email_verified);
-    assert_eq!(state.signins, vec![c.signin.clone()]);
-    assert_eq!(state.session.active_signin_id.as_ref(), Some(&c.signin.id));
-    assert_eq!(state.session.secret_hash, c.rotation.secret_hash);
-    assert_eq!(state.session.expires_at, c.rotation.expires_at);
+    assert_eq!(state.signins, vec![c.grant.signin.clone()]);
+    assert_eq!(
+        state.session.active_signin_id.as_ref(),
+        Some(&c.grant.signin.id)
+    );
+    assert_eq!(state.session.secret_hash, rotation(&c).secret_hash);
+    assert_eq!(state.session.expires_at, rotation(&c).expires_at);
     assert_eq!(
         store.get_user(&c.user.id).await.unwrap(),
         Some(c.user.clone())
@@ -362,7 +399,7 @@ async fn a_completion_writes_everything_at_once(store: Arc<dyn Store>) {
     );
 
     assert_eq!(
-        store.complete_signup(&s.id, &c).await.unwrap(),
+        store.complete_signup(&c).await.unwrap(),
         Completion::AttemptChanged,
         "single use"
     );
@@ -386,7 +423,7 @@ async fn a_completion_with_a_taken_claim_writes_nothing(store: Arc<dyn Store>) {
     let address = email();
     let (s1, a1) = opened(store.as_ref(), &address).await;
     store
-        .complete_signup(&s1.id, &completion(&s1, &a1, "hash-1"))
+        .complete_signup(&completion(&s1, &a1, "hash-1"))
         .await
         .unwrap();
 
@@ -394,7 +431,7 @@ async fn a_completion_with_a_taken_claim_writes_nothing(store: Arc<dyn Store>) {
     a2.username = Some(format!("v{}", &new_id("x")[2..12]));
     let c = completion(&s2, &a2, "hash-1");
     assert_eq!(
-        store.complete_signup(&s2.id, &c).await.unwrap(),
+        store.complete_signup(&c).await.unwrap(),
         Completion::Taken(vec![Claim::Email(address)])
     );
     let state = load(store.as_ref(), &s2.id).await;
@@ -413,7 +450,7 @@ async fn a_completion_with_a_stale_code_or_dead_attempt_writes_nothing(store: Ar
     let (s, a) = opened(store.as_ref(), &email()).await;
     let stale = completion(&s, &a, "hash-0");
     assert_eq!(
-        store.complete_signup(&s.id, &stale).await.unwrap(),
+        store.complete_signup(&stale).await.unwrap(),
         Completion::AttemptChanged
     );
     for _ in 0..5 {
@@ -421,7 +458,7 @@ async fn a_completion_with_a_stale_code_or_dead_attempt_writes_nothing(store: Ar
     }
     let right = completion(&s, &a, "hash-1");
     assert_eq!(
-        store.complete_signup(&s.id, &right).await.unwrap(),
+        store.complete_signup(&right).await.unwrap(),
         Completion::AttemptChanged
     );
     assert_eq!(store.get_user(&right.user.id).await.unwrap(), None);
@@ -431,7 +468,7 @@ async fn a_completion_with_a_stale_code_or_dead_attempt_writes_nothing(store: Ar
 async fn a_completion_evicts_the_named_signin(store: Arc<dyn Store>) {
     let (s, a) = opened(store.as_ref(), &email()).await;
     let first = completion(&s, &a, "hash-1");
-    store.complete_signup(&s.id, &first).await.unwrap();
+    store.complete_signup(&first).await.unwrap();
 
     let b = attempt(&s.id, &email());
     let touch = SessionWrite::Touch {
@@ -439,24 +476,32 @@ async fn a_completion_evicts_the_named_signin(store: Arc<dyn Store>) {
         last_active_at: NOW,
         expires_at: NOW + Duration::days(7),
     };
-    store.open_signup_attempt(&touch, &b).await.unwrap();
+    store
+        .open_attempt(&touch, NewAttempt::Signup(&b))
+        .await
+        .unwrap();
     let mut second = completion(&s, &b, "hash-1");
-    second.evicted_signin_id = Some(first.signin.id.clone());
+    second.grant.removed_signin_ids = vec![first.grant.signin.id.clone()];
     assert_eq!(
-        store.complete_signup(&s.id, &second).await.unwrap(),
+        store.complete_signup(&second).await.unwrap(),
         Completion::Done
     );
     let state = load(store.as_ref(), &s.id).await;
-    assert_eq!(state.signins, vec![second.signin.clone()]);
+    assert_eq!(state.signins, vec![second.grant.signin.clone()]);
 }
 
 async fn touching_moves_the_session_and_active_signin(store: Arc<dyn Store>) {
     let (s, a) = opened(store.as_ref(), &email()).await;
     let c = completion(&s, &a, "hash-1");
-    store.complete_signup(&s.id, &c).await.unwrap();
+    store.complete_signup(&c).await.unwrap();
     let later = NOW + Duration::hours(2);
     store
-        .touch_session(&s.id, Some(&c.signin.id), later, later + Duration::days(7))
+        .touch_session(
+            &s.id,
+            Some(&c.grant.signin.id),
+            later,
+            later + Duration::days(7),
+        )
         .await
         .unwrap();
     let state = load(store.as_ref(), &s.id).await;
@@ -501,8 +546,7 @@ async fn parallel_completions_of_one_attempt_succeed_once(store: Arc<dyn Store>)
     let outcomes = join_all((0..20).map(|_| {
         let store = store.clone();
         let c = completion(&s, &a, "hash-1");
-        let id = s.id.clone();
-        async move { store.complete_signup(&id, &c).await.unwrap() }
+        async move { store.complete_signup(&c).await.unwrap() }
     }))
     .await;
     assert_eq!(
@@ -546,9 +590,9 @@ async fn parallel_completions_claiming_one_email_create_one_user(store: Arc<dyn 
         a.username = None;
         racers.push((s.clone(), completion(&s, &a, "hash-1")));
     }
-    let outcomes = join_all(racers.iter().map(|(s, c)| {
+    let outcomes = join_all(racers.iter().map(|(_, c)| {
         let store = store.clone();
-        async move { store.complete_signup(&s.id, c).await.unwrap() }
+        async move { store.complete_signup(c).await.unwrap() }
     }))
     .await;
     assert_eq!(
@@ -579,4 +623,427 @@ async fn parallel_limit_hits_allow_the_maximum_only(store: Arc<dyn Store>) {
     }))
     .await;
     assert_eq!(outcomes.iter().filter(|o| **o == Hit::Allowed).count(), 10);
+}
+
+/// A completed sign-up: a user with claims and a signin in a session.
+async fn signed_up(store: &dyn Store) -> (Session, SignupCompletion) {
+    let (s, a) = opened(store, &email()).await;
+    let c = completion(&s, &a, "hash-1");
+    assert_eq!(store.complete_signup(&c).await.unwrap(), Completion::Done);
+    (s, c)
+}
+
+fn signin_for(session_id: &str, user_id: &str) -> Signin {
+    Signin {
+        id: new_id(prefix::SIGNIN),
+        session_id: session_id.to_string(),
+        user_id: user_id.to_string(),
+        created_at: NOW,
+        expires_at: NOW + Duration::days(30),
+        last_active_at: NOW,
+    }
+}
+
+fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
+    SigninAttempt {
+        id: new_id(prefix::SIGNIN_ATTEMPT),
+        session_id: session_id.to_string(),
+        method: SigninMethod::EmailOtp,
+        identifier: "someone@example.com".into(),
+        user_id: Some(user_id.to_string()),
+        destination: Some("someone@example.com".into()),
+        remaining_steps: vec![Step::VerifyEmailOtp],
+        missing_fields: vec![],
+        codes: CodeState {
+            code: Some(code("hash-s")),
+            sends: 1,
+            wrong_codes: 0,
+        },
+        completed: false,
+        created_at: NOW,
+        expires_at: NOW + Duration::hours(1),
+    }
+}
+
+fn changes() -> ProfileChanges {
+    ProfileChanges {
+        first_name: None,
+        last_name: None,
+        image_url: None,
+        metadata: None,
+        profile: None,
+        updated_at: NOW + Duration::hours(3),
+    }
+}
+
+async fn a_claim_names_its_owner_and_failed_logins_are_counted(store: Arc<dyn Store>) {
+    let (_, c) = signed_up(store.as_ref()).await;
+    let claim = Claim::Email(c.user.email.clone().unwrap());
+    assert_eq!(
+        store.claim_owner(&claim).await.unwrap(),
+        Some(c.user.id.clone())
+    );
+    assert_eq!(
+        store
+            .claim_owner(&Claim::Email("nobody@example.com".into()))
+            .await
+            .unwrap(),
+        None
+    );
+    store.record_failed_login(&c.user.id).await.unwrap();
+    store.record_failed_login(&c.user.id).await.unwrap();
+    assert_eq!(
+        store
+            .get_user(&c.user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .login_attempts,
+        2
+    );
+    store.record_failed_login("usr_missing").await.unwrap();
+    assert_eq!(
+        store.get_user("usr_missing").await.unwrap(),
+        None,
+        "no user is conjured"
+    );
+}
+
+async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Store>) {
+    let (s, c) = signed_up(store.as_ref()).await;
+    store.record_failed_login(&c.user.id).await.unwrap();
+    let attempt = signin_attempt(&s.id, &c.user.id);
+    let touch = SessionWrite::Touch {
+        session_id: s.id.clone(),
+        last_active_at: NOW,
+        expires_at: NOW + Duration::days(7),
+    };
+    store
+        .open_attempt(&touch, NewAttempt::Signin(&attempt))
+        .await
+        .unwrap();
+    // Same user signs in again: the new signin replaces the old one.
+    let signin = signin_for(&s.id, &c.user.id);
+    let mut grant = rotate(&s, signin.clone());
+    grant.removed_signin_ids = vec![c.grant.signin.id.clone()];
+    let done = SigninCompletion {
+        user_id: c.user.id.clone(),
+        proof: Some(CodeProof {
+            attempt_id: attempt.id.clone(),
+            code_hash: "hash-s".into(),
+            max_wrong_codes: 5,
+        }),
+        verified: Some(Channel::Sms),
+        grant,
+    };
+    assert_eq!(
+        store.complete_signin(&done).await.unwrap(),
+        Completion::Done
+    );
+    let state = load(store.as_ref(), &s.id).await;
+    assert_eq!(state.signins, vec![signin.clone()]);
+    assert_eq!(state.session.active_signin_id, Some(signin.id.clone()));
+    assert!(state.signin_attempts[0].completed && state.signin_attempts[0].codes.code.is_none());
+    let user = store.get_user(&c.user.id).await.unwrap().unwrap();
+    assert_eq!(user.login_attempts, 0);
+    assert!(user.phone_verified, "the proven contact is marked verified");
+    assert_eq!(
+        store.complete_signin(&done).await.unwrap(),
+        Completion::AttemptChanged,
+        "single use"
+    );
+}
+
+async fn a_signin_completion_creates_a_session_when_there_was_none(store: Arc<dyn Store>) {
+    let (_, c) = signed_up(store.as_ref()).await;
+    let mut fresh = session();
+    let signin = signin_for(&fresh.id, &c.user.id);
+    fresh.active_signin_id = Some(signin.id.clone());
+    let grant = Grant {
+        signin: signin.clone(),
+        removed_signin_ids: vec![],
+        session: GrantSession::Create(fresh.clone()),
+    };
+    let done = SigninCompletion {
+        user_id: c.user.id.clone(),
+        proof: None,
+        verified: None,
+        grant,
+    };
+    assert_eq!(
+        store.complete_signin(&done).await.unwrap(),
+        Completion::Done
+    );
+    let state = load(store.as_ref(), &fresh.id).await;
+    assert_eq!(state.session, fresh);
+    assert_eq!(state.signins, vec![signin]);
+    assert_eq!(
+        store.complete_signin(&done).await.unwrap(),
+        Completion::AttemptChanged,
+        "created once"
+    );
+}
+
+async fn a_signin_completion_refuses_a_blocked_user_and_writes_nothing(store: Arc<dyn Store>) {
+    let (s, a) = opened(store.as_ref(), &email()).await;
+    let mut c = completion(&s, &a, "hash-1");
+    c.user.blocked = true;
+    store.complete_signup(&c).await.unwrap();
+    let other = session();
+    let grant = Grant {
+        signin: signin_for(&other.id, &c.user.id),
+        removed_signin_ids: vec![],
+        session: GrantSession::Create(other.clone()),
+    };
+    let refused = SigninCompletion {
+        user_id: c.user.id.clone(),
+        proof: None,
+        verified: None,
+        grant,
+    };
+    assert_eq!(
+        store.complete_signin(&refused).await.unwrap(),
+        Completion::UserBlocked
+    );
+    assert_eq!(store.load_session(&other.id).await.unwrap(), None);
+    let mut gone = refused.clone();
+    gone.user_id = "usr_missing".into();
+    assert_eq!(
+        store.complete_signin(&gone).await.unwrap(),
+        Completion::UserBlocked
+    );
+}
+
+async fn a_signin_completion_with_a_stale_code_writes_nothing(store: Arc<dyn Store>) {
+    let (s, c) = signed_up(store.as_ref()).await;
+    let attempt = signin_attempt(&s.id, &c.user.id);
+    let touch = SessionWrite::Touch {
+        session_id: s.id.clone(),
+        last_active_at: NOW,
+        expires_at: NOW + Duration::days(7),
+    };
+    store
+        .open_attempt(&touch, NewAttempt::Signin(&attempt))
+        .await
+        .unwrap();
+    let stale = SigninCompletion {
+        user_id: c.user.id.clone(),
+        proof: Some(CodeProof {
+            attempt_id: attempt.id.clone(),
+            code_hash: "hash-old".into(),
+            max_wrong_codes: 5,
+        }),
+        verified: None,
+        grant: rotate(&s, signin_for(&s.id, &c.user.id)),
+    };
+    assert_eq!(
+        store.complete_signin(&stale).await.unwrap(),
+        Completion::AttemptChanged
+    );
+    let state = load(store.as_ref(), &s.id).await;
+    assert_eq!(state.signins.len(), 1, "no signin added");
+    assert!(!state.signin_attempts[0].completed);
+}
+
+async fn switching_and_removing_signins_need_them_to_exist(store: Arc<dyn Store>) {
+    let (s, c) = signed_up(store.as_ref()).await;
+    let first = c.grant.signin.id.clone();
+    let later = NOW + Duration::hours(1);
+    assert_eq!(
+        store
+            .switch_signin(&s.id, "sin_missing", later)
+            .await
+            .unwrap(),
+        Written::Conflict
+    );
+    assert_eq!(
+        store.switch_signin(&s.id, &first, later).await.unwrap(),
+        Written::Done
+    );
+    let state = load(store.as_ref(), &s.id).await;
+    assert_eq!(state.session.active_signin_id.as_ref(), Some(&first));
+    assert_eq!(state.signins[0].last_active_at, later);
+
+    assert_eq!(
+        store
+            .remove_signin(&s.id, "sin_missing", None)
+            .await
+            .unwrap(),
+        Written::Conflict
+    );
+    assert_eq!(
+        load(store.as_ref(), &s.id).await.signins.len(),
+        1,
+        "nothing removed"
+    );
+    assert_eq!(
+        store.remove_signin(&s.id, &first, None).await.unwrap(),
+        Written::Done
+    );
+    let state = load(store.as_ref(), &s.id).await;
+    assert!(state.signins.is_empty());
+    assert_eq!(state.session.active_signin_id, None);
+}
+
+async fn deleting_a_session_removes_everything_under_it(store: Arc<dyn Store>) {
+    let (s, c) = signed_up(store.as_ref()).await;
+    store.delete_session(&s.id).await.unwrap();
+    assert_eq!(store.load_session(&s.id).await.unwrap(), None);
+    assert!(
+        store.get_user(&c.user.id).await.unwrap().is_some(),
+        "the user stays"
+    );
+    store.delete_session(&s.id).await.unwrap();
+}
+
+async fn profile_updates_apply_and_return_the_user(store: Arc<dyn Store>) {
+    let (_, c) = signed_up(store.as_ref()).await;
+    let mut meta = Map::new();
+    meta.insert("tier".into(), json!("gold"));
+    let update = ProfileChanges {
+        first_name: Some(Some("Augusta".into())),
+        last_name: Some(None),
+        image_url: Some(Some("https://cdn.example.com/ada.png".into())),
+        metadata: Some(meta.clone()),
+        ..changes()
+    };
+    let updated = store
+        .update_profile(&c.user.id, &update)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut expected = c.user.clone();
+    update.apply(&mut expected);
+    assert_eq!(updated, expected);
+    assert_eq!(updated.metadata, meta);
+    assert_eq!(updated.last_name, None);
+    assert_eq!(store.get_user(&c.user.id).await.unwrap().unwrap(), expected);
+    assert_eq!(
+        store.update_profile("usr_missing", &update).await.unwrap(),
+        None
+    );
+}
+
+async fn a_username_moves_its_claim_or_is_refused(store: Arc<dyn Store>) {
+    let (_, c) = signed_up(store.as_ref()).await;
+    let (_, other) = signed_up(store.as_ref()).await;
+    let old = c.user.username.clone().unwrap();
+    let new = format!("n{}", &new_id("x")[2..12]);
+
+    let theirs = other.user.username.clone().unwrap();
+    assert_eq!(
+        store
+            .change_username(&c.user.id, Some(&old), &theirs.to_uppercase(), &changes())
+            .await
+            .unwrap(),
+        UsernameChange::Taken
+    );
+    assert_eq!(
+        store
+            .change_username(&c.user.id, Some("not-the-name"), &new, &changes())
+            .await
+            .unwrap(),
+        UsernameChange::Stale
+    );
+    assert_eq!(
+        store
+            .claim_owner(&Claim::Username(new.clone()))
+            .await
+            .unwrap(),
+        None,
+        "nothing written"
+    );
+
+    assert_eq!(
+        store
+            .change_username(&c.user.id, Some(&old), &new, &changes())
+            .await
+            .unwrap(),
+        UsernameChange::Done
+    );
+    let user = store.get_user(&c.user.id).await.unwrap().unwrap();
+    assert_eq!(user.username.as_ref(), Some(&new));
+    assert_eq!(user.updated_at, changes().updated_at);
+    assert_eq!(
+        store
+            .claim_owner(&Claim::Username(new.clone()))
+            .await
+            .unwrap(),
+        Some(c.user.id.clone())
+    );
+    assert_eq!(
+        store.claim_owner(&Claim::Username(old)).await.unwrap(),
+        None,
+        "the old name is free"
+    );
+
+    // A change of case only keeps the same claim.
+    let upper = new.to_uppercase();
+    assert_eq!(
+        store
+            .change_username(&c.user.id, Some(&new), &upper, &changes())
+            .await
+            .unwrap(),
+        UsernameChange::Done
+    );
+    assert_eq!(
+        store.claim_owner(&Claim::Username(new)).await.unwrap(),
+        Some(c.user.id.clone())
+    );
+}
+
+async fn parallel_username_changes_to_one_name_give_it_once(store: Arc<dyn Store>) {
+    let mut users = Vec::new();
+    for _ in 0..5 {
+        users.push(signed_up(store.as_ref()).await.1.user);
+    }
+    let wanted = format!("w{}", &new_id("x")[2..12]);
+    let outcomes = join_all(users.iter().map(|u| {
+        let store = store.clone();
+        let wanted = wanted.clone();
+        async move {
+            store
+                .change_username(&u.id, u.username.as_deref(), &wanted, &changes())
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == UsernameChange::Done)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, UsernameChange::Done | UsernameChange::Taken))
+    );
+}
+
+async fn a_released_hit_frees_one_place(store: Arc<dyn Store>) {
+    let k = new_id("limit");
+    let window = NOW + Duration::hours(1);
+    assert_eq!(store.hit(&k, window, 1).await.unwrap(), Hit::Allowed);
+    assert_eq!(
+        store.hit(&k, window, 1).await.unwrap(),
+        Hit::Limited {
+            window_ends: window
+        }
+    );
+    store.release(&k, window).await.unwrap();
+    assert_eq!(store.hit(&k, window, 1).await.unwrap(), Hit::Allowed);
+    // Releasing more than was counted never makes room beyond the maximum.
+    store.release(&k, window).await.unwrap();
+    store.release(&k, window).await.unwrap();
+    assert_eq!(store.hit(&k, window, 1).await.unwrap(), Hit::Allowed);
+    assert_eq!(
+        store.hit(&k, window, 1).await.unwrap(),
+        Hit::Limited {
+            window_ends: window
+        }
+    );
 }

@@ -16,6 +16,10 @@ pub const ATTEMPT_TTL: Duration = Duration::hours(1);
 /// A session never holds more signins than this (one per user).
 pub const SIGNINS_PER_SESSION: usize = 5;
 
+/// Failed passwords per identifier before every answer is 429 (DESIGN section 5).
+pub const PASSWORD_FAILURES: u32 = 10;
+const PASSWORD_FAILURE_WINDOW: i64 = 15 * 60;
+
 const HOUR: i64 = 3600;
 
 /// A limit: at most `max` events per `window_secs` for one subject.
@@ -35,13 +39,31 @@ impl Limit {
         }
     }
 
-    /// Destinations are hashed so a counter item does not hold an address.
-    pub fn sends_per_destination(destination: &str, max: u32) -> Self {
-        let digest = Sha256::digest(destination.as_bytes());
+    pub fn signins_per_ip(ip: &str, max: u32) -> Self {
         Self {
-            key: format!("send-dest:{}", hex::encode(&digest[..16])),
+            key: format!("signin-ip:{ip}"),
             max,
             window_secs: HOUR,
+        }
+    }
+
+    /// Destinations are hashed so a counter item does not hold an address.
+    pub fn sends_per_destination(destination: &str, max: u32) -> Self {
+        Self {
+            key: format!("send-dest:{}", digest(destination)),
+            max,
+            window_secs: HOUR,
+        }
+    }
+
+    /// Failed passwords for one identifier (hashed, like destinations). A try is reserved before
+    /// the password is checked and given back when it was right, so parallel guesses get no
+    /// more evaluations than sequential ones.
+    pub fn password_failures(identifier_key: &str) -> Self {
+        Self {
+            key: format!("password:{}", digest(identifier_key)),
+            max: PASSWORD_FAILURES,
+            window_secs: PASSWORD_FAILURE_WINDOW,
         }
     }
 
@@ -64,6 +86,15 @@ impl Limit {
             }),
         }
     }
+
+    /// Gives back the event `check` counted at `now`.
+    pub async fn release(&self, store: &dyn LimitStore, now: Timestamp) -> Result<(), AuthError> {
+        Ok(store.release(&self.key, self.window_ends(now)).await?)
+    }
+}
+
+fn digest(value: &str) -> String {
+    hex::encode(&Sha256::digest(value.as_bytes())[..16])
 }
 
 /// Whole seconds from `now` to `then`, at least 1 (a `Retry-After: 0` invites a busy loop).

@@ -1,14 +1,19 @@
 //! Users, attempts, sessions, codes, passwords and validation. No AWS and no HTTP types here:
 //! services reach the outside world only through the `Store` and `Notifier` ports.
 
+pub mod attempts;
 pub mod caller;
 pub mod codes;
 pub mod error;
+pub mod grant;
+pub mod identifier;
 pub mod limits;
+pub mod me;
 pub mod messages;
 pub mod model;
 pub mod password;
 pub mod session;
+pub mod signin;
 pub mod signup;
 pub mod validation;
 pub mod verification;

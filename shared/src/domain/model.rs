@@ -35,6 +35,27 @@ impl Step {
     }
 }
 
+/// The two kinds of attempt a session holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptKind {
+    Signup,
+    Signin,
+}
+
+/// What sign-up and sign-in attempts share: the code machinery.
+pub trait CodeAttempt: Send + Sync {
+    fn kind(&self) -> AttemptKind;
+    fn id(&self) -> &str;
+    fn session_id(&self) -> &str;
+    fn codes(&self) -> &CodeState;
+    fn codes_mut(&mut self) -> &mut CodeState;
+    fn completed(&self) -> bool;
+    fn current_step(&self) -> Option<Step>;
+    fn expires_at(&self) -> Timestamp;
+    /// Where a code for `channel` goes; `None` also for a sign-in attempt of an unknown identifier.
+    fn destination(&self, channel: Channel) -> Option<&str>;
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignupMethod {
@@ -108,11 +129,40 @@ pub struct SignupAttempt {
     pub expires_at: Timestamp,
 }
 
-impl SignupAttempt {
-    pub fn current_step(&self) -> Option<Step> {
+impl CodeAttempt for SignupAttempt {
+    fn kind(&self) -> AttemptKind {
+        AttemptKind::Signup
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn session_id(&self) -> &str {
+        &self.session_id
+    }
+    fn codes(&self) -> &CodeState {
+        &self.codes
+    }
+    fn codes_mut(&mut self) -> &mut CodeState {
+        &mut self.codes
+    }
+    fn completed(&self) -> bool {
+        self.completed
+    }
+    fn current_step(&self) -> Option<Step> {
         self.remaining_steps.first().copied()
     }
+    fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+    fn destination(&self, channel: Channel) -> Option<&str> {
+        match channel {
+            Channel::Email => self.email.as_deref(),
+            Channel::Sms => self.phone_number.as_deref(),
+        }
+    }
+}
 
+impl SignupAttempt {
     /// Contact fields given but not yet proven.
     pub fn unverified_fields(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
@@ -123,14 +173,6 @@ impl SignupAttempt {
             out.push("phone_number");
         }
         out
-    }
-
-    /// Where a code for `channel` goes, if the attempt has that contact.
-    pub fn destination(&self, channel: Channel) -> Option<&str> {
-        match channel {
-            Channel::Email => self.email.as_deref(),
-            Channel::Sms => self.phone_number.as_deref(),
-        }
     }
 }
 
@@ -156,9 +198,33 @@ pub struct SigninAttempt {
     pub expires_at: Timestamp,
 }
 
-impl SigninAttempt {
-    pub fn current_step(&self) -> Option<Step> {
+impl CodeAttempt for SigninAttempt {
+    fn kind(&self) -> AttemptKind {
+        AttemptKind::Signin
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn session_id(&self) -> &str {
+        &self.session_id
+    }
+    fn codes(&self) -> &CodeState {
+        &self.codes
+    }
+    fn codes_mut(&mut self) -> &mut CodeState {
+        &mut self.codes
+    }
+    fn completed(&self) -> bool {
+        self.completed
+    }
+    fn current_step(&self) -> Option<Step> {
         self.remaining_steps.first().copied()
+    }
+    fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+    fn destination(&self, _channel: Channel) -> Option<&str> {
+        self.destination.as_deref()
     }
 }
 
@@ -212,6 +278,30 @@ impl SessionState {
     pub fn active_signin(&self) -> Option<&Signin> {
         let id = self.session.active_signin_id.as_deref()?;
         self.signins.iter().find(|s| s.id == id)
+    }
+
+    pub fn signin_attempt(&self, id: &str) -> Option<&SigninAttempt> {
+        self.signin_attempts.iter().find(|a| a.id == id)
+    }
+
+    pub fn signup_attempt(&self, id: &str) -> Option<&SignupAttempt> {
+        self.signup_attempts.iter().find(|a| a.id == id)
+    }
+
+    /// The attempt of either kind, for the code machinery.
+    pub fn attempt_mut(&mut self, kind: AttemptKind, id: &str) -> Option<&mut dyn CodeAttempt> {
+        match kind {
+            AttemptKind::Signup => self
+                .signup_attempts
+                .iter_mut()
+                .find(|a| a.id == id)
+                .map(|a| a as &mut dyn CodeAttempt),
+            AttemptKind::Signin => self
+                .signin_attempts
+                .iter_mut()
+                .find(|a| a.id == id)
+                .map(|a| a as &mut dyn CodeAttempt),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use super::error::AuthError;
 use super::model::{Session, SessionState, Timestamp};
 use crate::app::App;
 use crate::ids::{new_id, prefix, random_bytes};
+use crate::store::Written;
 
 /// A read moves the idle deadline at most this often, so most reads stay read-only.
 pub const TOUCH_INTERVAL: Duration = Duration::hours(1);
@@ -131,5 +132,71 @@ pub async fn touch_if_stale(app: &App, caller: &mut Caller) -> Result<(), AuthEr
     {
         s.last_active_at = now;
     }
+    Ok(())
+}
+
+/// Makes another of the session's signins active.
+pub async fn switch(app: &App, caller: &mut Caller, signin_id: &str) -> Result<(), AuthError> {
+    let now = app.clock.now();
+    let state = caller.session.as_mut().ok_or(AuthError::Unauthenticated)?;
+    let not_here = || AuthError::invalid("signin_id", "is not a signin of this session");
+    if !state.signins.iter().any(|s| s.id == signin_id) {
+        return Err(not_here());
+    }
+    if app
+        .store
+        .switch_signin(&state.session.id, signin_id, now)
+        .await?
+        == Written::Conflict
+    {
+        return Err(not_here());
+    }
+    state.session.active_signin_id = Some(signin_id.to_string());
+    state.session.last_active_at = now;
+    if let Some(s) = state.signins.iter_mut().find(|s| s.id == signin_id) {
+        s.last_active_at = now;
+    }
+    Ok(())
+}
+
+/// Ends one signin (the most recently active one left becomes active), or, without an id, the
+/// whole session: then the session is deleted and the cookie cleared.
+pub async fn sign_out(
+    app: &App,
+    caller: &mut Caller,
+    signin_id: Option<&str>,
+) -> Result<(), AuthError> {
+    let Some(signin_id) = signin_id else {
+        if let Some(state) = caller.session.take() {
+            app.store.delete_session(&state.session.id).await?;
+        }
+        caller.clear_cookie = true;
+        return Ok(());
+    };
+    let state = caller.session.as_mut().ok_or(AuthError::Unauthenticated)?;
+    let not_here = || AuthError::invalid("signin_id", "is not a signin of this session");
+    if !state.signins.iter().any(|s| s.id == signin_id) {
+        return Err(not_here());
+    }
+    let was_active = state.session.active_signin_id.as_deref() == Some(signin_id);
+    let next_active = if was_active {
+        state
+            .signins
+            .iter()
+            .filter(|s| s.id != signin_id)
+            .max_by_key(|s| s.last_active_at)
+            .map(|s| s.id.clone())
+    } else {
+        state.session.active_signin_id.clone()
+    };
+    let written = app
+        .store
+        .remove_signin(&state.session.id, signin_id, next_active.as_deref())
+        .await?;
+    if written == Written::Conflict {
+        return Err(not_here());
+    }
+    state.signins.retain(|s| s.id != signin_id);
+    state.session.active_signin_id = next_active;
     Ok(())
 }

@@ -4,19 +4,17 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::attempts::{self, Opening};
 use super::caller::Caller;
 use super::codes::{self, CODE_TTL};
 use super::error::{AuthError, ErrorCode, FieldError};
 use super::limits::{ATTEMPT_TTL, Limit};
-use super::model::{
-    Channel, Claim, CodeState, PendingCode, SessionState, SignupAttempt, SignupMethod, Step,
-    Timestamp,
-};
+use super::model::{Channel, Claim, CodeState, PendingCode, SignupAttempt, SignupMethod, Step};
 use super::validation::{self, Profile};
-use super::{password, session, verification};
+use super::{password, verification};
 use crate::app::App;
 use crate::ids::{new_id, prefix};
-use crate::store::{AttemptKey, AttemptKind, SessionWrite, Written};
+use crate::store::{AttemptKey, AttemptKind};
 
 /// The end-user sign-up body. Privileged fields (`email_verified`, `blocked`, `hash_fn`, ...) are
 /// unknown here and so refused with `400 BAD_REQUEST_BODY`.
@@ -96,6 +94,7 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
     destination_checked?;
 
     let password_hash = password::hash_blocking(valid.password.clone()).await?;
+    let to = valid.destination().to_string();
     let code = codes::generate();
     let attempt_id = new_id(prefix::SIGNUP_ATTEMPT);
     let code_hash = codes::hash(&app.config.code_hash_key, &attempt_id, valid.channel, &code);
@@ -103,7 +102,7 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         Channel::Email => Step::VerifyEmailOtp,
         Channel::Sms => Step::VerifyPhoneOtp,
     };
-    let mut attempt = SignupAttempt {
+    let attempt = SignupAttempt {
         id: attempt_id,
         session_id: String::new(),
         method: valid.method,
@@ -134,58 +133,14 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         created_at: now,
         expires_at: now + ATTEMPT_TTL,
     };
-    open_in_session(app, caller, &mut attempt, now).await?;
-
+    let attempt_id = attempt.id.clone();
+    let session_id = attempts::open(app, caller, Opening::Signup(Box::new(attempt)), now).await?;
     let key = AttemptKey {
-        session_id: &attempt.session_id,
-        attempt_id: &attempt.id,
+        session_id: &session_id,
+        attempt_id: &attempt_id,
         kind: AttemptKind::Signup,
     };
-    let to = attempt.destination(valid.channel).expect("validated");
-    verification::deliver(app, caller, key, valid.channel, to, &code, &code_hash).await
-}
-
-/// Stores the attempt under the caller's session, creating the session if there is none (or if
-/// it vanished since it was read), and mirrors the write in `caller`.
-async fn open_in_session(
-    app: &App,
-    caller: &mut Caller,
-    attempt: &mut SignupAttempt,
-    now: Timestamp,
-) -> Result<(), AuthError> {
-    if let Some(state) = caller.session.as_mut() {
-        attempt.session_id = state.session.id.clone();
-        let expires_at = session::deadline(app, state, now);
-        let touch = SessionWrite::Touch {
-            session_id: state.session.id.clone(),
-            last_active_at: now,
-            expires_at,
-        };
-        if app.store.open_signup_attempt(&touch, attempt).await? == Written::Done {
-            state.session.last_active_at = now;
-            state.session.expires_at = expires_at;
-            state.signup_attempts.push(attempt.clone());
-            return Ok(());
-        }
-        // The session ended between the read and the write: start a fresh one.
-        caller.session = None;
-    }
-    let (new_session, cookie) = session::create(app, now);
-    attempt.session_id = new_session.id.clone();
-    match app
-        .store
-        .open_signup_attempt(&SessionWrite::Create(new_session.clone()), attempt)
-        .await?
-    {
-        Written::Done => {
-            let mut state = SessionState::new(new_session);
-            state.signup_attempts.push(attempt.clone());
-            caller.session = Some(state);
-            caller.issued = Some(cookie);
-            Ok(())
-        }
-        Written::Conflict => Err(AuthError::internal("new session id already existed")),
-    }
+    verification::deliver(app, caller, key, valid.channel, &to, &code, &code_hash).await
 }
 
 pub fn taken_error(claim: &Claim) -> FieldError {

@@ -1,23 +1,25 @@
-//! `POST /auth/prepare-verification` and `POST /auth/attempt-verification`: (re)send a code and
-//! check one. Every limit is enforced by a conditional write, so parallel requests get no more
-//! sends or guesses than sequential ones.
+//! `POST /auth/prepare-verification` and `POST /auth/attempt-verification` for sign-up and sign-in
+//! attempts: (re)send a code and check one. Every limit is enforced by a conditional write, so
+//! parallel requests get no more sends or guesses than sequential ones.
 
-use super::caller::{Caller, IssuedCookie};
+use super::caller::Caller;
 use super::codes::{self, CODE_TTL};
 use super::error::AuthError;
+use super::grant;
 use super::limits::{
-    Limit, RESEND_COOLDOWN, SENDS_PER_ATTEMPT, SIGNINS_PER_SESSION, WRONG_CODES_PER_ATTEMPT,
-    seconds_until,
+    Limit, RESEND_COOLDOWN, SENDS_PER_ATTEMPT, WRONG_CODES_PER_ATTEMPT, seconds_until,
 };
 use super::messages;
-use super::model::{Channel, Claim, PendingCode, Signin, SignupAttempt, Timestamp, User};
-use super::session;
+use super::model::{
+    AttemptKind, Channel, Claim, CodeAttempt, PendingCode, SigninAttempt, SignupAttempt, Timestamp,
+    User,
+};
+use super::signin;
 use super::signup::taken_error;
 use crate::app::App;
 use crate::ids::{new_id, prefix};
 use crate::store::{
-    AttemptKey, AttemptKind, CodeSend, Completion, SessionRotation, SignupCompletion, Written,
-    WrongCode,
+    AttemptKey, CodeProof, CodeSend, Completion, SignupCompletion, Written, WrongCode,
 };
 
 /// The attempt a request names: seed 004's `signup_attempt_id` or `signin_attempt_id`.
@@ -25,6 +27,59 @@ use crate::store::{
 pub enum Target {
     Signup(String),
     Signin(String),
+}
+
+impl Target {
+    fn kind(&self) -> AttemptKind {
+        match self {
+            Target::Signup(_) => AttemptKind::Signup,
+            Target::Signin(_) => AttemptKind::Signin,
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Target::Signup(id) | Target::Signin(id) => id,
+        }
+    }
+}
+
+/// A copy of the named attempt, as the caller's session holds it.
+enum Found {
+    Signup(Box<SignupAttempt>),
+    Signin(Box<SigninAttempt>),
+}
+
+impl Found {
+    fn attempt(&self) -> &dyn CodeAttempt {
+        match self {
+            Found::Signup(a) => a.as_ref(),
+            Found::Signin(a) => a.as_ref(),
+        }
+    }
+}
+
+fn find(caller: &Caller, target: &Target) -> Result<Found, AuthError> {
+    let state = caller.session.as_ref().ok_or(AuthError::AttemptNotFound)?;
+    let found = match target {
+        Target::Signup(id) => state
+            .signup_attempt(id)
+            .cloned()
+            .map(|a| Found::Signup(Box::new(a))),
+        Target::Signin(id) => state
+            .signin_attempt(id)
+            .cloned()
+            .map(|a| Found::Signin(Box::new(a))),
+    };
+    found.ok_or(AuthError::AttemptNotFound)
+}
+
+fn key(attempt: &dyn CodeAttempt) -> AttemptKey<'_> {
+    AttemptKey {
+        session_id: attempt.session_id(),
+        attempt_id: attempt.id(),
+        kind: attempt.kind(),
+    }
 }
 
 /// Sends a fresh code for the attempt's current step; the new code replaces the old one.
@@ -35,8 +90,9 @@ pub async fn prepare(
     channel: Option<Channel>,
 ) -> Result<(), AuthError> {
     let now = app.clock.now();
-    let attempt = signup_attempt(caller, target)?.clone();
-    ensure_open(&attempt, now)?;
+    let found = find(caller, target)?;
+    let attempt = found.attempt();
+    ensure_open(attempt, now)?;
     let step_channel = attempt
         .current_step()
         .and_then(|s| s.channel())
@@ -47,49 +103,65 @@ pub async fn prepare(
             "does not match the attempt's current step",
         ));
     }
-    if attempt.codes.sends >= SENDS_PER_ATTEMPT {
+    if attempt.codes().sends >= SENDS_PER_ATTEMPT {
         return Err(AuthError::RateLimited {
-            retry_after_secs: seconds_until(now, attempt.expires_at),
+            retry_after_secs: seconds_until(now, attempt.expires_at()),
         });
     }
-    if let Some(sent_at) = attempt.codes.code.as_ref().and_then(|c| c.sent_at)
+    if let Some(sent_at) = attempt.codes().code.as_ref().and_then(|c| c.sent_at)
         && now < sent_at + RESEND_COOLDOWN
     {
         return Err(AuthError::RateLimited {
             retry_after_secs: seconds_until(now, sent_at + RESEND_COOLDOWN),
         });
     }
-    let to = attempt
-        .destination(step_channel)
-        .ok_or_else(|| AuthError::internal("code step without a destination"))?
-        .to_string();
-    Limit::sends_per_destination(&to, app.config.limits.sends_per_destination_per_hour)
-        .check(app.store.as_ref(), now)
-        .await?;
+    // A sign-in attempt for an unknown identifier has nowhere to send; it answers alike.
+    let to = attempt.destination(step_channel).map(str::to_string);
+    if let Some(to) = &to {
+        Limit::sends_per_destination(to, app.config.limits.sends_per_destination_per_hour)
+            .check(app.store.as_ref(), now)
+            .await?;
+    }
 
     let code = codes::generate();
     let pending = PendingCode {
         channel: step_channel,
-        hash: codes::hash(&app.config.code_hash_key, &attempt.id, step_channel, &code),
+        hash: codes::hash(&app.config.code_hash_key, attempt.id(), step_channel, &code),
         expires_at: now + CODE_TTL,
         sent_at: Some(now),
     };
-    let key = key(&attempt);
     let send = CodeSend {
         code: pending.clone(),
-        expected_sends: attempt.codes.sends,
+        expected_sends: attempt.codes().sends,
     };
-    if app.store.record_send(key, &send).await? == Written::Conflict {
+    if app.store.record_send(key(attempt), &send).await? == Written::Conflict {
         // Another send (or a completion) got there first.
         return Err(AuthError::RateLimited {
             retry_after_secs: RESEND_COOLDOWN.whole_seconds() as u64,
         });
     }
-    if let Some(view) = signup_attempt_mut(caller, &attempt.id) {
-        view.codes.code = Some(pending.clone());
-        view.codes.sends += 1;
+    if let Some(mirror) = caller
+        .session
+        .as_mut()
+        .and_then(|s| s.attempt_mut(target.kind(), target.id()))
+    {
+        crate::store::apply_send(mirror.codes_mut(), &send);
     }
-    deliver(app, caller, key, step_channel, &to, &code, &pending.hash).await
+    match to {
+        Some(to) => {
+            deliver(
+                app,
+                caller,
+                key(attempt),
+                step_channel,
+                &to,
+                &code,
+                &pending.hash,
+            )
+            .await
+        }
+        None => Ok(()),
+    }
 }
 
 /// Checks a code. The right code on the last step completes the attempt.
@@ -100,32 +172,57 @@ pub async fn attempt(
     submitted: &str,
 ) -> Result<(), AuthError> {
     let now = app.clock.now();
-    let attempt = signup_attempt(caller, target)?.clone();
-    ensure_open(&attempt, now)?;
-    let pending = attempt.codes.code.clone().ok_or(AuthError::InvalidCode)?;
+    let found = find(caller, target)?;
+    let attempt = found.attempt();
+    ensure_open(attempt, now)?;
+    let pending = attempt.codes().code.clone().ok_or(AuthError::InvalidCode)?;
     if now >= pending.expires_at {
         return Err(AuthError::CodeExpired);
     }
-    let key = key(&attempt);
-    let key_bytes = &app.config.code_hash_key;
-    if !codes::matches(
-        key_bytes,
-        &attempt.id,
+    let right = codes::matches(
+        &app.config.code_hash_key,
+        attempt.id(),
         pending.channel,
         submitted,
         &pending.hash,
-    ) {
+    );
+    // A sign-in attempt of an unknown identifier holds a code nobody was sent: never right.
+    let known = !matches!(&found, Found::Signin(a) if a.user_id.is_none());
+    if !(right && known) {
         return match app
             .store
-            .record_wrong_code(key, WRONG_CODES_PER_ATTEMPT)
+            .record_wrong_code(key(attempt), WRONG_CODES_PER_ATTEMPT)
             .await?
         {
-            WrongCode::Counted(n) if n >= WRONG_CODES_PER_ATTEMPT => Err(dead(&attempt, now)),
+            WrongCode::Counted(n) if n >= WRONG_CODES_PER_ATTEMPT => Err(dead(attempt, now)),
             WrongCode::Counted(_) => Err(AuthError::InvalidCode),
             WrongCode::Refused => Err(explain_conflict(app, caller, target, now).await),
         };
     }
-    complete_signup(app, caller, attempt, pending, now).await
+    let proof = CodeProof {
+        attempt_id: attempt.id().to_string(),
+        code_hash: pending.hash.clone(),
+        max_wrong_codes: WRONG_CODES_PER_ATTEMPT,
+    };
+    let result = match found {
+        Found::Signup(a) => complete_signup(app, caller, *a, proof, pending.channel, now).await,
+        Found::Signin(a) => {
+            let user_id = a.user_id.clone().expect("checked above");
+            signin::grant(
+                app,
+                caller,
+                &user_id,
+                Some(proof),
+                Some(pending.channel),
+                now,
+            )
+            .await
+        }
+    };
+    match result {
+        Err(AuthError::AttemptCompleted) => Err(explain_conflict(app, caller, target, now).await),
+        other => other,
+    }
 }
 
 /// The right code for the last step of a sign-up: the user, its claims, the signin and the
@@ -134,13 +231,10 @@ async fn complete_signup(
     app: &App,
     caller: &mut Caller,
     attempt: SignupAttempt,
-    pending: PendingCode,
+    proof: CodeProof,
+    channel: Channel,
     now: Timestamp,
 ) -> Result<(), AuthError> {
-    let state = caller
-        .session
-        .as_ref()
-        .expect("attempt was found in the session");
     let user = User {
         id: new_id(prefix::USER),
         first_name: attempt.first_name.clone(),
@@ -150,8 +244,8 @@ async fn complete_signup(
         phone_number: attempt.phone_number.clone(),
         image_url: None,
         two_factor_enabled: false,
-        email_verified: attempt.email_verified || pending.channel == Channel::Email,
-        phone_verified: attempt.phone_verified || pending.channel == Channel::Sms,
+        email_verified: attempt.email_verified || channel == Channel::Email,
+        phone_verified: attempt.phone_verified || channel == Channel::Sms,
         metadata: attempt.metadata.clone(),
         profile: attempt.profile.clone(),
         password_hash: attempt.password_hash.clone(),
@@ -160,59 +254,27 @@ async fn complete_signup(
         created_at: now,
         updated_at: now,
     };
-    let signin = Signin {
-        id: new_id(prefix::SIGNIN),
-        session_id: state.session.id.clone(),
-        user_id: user.id.clone(),
-        created_at: now,
-        expires_at: now + app.config.session_max,
-        last_active_at: now,
-    };
-    // Keep the session within its limit by dropping the least recently active signin.
-    let evicted_signin_id = (state.signins.len() >= SIGNINS_PER_SESSION)
-        .then(|| state.signins.iter().min_by_key(|s| s.last_active_at))
-        .flatten()
-        .map(|s| s.id.clone());
-
-    let mut next = state.clone();
-    next.signins
-        .retain(|s| Some(&s.id) != evicted_signin_id.as_ref());
-    next.signins.push(signin.clone());
-    let (secret, secret_hash) = session::new_secret();
-    let rotation = SessionRotation {
-        session_id: state.session.id.clone(),
-        secret_hash,
-        active_signin_id: signin.id.clone(),
-        last_active_at: now,
-        expires_at: session::deadline(app, &next, now),
-    };
+    let mut prepared = grant::prepare(app, caller.session.as_ref(), &user.id, now);
     let completion = SignupCompletion {
-        attempt_id: attempt.id.clone(),
-        code_hash: pending.hash.clone(),
-        max_wrong_codes: WRONG_CODES_PER_ATTEMPT,
+        proof,
         claims: Claim::for_user(&user),
         user,
-        signin,
-        evicted_signin_id,
-        rotation: rotation.clone(),
+        grant: prepared.grant.clone(),
     };
-
-    match app
-        .store
-        .complete_signup(&state.session.id, &completion)
-        .await?
-    {
+    match app.store.complete_signup(&completion).await? {
         Completion::Done => {}
         Completion::Taken(claims) => {
             return Err(AuthError::Taken(claims.iter().map(taken_error).collect()));
         }
-        Completion::AttemptChanged => {
-            let target = Target::Signup(attempt.id.clone());
-            return Err(explain_conflict(app, caller, &target, now).await);
-        }
+        Completion::AttemptChanged => return Err(AuthError::AttemptCompleted),
+        Completion::UserBlocked => return Err(AuthError::internal("a new user cannot be blocked")),
     }
-
-    if let Some(done) = next.signup_attempts.iter_mut().find(|a| a.id == attempt.id) {
+    if let Some(done) = prepared
+        .next
+        .signup_attempts
+        .iter_mut()
+        .find(|a| a.id == attempt.id)
+    {
         done.completed = true;
         done.remaining_steps.clear();
         done.codes.code = None;
@@ -220,16 +282,7 @@ async fn complete_signup(
         done.email_verified = completion.user.email_verified;
         done.phone_verified = completion.user.phone_verified;
     }
-    next.session.secret_hash = rotation.secret_hash;
-    next.session.active_signin_id = Some(rotation.active_signin_id);
-    next.session.last_active_at = now;
-    next.session.expires_at = rotation.expires_at;
-    caller.issued = Some(IssuedCookie {
-        session_id: next.session.id.clone(),
-        secret,
-        expires_at: session::absolute_end(app, &next),
-    });
-    caller.session = Some(next);
+    grant::apply(app, caller, prepared);
     Ok(())
 }
 
@@ -250,9 +303,12 @@ pub(crate) async fn deliver(
         Err(e) => {
             tracing::warn!(attempt_id = key.attempt_id, error = %e, "code delivery failed");
             app.store.record_send_failed(key, code_hash).await?;
-            if let Some(code) =
-                signup_attempt_mut(caller, key.attempt_id).and_then(|a| a.codes.code.as_mut())
-            {
+            let mirror = caller
+                .session
+                .as_mut()
+                .and_then(|s| s.attempt_mut(key.kind, key.attempt_id))
+                .and_then(|a| a.codes_mut().code.as_mut());
+            if let Some(code) = mirror {
                 code.sent_at = None;
             }
             Err(AuthError::DeliveryFailed(e.to_string()))
@@ -260,49 +316,20 @@ pub(crate) async fn deliver(
     }
 }
 
-fn signup_attempt<'a>(caller: &'a Caller, target: &Target) -> Result<&'a SignupAttempt, AuthError> {
-    // Sign-in attempts arrive with the sign-in endpoint; until then no session holds one.
-    let Target::Signup(id) = target else {
-        return Err(AuthError::AttemptNotFound);
-    };
-    caller
-        .session
-        .as_ref()
-        .and_then(|s| s.signup_attempts.iter().find(|a| &a.id == id))
-        .ok_or(AuthError::AttemptNotFound)
-}
-
-fn signup_attempt_mut<'a>(caller: &'a mut Caller, id: &str) -> Option<&'a mut SignupAttempt> {
-    caller
-        .session
-        .as_mut()?
-        .signup_attempts
-        .iter_mut()
-        .find(|a| a.id == id)
-}
-
-fn key(attempt: &SignupAttempt) -> AttemptKey<'_> {
-    AttemptKey {
-        session_id: &attempt.session_id,
-        attempt_id: &attempt.id,
-        kind: AttemptKind::Signup,
-    }
-}
-
-fn ensure_open(attempt: &SignupAttempt, now: Timestamp) -> Result<(), AuthError> {
-    if attempt.completed {
+fn ensure_open(attempt: &dyn CodeAttempt, now: Timestamp) -> Result<(), AuthError> {
+    if attempt.completed() {
         return Err(AuthError::AttemptCompleted);
     }
-    if attempt.codes.wrong_codes >= WRONG_CODES_PER_ATTEMPT {
+    if attempt.codes().wrong_codes >= WRONG_CODES_PER_ATTEMPT {
         return Err(dead(attempt, now));
     }
     Ok(())
 }
 
 /// An attempt killed by wrong codes stays dead until it expires; a new attempt starts afresh.
-fn dead(attempt: &SignupAttempt, now: Timestamp) -> AuthError {
+fn dead(attempt: &dyn CodeAttempt, now: Timestamp) -> AuthError {
     AuthError::TooManyAttempts {
-        retry_after_secs: seconds_until(now, attempt.expires_at),
+        retry_after_secs: seconds_until(now, attempt.expires_at()),
     }
 }
 
@@ -316,17 +343,14 @@ async fn explain_conflict(
     let Some(session_id) = caller.session.as_ref().map(|s| s.session.id.clone()) else {
         return AuthError::AttemptNotFound;
     };
-    let fresh = match app.store.load_session(&session_id).await {
+    // The fresh state only explains the failure; the envelope keeps what the cookie proved, since
+    // a winning request may have rotated the secret this caller holds.
+    let mut fresh = match app.store.load_session(&session_id).await {
         Ok(Some(state)) => state,
         Ok(None) => return AuthError::AttemptNotFound,
         Err(e) => return e.into(),
     };
-    let Target::Signup(id) = target else {
-        return AuthError::AttemptNotFound;
-    };
-    // The fresh state only explains the failure; the envelope keeps what the cookie proved, since a
-    // winning request may have rotated the secret this caller holds.
-    match fresh.signup_attempts.iter().find(|a| &a.id == id) {
+    match fresh.attempt_mut(target.kind(), target.id()) {
         None => AuthError::AttemptNotFound,
         Some(a) => ensure_open(a, now).err().unwrap_or(AuthError::InvalidCode),
     }

@@ -45,6 +45,14 @@ pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Like `json`, but an empty body (with or without a content type) is the default value.
+pub fn json_or_default<T: DeserializeOwned + Default>(req: &Request) -> Result<T, ApiError> {
+    if req.body().iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    json(req)
+}
+
 /// `application/json`, with or without parameters such as `charset=utf-8`.
 pub fn is_json(req: &Request) -> bool {
     req.headers()

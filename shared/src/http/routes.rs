@@ -18,32 +18,52 @@ use crate::ids::new_id;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Signup,
+    Signin,
     PrepareVerification,
     AttemptVerification,
     GetSession,
+    SwitchSignin,
+    SignOut,
+    GetMe,
+    PatchMe,
 }
 
 impl Route {
-    pub const ALL: [Route; 4] = [
+    pub const ALL: [Route; 9] = [
         Route::Signup,
+        Route::Signin,
         Route::PrepareVerification,
         Route::AttemptVerification,
         Route::GetSession,
+        Route::SwitchSignin,
+        Route::SignOut,
+        Route::GetMe,
+        Route::PatchMe,
     ];
 
     pub fn method(self) -> Method {
         match self {
-            Route::GetSession => Method::GET,
-            Route::Signup | Route::PrepareVerification | Route::AttemptVerification => Method::POST,
+            Route::GetSession | Route::GetMe => Method::GET,
+            Route::PatchMe => Method::PATCH,
+            Route::Signup
+            | Route::Signin
+            | Route::PrepareVerification
+            | Route::AttemptVerification
+            | Route::SwitchSignin
+            | Route::SignOut => Method::POST,
         }
     }
 
     pub fn path(self) -> &'static str {
         match self {
             Route::Signup => "/auth/signup",
+            Route::Signin => "/auth/signin",
             Route::PrepareVerification => "/auth/prepare-verification",
             Route::AttemptVerification => "/auth/attempt-verification",
             Route::GetSession => "/session",
+            Route::SwitchSignin => "/session/switch-sign-in",
+            Route::SignOut => "/session/sign-out",
+            Route::GetMe | Route::PatchMe => "/me",
         }
     }
 }
@@ -65,6 +85,13 @@ impl Reply {
         Self {
             status: StatusCode::OK,
             data: Data::CallerSession,
+        }
+    }
+
+    pub fn json(data: impl serde::Serialize) -> Self {
+        Self {
+            status: StatusCode::OK,
+            data: Data::Json(serde_json::to_value(data).unwrap_or(Value::Null)),
         }
     }
 }
@@ -163,9 +190,14 @@ async fn run(
     *caller = session::resolve(app, presented, &caller.ip).await?;
     match route {
         Route::Signup => handlers::signup::post(app, req, caller).await,
+        Route::Signin => handlers::signin::post(app, req, caller).await,
         Route::PrepareVerification => handlers::verification::prepare(app, req, caller).await,
         Route::AttemptVerification => handlers::verification::attempt(app, req, caller).await,
         Route::GetSession => handlers::session::get(app, caller).await,
+        Route::SwitchSignin => handlers::session::switch(app, req, caller).await,
+        Route::SignOut => handlers::session::sign_out(app, req, caller).await,
+        Route::GetMe => handlers::me::get(app, caller).await,
+        Route::PatchMe => handlers::me::patch(app, req, caller).await,
     }
 }
 

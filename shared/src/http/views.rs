@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::model::{
-    SessionState, Signin, SigninAttempt, SigninMethod, SignupAttempt, SignupMethod, Step,
-    Timestamp, User,
+    CodeAttempt, SessionState, Signin, SigninAttempt, SigninMethod, SignupAttempt, SignupMethod,
+    Step, Timestamp, User,
 };
 
 #[derive(Debug, Serialize)]

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::*;
-use crate::domain::model::SigninAttempt;
+use crate::domain::model::CodeAttempt;
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -31,37 +31,103 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic while holding the lock leaves maps consistent (each op validates before writing).
+        // Every operation checks before it writes, so a panic cannot leave a half-applied change.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// The code state of the targeted attempt, if it exists.
-fn codes_mut<'a>(state: &'a mut State, key: AttemptKey<'_>) -> Option<AttemptCodes<'a>> {
-    let session = state.sessions.get_mut(key.session_id)?;
-    match key.kind {
-        AttemptKind::Signup => session
-            .signup_attempts
-            .iter_mut()
-            .find(|a| a.id == key.attempt_id)
-            .map(|a| AttemptCodes {
-                codes: &mut a.codes,
-                completed: a.completed,
-            }),
-        AttemptKind::Signin => session
-            .signin_attempts
-            .iter_mut()
-            .find(|a: &&mut SigninAttempt| a.id == key.attempt_id)
-            .map(|a| AttemptCodes {
-                codes: &mut a.codes,
-                completed: a.completed,
-            }),
+impl State {
+    fn attempt_mut(&mut self, key: AttemptKey<'_>) -> Option<&mut dyn CodeAttempt> {
+        self.sessions
+            .get_mut(key.session_id)?
+            .attempt_mut(key.kind, key.attempt_id)
     }
-}
 
-struct AttemptCodes<'a> {
-    codes: &'a mut CodeState,
-    completed: bool,
+    /// Whether the proof still holds: the attempt has this code, is open and not killed.
+    fn proof_holds(&mut self, session_id: &str, kind: AttemptKind, proof: &CodeProof) -> bool {
+        let key = AttemptKey {
+            session_id,
+            attempt_id: &proof.attempt_id,
+            kind,
+        };
+        self.attempt_mut(key).is_some_and(|a| {
+            !a.completed()
+                && a.codes().wrong_codes < proof.max_wrong_codes
+                && a.codes()
+                    .code
+                    .as_ref()
+                    .is_some_and(|c| c.hash == proof.code_hash)
+        })
+    }
+
+    /// Whether the grant can apply: a session to create must not exist, one to rotate must.
+    fn grant_fits(&self, grant: &Grant) -> bool {
+        let exists = self.sessions.contains_key(grant.session_id());
+        matches!(grant.session, GrantSession::Rotate(_)) == exists
+    }
+
+    fn apply_grant(&mut self, grant: &Grant) {
+        let state = match &grant.session {
+            GrantSession::Create(s) => self
+                .sessions
+                .entry(s.id.clone())
+                .or_insert_with(|| SessionState::new(s.clone())),
+            GrantSession::Rotate(r) => {
+                let state = self
+                    .sessions
+                    .get_mut(&r.session_id)
+                    .expect("checked by grant_fits");
+                state.session.secret_hash = r.secret_hash.clone();
+                state.session.active_signin_id = Some(r.active_signin_id.clone());
+                state.session.last_active_at = r.last_active_at;
+                state.session.expires_at = r.expires_at;
+                state
+            }
+        };
+        state
+            .signins
+            .retain(|s| !grant.removed_signin_ids.contains(&s.id));
+        state.signins.push(grant.signin.clone());
+    }
+
+    fn complete_attempt(
+        &mut self,
+        session_id: &str,
+        kind: AttemptKind,
+        attempt_id: &str,
+        user: &User,
+    ) {
+        let Some(state) = self.sessions.get_mut(session_id) else {
+            return;
+        };
+        match kind {
+            AttemptKind::Signup => {
+                if let Some(a) = state
+                    .signup_attempts
+                    .iter_mut()
+                    .find(|a| a.id == attempt_id)
+                {
+                    a.completed = true;
+                    a.remaining_steps.clear();
+                    a.codes.code = None;
+                    a.user_id = Some(user.id.clone());
+                    a.email_verified = user.email_verified;
+                    a.phone_verified = user.phone_verified;
+                }
+            }
+            AttemptKind::Signin => {
+                if let Some(a) = state
+                    .signin_attempts
+                    .iter_mut()
+                    .find(|a| a.id == attempt_id)
+                {
+                    a.completed = true;
+                    a.remaining_steps.clear();
+                    a.codes.code = None;
+                }
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -91,6 +157,49 @@ impl SessionStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn switch_signin(
+        &self,
+        session_id: &str,
+        signin_id: &str,
+        now: Timestamp,
+    ) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        let Some(s) = state.sessions.get_mut(session_id) else {
+            return Ok(Written::Conflict);
+        };
+        let Some(signin) = s.signins.iter_mut().find(|x| x.id == signin_id) else {
+            return Ok(Written::Conflict);
+        };
+        signin.last_active_at = now;
+        s.session.active_signin_id = Some(signin_id.to_string());
+        s.session.last_active_at = now;
+        Ok(Written::Done)
+    }
+
+    async fn remove_signin(
+        &self,
+        session_id: &str,
+        signin_id: &str,
+        next_active: Option<&str>,
+    ) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        let Some(s) = state.sessions.get_mut(session_id) else {
+            return Ok(Written::Conflict);
+        };
+        let before = s.signins.len();
+        s.signins.retain(|x| x.id != signin_id);
+        if s.signins.len() == before {
+            return Ok(Written::Conflict);
+        }
+        s.session.active_signin_id = next_active.map(str::to_string);
+        Ok(Written::Done)
+    }
+
+    async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
+        self.lock().sessions.remove(session_id);
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -104,17 +213,71 @@ impl UserStore for MemoryStore {
             .collect())
     }
 
+    async fn claim_owner(&self, claim: &Claim) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().claims.get(&claim.key()).cloned())
+    }
+
     async fn get_user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
         Ok(self.lock().users.get(user_id).cloned())
+    }
+
+    async fn record_failed_login(&self, user_id: &str) -> Result<(), StoreError> {
+        if let Some(u) = self.lock().users.get_mut(user_id) {
+            u.login_attempts += 1;
+        }
+        Ok(())
+    }
+
+    async fn update_profile(
+        &self,
+        user_id: &str,
+        changes: &ProfileChanges,
+    ) -> Result<Option<User>, StoreError> {
+        let mut state = self.lock();
+        Ok(state.users.get_mut(user_id).map(|u| {
+            changes.apply(u);
+            u.clone()
+        }))
+    }
+
+    async fn change_username(
+        &self,
+        user_id: &str,
+        from: Option<&str>,
+        to: &str,
+        changes: &ProfileChanges,
+    ) -> Result<UsernameChange, StoreError> {
+        let mut state = self.lock();
+        let new_claim = Claim::Username(to.to_string()).key();
+        let current = state.users.get(user_id).map(|u| u.username.clone());
+        if current.as_ref().map(|c| c.as_deref()) != Some(from) {
+            return Ok(UsernameChange::Stale);
+        }
+        let old_claim = from.map(|f| Claim::Username(f.to_string()).key());
+        let held_by_other = state
+            .claims
+            .get(&new_claim)
+            .is_some_and(|owner| owner != user_id);
+        if held_by_other {
+            return Ok(UsernameChange::Taken);
+        }
+        if let Some(old) = old_claim.filter(|old| *old != new_claim) {
+            state.claims.remove(&old);
+        }
+        state.claims.insert(new_claim, user_id.to_string());
+        let user = state.users.get_mut(user_id).expect("checked above");
+        changes.apply(user);
+        user.username = Some(to.to_string());
+        Ok(UsernameChange::Done)
     }
 }
 
 #[async_trait]
 impl AttemptStore for MemoryStore {
-    async fn open_signup_attempt(
+    async fn open_attempt(
         &self,
         session: &SessionWrite,
-        attempt: &SignupAttempt,
+        attempt: NewAttempt<'_>,
     ) -> Result<Written, StoreError> {
         let mut state = self.lock();
         let entry = match session {
@@ -140,7 +303,10 @@ impl AttemptStore for MemoryStore {
                 }
             },
         };
-        entry.signup_attempts.push(attempt.clone());
+        match attempt {
+            NewAttempt::Signup(a) => entry.signup_attempts.push(a.clone()),
+            NewAttempt::Signin(a) => entry.signin_attempts.push(a.clone()),
+        }
         Ok(Written::Done)
     }
 
@@ -150,9 +316,9 @@ impl AttemptStore for MemoryStore {
         send: &CodeSend,
     ) -> Result<Written, StoreError> {
         let mut state = self.lock();
-        match codes_mut(&mut state, key) {
-            Some(a) if !a.completed && a.codes.sends == send.expected_sends => {
-                apply_send(a.codes, send);
+        match state.attempt_mut(key) {
+            Some(a) if !a.completed() && a.codes().sends == send.expected_sends => {
+                apply_send(a.codes_mut(), send);
                 Ok(Written::Done)
             }
             _ => Ok(Written::Conflict),
@@ -165,8 +331,8 @@ impl AttemptStore for MemoryStore {
         code_hash: &str,
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
-        if let Some(a) = codes_mut(&mut state, key)
-            && let Some(code) = a.codes.code.as_mut()
+        if let Some(a) = state.attempt_mut(key)
+            && let Some(code) = a.codes_mut().code.as_mut()
             && code.hash == code_hash
         {
             code.sent_at = None;
@@ -180,71 +346,70 @@ impl AttemptStore for MemoryStore {
         max: u32,
     ) -> Result<WrongCode, StoreError> {
         let mut state = self.lock();
-        match codes_mut(&mut state, key) {
-            Some(a) if !a.completed && a.codes.wrong_codes < max => {
-                a.codes.wrong_codes += 1;
-                Ok(WrongCode::Counted(a.codes.wrong_codes))
+        match state.attempt_mut(key) {
+            Some(a) if !a.completed() && a.codes().wrong_codes < max => {
+                a.codes_mut().wrong_codes += 1;
+                Ok(WrongCode::Counted(a.codes().wrong_codes))
             }
             _ => Ok(WrongCode::Refused),
         }
     }
 
-    async fn complete_signup(
-        &self,
-        session_id: &str,
-        c: &SignupCompletion,
-    ) -> Result<Completion, StoreError> {
+    async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
         let mut state = self.lock();
+        let session_id = c.grant.session_id();
+        if !state.proof_holds(session_id, AttemptKind::Signup, &c.proof)
+            || !state.grant_fits(&c.grant)
+        {
+            return Ok(Completion::AttemptChanged);
+        }
         let taken: Vec<Claim> = c
             .claims
             .iter()
             .filter(|claim| state.claims.contains_key(&claim.key()))
             .cloned()
             .collect();
-        let Some(session) = state.sessions.get_mut(session_id) else {
-            return Ok(Completion::AttemptChanged);
-        };
-        let Some(attempt) = session
-            .signup_attempts
-            .iter_mut()
-            .find(|a| a.id == c.attempt_id)
-        else {
-            return Ok(Completion::AttemptChanged);
-        };
-        let code_still_pending = attempt
-            .codes
-            .code
-            .as_ref()
-            .is_some_and(|code| code.hash == c.code_hash);
-        if attempt.completed
-            || !code_still_pending
-            || attempt.codes.wrong_codes >= c.max_wrong_codes
-        {
-            return Ok(Completion::AttemptChanged);
-        }
         if !taken.is_empty() {
             return Ok(Completion::Taken(taken));
         }
-
-        attempt.completed = true;
-        attempt.remaining_steps.clear();
-        attempt.codes.code = None;
-        attempt.user_id = Some(c.user.id.clone());
-        attempt.email_verified = c.user.email_verified;
-        attempt.phone_verified = c.user.phone_verified;
-        session
-            .signins
-            .retain(|s| Some(&s.id) != c.evicted_signin_id.as_ref());
-        session.signins.push(c.signin.clone());
-        session.session.secret_hash = c.rotation.secret_hash.clone();
-        session.session.active_signin_id = Some(c.rotation.active_signin_id.clone());
-        session.session.last_active_at = c.rotation.last_active_at;
-        session.session.expires_at = c.rotation.expires_at;
-
+        state.complete_attempt(
+            session_id,
+            AttemptKind::Signup,
+            &c.proof.attempt_id,
+            &c.user,
+        );
+        state.apply_grant(&c.grant);
         for claim in &c.claims {
             state.claims.insert(claim.key(), c.user.id.clone());
         }
         state.users.insert(c.user.id.clone(), c.user.clone());
+        Ok(Completion::Done)
+    }
+
+    async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
+        let mut state = self.lock();
+        let session_id = c.grant.session_id().to_string();
+        let proof_holds = c
+            .proof
+            .as_ref()
+            .is_none_or(|p| state.proof_holds(&session_id, AttemptKind::Signin, p));
+        if !proof_holds || !state.grant_fits(&c.grant) {
+            return Ok(Completion::AttemptChanged);
+        }
+        let Some(user) = state.users.get_mut(&c.user_id).filter(|u| !u.blocked) else {
+            return Ok(Completion::UserBlocked);
+        };
+        user.login_attempts = 0;
+        match c.verified {
+            Some(Channel::Email) => user.email_verified = true,
+            Some(Channel::Sms) => user.phone_verified = true,
+            None => {}
+        }
+        let user = user.clone();
+        if let Some(p) = &c.proof {
+            state.complete_attempt(&session_id, AttemptKind::Signin, &p.attempt_id, &user);
+        }
+        state.apply_grant(&c.grant);
         Ok(Completion::Done)
     }
 }
@@ -265,5 +430,15 @@ impl LimitStore for MemoryStore {
         }
         entry.1 += 1;
         Ok(Hit::Allowed)
+    }
+
+    async fn release(&self, key: &str, window_ends: Timestamp) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if let Some(entry) = state.counters.get_mut(key)
+            && entry.0 == window_ends
+        {
+            entry.1 = entry.1.saturating_sub(1);
+        }
+        Ok(())
     }
 }

@@ -7,9 +7,12 @@ pub mod memory;
 
 use async_trait::async_trait;
 
+pub use crate::domain::model::AttemptKind;
 use crate::domain::model::{
-    Claim, CodeState, PendingCode, Session, SessionState, Signin, SignupAttempt, Timestamp, User,
+    Channel, Claim, CodeState, PendingCode, Session, SessionState, Signin, SigninAttempt,
+    SignupAttempt, Timestamp, User,
 };
+use serde_json::{Map, Value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -27,10 +30,11 @@ pub struct AttemptKey<'a> {
     pub kind: AttemptKind,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AttemptKind {
-    Signup,
-    Signin,
+/// A new attempt of either kind.
+#[derive(Clone, Copy, Debug)]
+pub enum NewAttempt<'a> {
+    Signup(&'a SignupAttempt),
+    Signin(&'a SigninAttempt),
 }
 
 /// How an attempt joins its session: a new session, or an existing one that must still exist.
@@ -77,19 +81,59 @@ pub struct SessionRotation {
     pub expires_at: Timestamp,
 }
 
+/// What a completed sign-in or sign-up does to the session: the new signin becomes active, the
+/// signins it replaces go (the same user's older one, or the least recently active when full),
+/// and the session gets a new secret, or is created for a sign-in that had none.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub signin: Signin,
+    pub removed_signin_ids: Vec<String>,
+    pub session: GrantSession,
+}
+
+#[derive(Clone, Debug)]
+pub enum GrantSession {
+    /// A new session, already holding the new secret and the new signin as active.
+    Create(Session),
+    Rotate(SessionRotation),
+}
+
+impl Grant {
+    pub fn session_id(&self) -> &str {
+        match &self.session {
+            GrantSession::Create(s) => &s.id,
+            GrantSession::Rotate(r) => &r.session_id,
+        }
+    }
+}
+
+/// The code that completes an attempt: the attempt must still hold it, not be completed and not
+/// be killed by wrong codes (single use).
+#[derive(Clone, Debug)]
+pub struct CodeProof {
+    pub attempt_id: String,
+    pub code_hash: String,
+    pub max_wrong_codes: u32,
+}
+
 /// Everything a completed sign-up writes, in one transaction.
 #[derive(Clone, Debug)]
 pub struct SignupCompletion {
-    pub attempt_id: String,
-    /// The code hash that was checked; the attempt must still hold it (single use).
-    pub code_hash: String,
-    pub max_wrong_codes: u32,
+    pub proof: CodeProof,
     pub user: User,
     pub claims: Vec<Claim>,
-    pub signin: Signin,
-    /// A signin dropped to keep the session within its limit.
-    pub evicted_signin_id: Option<String>,
-    pub rotation: SessionRotation,
+    pub grant: Grant,
+}
+
+/// Everything a completed sign-in writes, in one transaction.
+#[derive(Clone, Debug)]
+pub struct SigninCompletion {
+    pub user_id: String,
+    /// `None` for a password sign-in that needed no code.
+    pub proof: Option<CodeProof>,
+    /// The contact the code proved, marked verified on the user.
+    pub verified: Option<Channel>,
+    pub grant: Grant,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -97,8 +141,53 @@ pub enum Completion {
     Done,
     /// These claims belong to another user already; nothing was written.
     Taken(Vec<Claim>),
-    /// The attempt changed under us (completed, code replaced, killed); nothing was written.
+    /// The attempt or session changed under us (completed, code replaced, killed, signed out);
+    /// nothing was written.
     AttemptChanged,
+    /// The user is blocked (or gone); nothing was written.
+    UserBlocked,
+}
+
+/// Profile fields to set; `Some(None)` clears a field. Usernames change through
+/// `change_username`, which also moves the uniqueness claim.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProfileChanges {
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub image_url: Option<Option<String>>,
+    pub metadata: Option<Map<String, Value>>,
+    pub profile: Option<Map<String, Value>>,
+    pub updated_at: Timestamp,
+}
+
+impl ProfileChanges {
+    pub fn apply(&self, user: &mut User) {
+        if let Some(v) = &self.first_name {
+            user.first_name = v.clone();
+        }
+        if let Some(v) = &self.last_name {
+            user.last_name = v.clone();
+        }
+        if let Some(v) = &self.image_url {
+            user.image_url = v.clone();
+        }
+        if let Some(v) = &self.metadata {
+            user.metadata = v.clone();
+        }
+        if let Some(v) = &self.profile {
+            user.profile = v.clone();
+        }
+        user.updated_at = self.updated_at;
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum UsernameChange {
+    Done,
+    /// Another user holds the new name; nothing was written.
+    Taken,
+    /// The user's username is no longer `from` (or the user is gone); nothing was written.
+    Stale,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -120,6 +209,25 @@ pub trait SessionStore: Send + Sync {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError>;
+
+    /// Makes `signin_id` the active signin and marks it used now. `Conflict` if either is gone.
+    async fn switch_signin(
+        &self,
+        session_id: &str,
+        signin_id: &str,
+        now: Timestamp,
+    ) -> Result<Written, StoreError>;
+
+    /// Removes one signin and sets the active one to `next_active`. `Conflict` if it was gone.
+    async fn remove_signin(
+        &self,
+        session_id: &str,
+        signin_id: &str,
+        next_active: Option<&str>,
+    ) -> Result<Written, StoreError>;
+
+    /// Deletes the session and everything under it.
+    async fn delete_session(&self, session_id: &str) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -127,17 +235,39 @@ pub trait UserStore: Send + Sync {
     /// Which of these claims are already held by a user.
     async fn taken_claims(&self, claims: &[Claim]) -> Result<Vec<Claim>, StoreError>;
 
+    /// The user holding a claim (an email, phone number or username), if any.
+    async fn claim_owner(&self, claim: &Claim) -> Result<Option<String>, StoreError>;
+
     async fn get_user(&self, user_id: &str) -> Result<Option<User>, StoreError>;
+
+    /// Counts a failed password on the user (seed 003's `login_attempts`).
+    async fn record_failed_login(&self, user_id: &str) -> Result<(), StoreError>;
+
+    /// Sets profile fields and returns the updated user, or `None` if the user is gone.
+    async fn update_profile(
+        &self,
+        user_id: &str,
+        changes: &ProfileChanges,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// Moves the username claim from `from` to `to` and sets the other changes, atomically.
+    async fn change_username(
+        &self,
+        user_id: &str,
+        from: Option<&str>,
+        to: &str,
+        changes: &ProfileChanges,
+    ) -> Result<UsernameChange, StoreError>;
 }
 
 #[async_trait]
 pub trait AttemptStore: Send + Sync {
-    /// Stores a new sign-up attempt and creates or touches its session, atomically.
+    /// Stores a new attempt and creates or touches its session, atomically.
     /// `Conflict` when touching a session that no longer exists.
-    async fn open_signup_attempt(
+    async fn open_attempt(
         &self,
         session: &SessionWrite,
-        attempt: &SignupAttempt,
+        attempt: NewAttempt<'_>,
     ) -> Result<Written, StoreError>;
 
     /// Replaces the pending code and counts the send.
@@ -165,8 +295,14 @@ pub trait AttemptStore: Send + Sync {
     /// session, all or nothing.
     async fn complete_signup(
         &self,
-        session_id: &str,
         completion: &SignupCompletion,
+    ) -> Result<Completion, StoreError>;
+
+    /// Completes the attempt (if any), resets the user's failed logins (refusing a blocked user),
+    /// and grants the signin, all or nothing.
+    async fn complete_signin(
+        &self,
+        completion: &SigninCompletion,
     ) -> Result<Completion, StoreError>;
 }
 
@@ -175,6 +311,9 @@ pub trait LimitStore: Send + Sync {
     /// Counts one event against `key` in the window ending at `window_ends`; refused once the
     /// window already holds `max`. Refused events are not counted.
     async fn hit(&self, key: &str, window_ends: Timestamp, max: u32) -> Result<Hit, StoreError>;
+
+    /// Gives back one event counted by `hit` (for a reservation that turned out not to count).
+    async fn release(&self, key: &str, window_ends: Timestamp) -> Result<(), StoreError>;
 }
 
 pub trait Store: SessionStore + UserStore + AttemptStore + LimitStore {}

@@ -99,6 +99,25 @@ pub async fn hash_blocking(password: String) -> Result<String, AuthError> {
         .map_err(|e| AuthError::internal(format!("hashing task: {e}")))?
 }
 
+/// Verifies on the blocking pool. With no stored hash (unknown identifier, no password set) it
+/// verifies against a dummy hash of the same cost and fails, so both cases take as long as a
+/// wrong password.
+pub async fn verify_blocking(password: String, phc: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || match phc {
+        Some(phc) => verify(&password, &phc),
+        None => {
+            let _ = verify(&password, &DUMMY_HASH);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Hashed once per process with the current parameters; matches no password anyone types.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash("sesame: no such user").expect("hashing a constant succeeds"));
+
 /// Verifies with the parameters stored in the PHC string, not the current ones.
 pub fn verify(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {

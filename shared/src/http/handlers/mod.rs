@@ -1,5 +1,7 @@
 //! One module per endpoint group: parse the body, call the domain, say what to answer.
 
+pub mod me;
 pub mod session;
+pub mod signin;
 pub mod signup;
 pub mod verification;

@@ -21,6 +21,17 @@ impl Expr {
         }
     }
 
+    /// Adds to the update expression, e.g. `, #x = :x` or ` REMOVE #y`.
+    pub fn append(mut self, more: &str) -> Self {
+        self.update.push_str(more);
+        self
+    }
+
+    pub fn replace_update(mut self, update: &str) -> Self {
+        self.update = update.to_string();
+        self
+    }
+
     pub fn condition(mut self, condition: &str) -> Self {
         self.condition = Some(condition.to_string());
         self

@@ -23,7 +23,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+    Update, WriteRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -322,6 +323,125 @@ impl SessionStore for DynamoStore {
         }
         Ok(())
     }
+
+    async fn switch_signin(
+        &self,
+        session_id: &str,
+        signin_id: &str,
+        now: Timestamp,
+    ) -> Result<Written, StoreError> {
+        let pk = session_pk(session_id);
+        let items = vec![
+            self.update(
+                key(pk.clone(), format!("{SIGNIN_PREFIX}{signin_id}")),
+                Expr::new("SET #last = :now")
+                    .condition("attribute_exists(pk)")
+                    .name("#last", "last_active_at")
+                    .value(":now", n(now.unix_timestamp())),
+            ),
+            self.update(
+                key(pk, SESSION_SK),
+                Expr::new("SET #active = :active, #last = :now")
+                    .condition("attribute_exists(pk)")
+                    .name("#active", "active_signin_id")
+                    .name("#last", "last_active_at")
+                    .value(":active", s(signin_id))
+                    .value(":now", n(now.unix_timestamp())),
+            ),
+        ];
+        Ok(match self.transact(items).await? {
+            TransactOutcome::Done => Written::Done,
+            TransactOutcome::Cancelled(_) => Written::Conflict,
+        })
+    }
+
+    async fn remove_signin(
+        &self,
+        session_id: &str,
+        signin_id: &str,
+        next_active: Option<&str>,
+    ) -> Result<Written, StoreError> {
+        let pk = session_pk(session_id);
+        let session = match next_active {
+            Some(next) => Expr::new("SET #active = :active").value(":active", s(next)),
+            None => Expr::new("REMOVE #active"),
+        }
+        .condition("attribute_exists(pk)")
+        .name("#active", "active_signin_id");
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), format!("{SIGNIN_PREFIX}{signin_id}"))))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .expect("table and key are set");
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.update(key(pk, SESSION_SK), session),
+        ];
+        Ok(match self.transact(items).await? {
+            TransactOutcome::Done => Written::Done,
+            TransactOutcome::Cancelled(_) => Written::Conflict,
+        })
+    }
+
+    async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
+        let mut keys: Vec<Item> = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(session_pk(session_id)))
+                .projection_expression("pk, sk")
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            keys.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        for chunk in keys.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|k| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(k.clone()))
+                        .build()
+                        .expect("key is set");
+                    WriteRequest::builder().delete_request(delete).build()
+                })
+                .collect();
+            for attempt in 0.. {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == 5 {
+                    return Err(StoreError::Unavailable(
+                        "session delete kept being throttled".into(),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -387,17 +507,175 @@ impl UserStore for DynamoStore {
             .map_err(unavailable)?;
         out.item.map(from_item).transpose()
     }
+
+    async fn claim_owner(&self, claim: &Claim) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(claim.key(), CLAIM_SK)))
+            .projection_expression("user_id")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out
+            .item
+            .and_then(|item| item.get("user_id").and_then(|v| v.as_s().ok()).cloned()))
+    }
+
+    async fn record_failed_login(&self, user_id: &str) -> Result<(), StoreError> {
+        let e = Expr::new("ADD #attempts :one")
+            .condition("attribute_exists(pk)")
+            .name("#attempts", "login_attempts")
+            .value(":one", n(1));
+        self.update_item(key(user_pk(user_id), USER_SK), e, false)
+            .await
+            .map(|_| ())
+    }
+
+    async fn update_profile(
+        &self,
+        user_id: &str,
+        changes: &ProfileChanges,
+    ) -> Result<Option<User>, StoreError> {
+        let e = profile_expr(changes, None)?.condition("attribute_exists(pk)");
+        let (update, condition, names, values) = e.into_parts();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(user_id), USER_SK)))
+            .update_expression(update)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => out.attributes.map(from_item).transpose(),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn change_username(
+        &self,
+        user_id: &str,
+        from: Option<&str>,
+        to: &str,
+        changes: &ProfileChanges,
+    ) -> Result<UsernameChange, StoreError> {
+        let new_claim = Claim::Username(to.to_string()).key();
+        let old_claim = from.map(|f| Claim::Username(f.to_string()).key());
+        let mut claim_item = key(new_claim.clone(), CLAIM_SK);
+        claim_item.insert("user_id".into(), s(user_id));
+        let claim = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(claim_item))
+            .condition_expression("attribute_not_exists(pk) OR #owner = :me")
+            .expression_attribute_names("#owner", "user_id")
+            .expression_attribute_values(":me", s(user_id))
+            .build()
+            .expect("table and item are set");
+        let mut items = vec![TransactWriteItem::builder().put(claim).build()];
+
+        let user_condition = match from {
+            Some(_) => "attribute_exists(pk) AND #username = :from",
+            None => {
+                "attribute_exists(pk) AND (attribute_not_exists(#username) OR attribute_type(#username, :null))"
+            }
+        };
+        let mut user = profile_expr(changes, Some(to))?.condition(user_condition);
+        user = match from {
+            Some(f) => user.value(":from", s(f)),
+            None => user.value(":null", s("NULL")),
+        };
+        items.push(self.update(key(user_pk(user_id), USER_SK), user));
+
+        if let Some(old) = old_claim.filter(|old| *old != new_claim) {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(old, CLAIM_SK)))
+                .condition_expression("#owner = :me")
+                .expression_attribute_names("#owner", "user_id")
+                .expression_attribute_values(":me", s(user_id))
+                .build()
+                .expect("table and key are set");
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+
+        Ok(match self.transact(items).await? {
+            TransactOutcome::Done => UsernameChange::Done,
+            TransactOutcome::Cancelled(reasons) => {
+                if reasons
+                    .first()
+                    .is_some_and(|r| r == "ConditionalCheckFailed")
+                {
+                    UsernameChange::Taken
+                } else {
+                    UsernameChange::Stale
+                }
+            }
+        })
+    }
+}
+
+/// `SET` for every profile change (and the username when given), with `updated_at`.
+fn profile_expr(changes: &ProfileChanges, username: Option<&str>) -> Result<Expr, StoreError> {
+    let mut sets = vec!["#updated = :updated".to_string()];
+    let mut e = Expr::new("")
+        .name("#updated", "updated_at")
+        .value(":updated", n(changes.updated_at.unix_timestamp()));
+    let mut set = |field: &str, value: AttributeValue| {
+        sets.push(format!("#{field} = :{field}"));
+        e = std::mem::replace(&mut e, Expr::new(""))
+            .name(&format!("#{field}"), field)
+            .value(&format!(":{field}"), value);
+    };
+    if let Some(v) = &changes.first_name {
+        set("first_name", to_value(v)?);
+    }
+    if let Some(v) = &changes.last_name {
+        set("last_name", to_value(v)?);
+    }
+    if let Some(v) = &changes.image_url {
+        set("image_url", to_value(v)?);
+    }
+    if let Some(v) = &changes.metadata {
+        set("metadata", to_value(v)?);
+    }
+    if let Some(v) = &changes.profile {
+        set("profile", to_value(v)?);
+    }
+    if let Some(u) = username {
+        set("username", s(u));
+    }
+    Ok(e.replace_update(&format!("SET {}", sets.join(", "))))
 }
 
 #[async_trait]
 impl AttemptStore for DynamoStore {
-    async fn open_signup_attempt(
+    async fn open_attempt(
         &self,
         session: &SessionWrite,
-        attempt: &SignupAttempt,
+        attempt: NewAttempt<'_>,
     ) -> Result<Written, StoreError> {
-        let sk = format!("{SIGNUP_ATTEMPT_PREFIX}{}", attempt.id);
-        let attempt_item = to_item(attempt, session_pk(&attempt.session_id), sk)?;
+        let attempt_item = match attempt {
+            NewAttempt::Signup(a) => to_item(
+                a,
+                session_pk(&a.session_id),
+                format!("{SIGNUP_ATTEMPT_PREFIX}{}", a.id),
+            )?,
+            NewAttempt::Signin(a) => to_item(
+                a,
+                session_pk(&a.session_id),
+                format!("{SIGNIN_ATTEMPT_PREFIX}{}", a.id),
+            )?,
+        };
         let session_write = match session {
             SessionWrite::Create(s) => self.put(
                 to_item(s, session_pk(&s.id), SESSION_SK)?,
@@ -493,38 +771,18 @@ impl AttemptStore for DynamoStore {
         }
     }
 
-    async fn complete_signup(
-        &self,
-        session_id: &str,
-        c: &SignupCompletion,
-    ) -> Result<Completion, StoreError> {
-        let pk = session_pk(session_id);
-        let mut items = Vec::with_capacity(c.claims.len() + 5);
-        // 0: the attempt, still holding the checked code, not killed, not completed.
-        items.push(self.update(
-            key(pk.clone(), format!("{SIGNUP_ATTEMPT_PREFIX}{}", c.attempt_id)),
-            Expr::new(
-                "SET #completed = :true, #steps = :none, #user = :user, #ev = :ev, #pv = :pv REMOVE #code",
-            )
-            .condition("#code.#hash = :hash AND #wrong < :max AND #completed = :false")
-            .name("#completed", "completed")
-            .name("#steps", "remaining_steps")
-            .name("#user", "user_id")
-            .name("#ev", "email_verified")
-            .name("#pv", "phone_verified")
-            .name("#code", "code")
-            .name("#hash", "hash")
-            .name("#wrong", "wrong_codes")
-            .value(":true", AttributeValue::Bool(true))
-            .value(":false", AttributeValue::Bool(false))
-            .value(":none", AttributeValue::L(Vec::new()))
-            .value(":user", s(&c.user.id))
-            .value(":ev", AttributeValue::Bool(c.user.email_verified))
-            .value(":pv", AttributeValue::Bool(c.user.phone_verified))
-            .value(":hash", s(&c.code_hash))
-            .value(":max", n(c.max_wrong_codes)),
-        ));
-        // 1..=claims: each uniqueness claim, only if nobody holds it.
+    async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
+        let session_id = c.grant.session_id();
+        let mut items = vec![self.proof_update(
+            session_id,
+            AttemptKind::Signup,
+            &c.proof,
+            Some((
+                c.user.id.as_str(),
+                c.user.email_verified,
+                c.user.phone_verified,
+            )),
+        )];
         for claim in &c.claims {
             let mut item = key(claim.key(), CLAIM_SK);
             item.insert("user_id".into(), s(&c.user.id));
@@ -534,18 +792,7 @@ impl AttemptStore for DynamoStore {
             to_item(&c.user, user_pk(&c.user.id), USER_SK)?,
             Some("attribute_not_exists(pk)"),
         ));
-        items.push(self.put(
-            to_item(
-                &c.signin,
-                pk.clone(),
-                format!("{SIGNIN_PREFIX}{}", c.signin.id),
-            )?,
-            Some("attribute_not_exists(pk)"),
-        ));
-        if let Some(evicted) = &c.evicted_signin_id {
-            items.push(self.delete(key(pk.clone(), format!("{SIGNIN_PREFIX}{evicted}"))));
-        }
-        items.push(self.update(key(pk, SESSION_SK), rotation_expr(&c.rotation)));
+        items.extend(self.grant_items(&c.grant)?);
 
         match self.transact(items).await? {
             TransactOutcome::Done => Ok(Completion::Done),
@@ -572,6 +819,116 @@ impl AttemptStore for DynamoStore {
                 }
             }
         }
+    }
+
+    async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
+        let session_id = c.grant.session_id();
+        let mut items = Vec::new();
+        if let Some(proof) = &c.proof {
+            items.push(self.proof_update(session_id, AttemptKind::Signin, proof, None));
+        }
+        let user_index = items.len();
+        let mut user = Expr::new("SET #attempts = :zero")
+            .condition("attribute_exists(pk) AND #blocked = :false")
+            .name("#attempts", "login_attempts")
+            .name("#blocked", "blocked")
+            .value(":zero", n(0))
+            .value(":false", AttributeValue::Bool(false));
+        match c.verified {
+            Some(Channel::Email) => {
+                user = user.append(", #ev = :true").name("#ev", "email_verified")
+            }
+            Some(Channel::Sms) => user = user.append(", #pv = :true").name("#pv", "phone_verified"),
+            None => {}
+        }
+        if c.verified.is_some() {
+            user = user.value(":true", AttributeValue::Bool(true));
+        }
+        items.push(self.update(key(user_pk(&c.user_id), USER_SK), user));
+        items.extend(self.grant_items(&c.grant)?);
+
+        match self.transact(items).await? {
+            TransactOutcome::Done => Ok(Completion::Done),
+            TransactOutcome::Cancelled(reasons) => {
+                let failed = |i: usize| {
+                    reasons
+                        .get(i)
+                        .is_some_and(|r| r == "ConditionalCheckFailed")
+                };
+                if failed(user_index) {
+                    Ok(Completion::UserBlocked)
+                } else {
+                    Ok(Completion::AttemptChanged)
+                }
+            }
+        }
+    }
+}
+
+impl DynamoStore {
+    /// Completes an attempt, provided it still holds the proven code, is open and not killed.
+    /// For a sign-up it also records the user and which contacts are now verified.
+    fn proof_update(
+        &self,
+        session_id: &str,
+        kind: AttemptKind,
+        proof: &CodeProof,
+        signup_user: Option<(&str, bool, bool)>,
+    ) -> TransactWriteItem {
+        let sk = attempt_sk(AttemptKey {
+            session_id,
+            attempt_id: &proof.attempt_id,
+            kind,
+        });
+        let mut e = Expr::new("SET #completed = :true, #steps = :none")
+            .condition("#code.#hash = :hash AND #wrong < :max AND #completed = :false")
+            .name("#completed", "completed")
+            .name("#steps", "remaining_steps")
+            .name("#code", "code")
+            .name("#hash", "hash")
+            .name("#wrong", "wrong_codes")
+            .value(":true", AttributeValue::Bool(true))
+            .value(":false", AttributeValue::Bool(false))
+            .value(":none", AttributeValue::L(Vec::new()))
+            .value(":hash", s(&proof.code_hash))
+            .value(":max", n(proof.max_wrong_codes));
+        if let Some((user_id, email_verified, phone_verified)) = signup_user {
+            e = e
+                .append(", #user = :user, #ev = :ev, #pv = :pv")
+                .name("#user", "user_id")
+                .name("#ev", "email_verified")
+                .name("#pv", "phone_verified")
+                .value(":user", s(user_id))
+                .value(":ev", AttributeValue::Bool(email_verified))
+                .value(":pv", AttributeValue::Bool(phone_verified));
+        }
+        self.update(key(session_pk(session_id), sk), e.append(" REMOVE #code"))
+    }
+
+    /// The new signin, the signins it replaces, and the session's creation or rotation.
+    fn grant_items(&self, grant: &Grant) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let pk = session_pk(grant.session_id());
+        let mut items = vec![self.put(
+            to_item(
+                &grant.signin,
+                pk.clone(),
+                format!("{SIGNIN_PREFIX}{}", grant.signin.id),
+            )?,
+            Some("attribute_not_exists(pk)"),
+        )];
+        for removed in &grant.removed_signin_ids {
+            items.push(self.delete(key(pk.clone(), format!("{SIGNIN_PREFIX}{removed}"))));
+        }
+        items.push(match &grant.session {
+            GrantSession::Create(session) => self.put(
+                to_item(session, pk.clone(), SESSION_SK)?,
+                Some("attribute_not_exists(pk)"),
+            ),
+            GrantSession::Rotate(rotation) => {
+                self.update(key(pk, SESSION_SK), rotation_expr(rotation))
+            }
+        });
+        Ok(items)
     }
 }
 
@@ -608,6 +965,18 @@ impl LimitStore for DynamoStore {
             Some(_) => Hit::Allowed,
             None => Hit::Limited { window_ends },
         })
+    }
+
+    async fn release(&self, limit_key: &str, window_ends: Timestamp) -> Result<(), StoreError> {
+        let pk = format!("LIMIT#{limit_key}#{}", window_ends.unix_timestamp());
+        let e = Expr::new("ADD #count :minus_one")
+            .condition("#count > :zero")
+            .name("#count", "count")
+            .value(":minus_one", n(-1))
+            .value(":zero", n(0));
+        self.update_item(key(pk, LIMIT_SK), e, false)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -1,0 +1,82 @@
+//! Opening an attempt in the caller's session, creating the session if there is none (or if it
+//! vanished since it was read), and mirroring the write in the caller.
+
+use super::caller::Caller;
+use super::error::AuthError;
+use super::model::{SessionState, SigninAttempt, SignupAttempt, Timestamp};
+use super::session;
+use crate::app::App;
+use crate::store::{NewAttempt, SessionWrite, Written};
+
+pub enum Opening {
+    Signup(Box<SignupAttempt>),
+    Signin(Box<SigninAttempt>),
+}
+
+impl Opening {
+    fn set_session(&mut self, id: &str) {
+        match self {
+            Opening::Signup(a) => a.session_id = id.to_string(),
+            Opening::Signin(a) => a.session_id = id.to_string(),
+        }
+    }
+
+    fn as_new(&self) -> NewAttempt<'_> {
+        match self {
+            Opening::Signup(a) => NewAttempt::Signup(a.as_ref()),
+            Opening::Signin(a) => NewAttempt::Signin(a.as_ref()),
+        }
+    }
+
+    fn add_to(self, state: &mut SessionState) {
+        match self {
+            Opening::Signup(a) => state.signup_attempts.push(*a),
+            Opening::Signin(a) => state.signin_attempts.push(*a),
+        }
+    }
+}
+
+/// Stores the attempt; returns the id of the session it joined.
+pub async fn open(
+    app: &App,
+    caller: &mut Caller,
+    mut attempt: Opening,
+    now: Timestamp,
+) -> Result<String, AuthError> {
+    if let Some(state) = caller.session.as_mut() {
+        attempt.set_session(&state.session.id);
+        let expires_at = session::deadline(app, state, now);
+        let touch = SessionWrite::Touch {
+            session_id: state.session.id.clone(),
+            last_active_at: now,
+            expires_at,
+        };
+        if app.store.open_attempt(&touch, attempt.as_new()).await? == Written::Done {
+            state.session.last_active_at = now;
+            state.session.expires_at = expires_at;
+            let id = state.session.id.clone();
+            attempt.add_to(state);
+            return Ok(id);
+        }
+        // The session ended between the read and the write: start a fresh one.
+        caller.session = None;
+    }
+    let (new_session, cookie) = session::create(app, now);
+    attempt.set_session(&new_session.id);
+    match app
+        .store
+        .open_attempt(&SessionWrite::Create(new_session.clone()), attempt.as_new())
+        .await?
+    {
+        Written::Done => {
+            let id = new_session.id.clone();
+            let mut state = SessionState::new(new_session);
+            attempt.add_to(&mut state);
+            caller.session = Some(state);
+            caller.issued = Some(cookie);
+            caller.clear_cookie = false;
+            Ok(id)
+        }
+        Written::Conflict => Err(AuthError::internal("new session id already existed")),
+    }
+}

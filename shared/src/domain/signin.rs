@@ -1,0 +1,265 @@
+//! `POST /auth/signin`: by password, or by a code sent to the account's email or phone.
+//!
+//! Unknown identifiers are indistinguishable from known ones: a password is checked against a
+//! dummy hash of the same cost and fails alike; an OTP sign-in opens the same attempt and simply
+//! sends nothing.
+
+use serde::Deserialize;
+
+use super::attempts::{self, Opening};
+use super::caller::Caller;
+use super::codes::{self, CODE_TTL};
+use super::error::{AuthError, FieldError};
+use super::grant;
+use super::identifier;
+use super::limits::{ATTEMPT_TTL, Limit};
+use super::model::{
+    Channel, Claim, CodeState, PendingCode, SigninAttempt, SigninMethod, Step, Timestamp, User,
+};
+use super::password;
+use super::verification;
+use crate::app::App;
+use crate::ids::{new_id, prefix};
+use crate::store::{AttemptKey, AttemptKind, CodeProof, Completion, SigninCompletion};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigninInput {
+    pub identifier: Option<String>,
+    pub password: Option<String>,
+    pub strategy: Option<SigninMethod>,
+}
+
+pub async fn start(app: &App, caller: &mut Caller, input: SigninInput) -> Result<(), AuthError> {
+    let strategy = input.strategy.unwrap_or(SigninMethod::Password);
+    let typed = input.identifier.filter(|i| !i.trim().is_empty());
+    let password = input.password.filter(|p| !p.is_empty());
+    let mut errors = Vec::new();
+    if typed.is_none() {
+        errors.push(FieldError::required("identifier"));
+    }
+    if strategy == SigninMethod::Password && password.is_none() {
+        errors.push(FieldError::required("password"));
+    }
+    if strategy == SigninMethod::Sso {
+        errors.push(FieldError::invalid(
+            "strategy",
+            "must be password, email_otp or phone_otp",
+        ));
+    }
+    let claim = match typed.as_deref().map(identifier::parse) {
+        Some(Err(e)) => {
+            errors.push(e);
+            None
+        }
+        Some(Ok(c)) => Some(c),
+        None => None,
+    };
+    let (Some(typed), Some(claim), true) = (typed, claim, errors.is_empty()) else {
+        return Err(AuthError::Invalid(errors));
+    };
+
+    let now = app.clock.now();
+    match strategy {
+        SigninMethod::Password => {
+            let password = password::normalize(&password.expect("checked above"));
+            with_password(app, caller, &typed, &claim, password, now).await
+        }
+        SigninMethod::EmailOtp => with_code(app, caller, &typed, &claim, Channel::Email, now).await,
+        SigninMethod::PhoneOtp => with_code(app, caller, &typed, &claim, Channel::Sms, now).await,
+        SigninMethod::Sso => unreachable!("refused above"),
+    }
+}
+
+async fn with_password(
+    app: &App,
+    caller: &mut Caller,
+    typed: &str,
+    claim: &Claim,
+    password: String,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let store = app.store.as_ref();
+    let ip_limit = Limit::signins_per_ip(&caller.ip, app.config.limits.signins_per_ip_per_hour);
+    let failures = Limit::password_failures(&claim.key());
+    let (ip_checked, reserved, owner) = tokio::join!(
+        ip_limit.check(store, now),
+        failures.check(store, now),
+        store.claim_owner(claim),
+    );
+    if let Err(e) = ip_checked {
+        if reserved.is_ok() {
+            failures.release(store, now).await?;
+        }
+        return Err(e);
+    }
+    reserved?;
+    let user = match owner? {
+        Some(id) => store.get_user(&id).await?,
+        None => None,
+    };
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    if !password::verify_blocking(password, hash).await {
+        if let Some(u) = &user {
+            store.record_failed_login(&u.id).await?;
+        }
+        return Err(AuthError::InvalidCredentials);
+    }
+
+    // The password was right: the reserved try was not a failure.
+    let user = user.expect("only a stored hash verifies");
+    let release = failures.release(store, now);
+    if user.blocked {
+        release.await?;
+        return Err(AuthError::UserBlocked);
+    }
+    if user.email.is_some() && !user.email_verified {
+        release.await?;
+        return open_code_attempt(
+            app,
+            caller,
+            typed,
+            SigninMethod::Password,
+            Some(&user),
+            Channel::Email,
+            now,
+        )
+        .await;
+    }
+    let (released, granted) = tokio::join!(release, grant(app, caller, &user.id, None, None, now));
+    released?;
+    granted
+}
+
+async fn with_code(
+    app: &App,
+    caller: &mut Caller,
+    typed: &str,
+    claim: &Claim,
+    channel: Channel,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let store = app.store.as_ref();
+    let ip_limit = Limit::signins_per_ip(&caller.ip, app.config.limits.signins_per_ip_per_hour);
+    let (ip_checked, owner) = tokio::join!(ip_limit.check(store, now), store.claim_owner(claim));
+    ip_checked?;
+    let user = match owner? {
+        Some(id) => store.get_user(&id).await?,
+        None => None,
+    };
+    let method = match channel {
+        Channel::Email => SigninMethod::EmailOtp,
+        Channel::Sms => SigninMethod::PhoneOtp,
+    };
+    open_code_attempt(app, caller, typed, method, user.as_ref(), channel, now).await
+}
+
+/// Where a sign-in code for `user` may go: the email on file, or a verified phone number only.
+fn destination(user: &User, channel: Channel) -> Option<&str> {
+    match channel {
+        Channel::Email => user.email.as_deref(),
+        Channel::Sms => user.phone_number.as_deref().filter(|_| user.phone_verified),
+    }
+}
+
+/// Opens a sign-in attempt at the code step for `channel` and sends the code, or, when there is no
+/// user or nowhere to send, opens the same attempt with a code nobody receives.
+async fn open_code_attempt(
+    app: &App,
+    caller: &mut Caller,
+    typed: &str,
+    method: SigninMethod,
+    user: Option<&User>,
+    channel: Channel,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let to = user
+        .and_then(|u| destination(u, channel))
+        .map(str::to_string);
+    if let Some(to) = &to {
+        Limit::sends_per_destination(to, app.config.limits.sends_per_destination_per_hour)
+            .check(app.store.as_ref(), now)
+            .await?;
+    }
+    let attempt_id = new_id(prefix::SIGNIN_ATTEMPT);
+    let code = codes::generate();
+    let code_hash = codes::hash(&app.config.code_hash_key, &attempt_id, channel, &code);
+    let step = match channel {
+        Channel::Email => Step::VerifyEmailOtp,
+        Channel::Sms => Step::VerifyPhoneOtp,
+    };
+    let attempt = SigninAttempt {
+        id: attempt_id.clone(),
+        session_id: String::new(),
+        method,
+        identifier: typed.trim().to_string(),
+        user_id: to.as_ref().and(user).map(|u| u.id.clone()),
+        destination: to.clone(),
+        remaining_steps: vec![step],
+        missing_fields: Vec::new(),
+        codes: CodeState {
+            code: Some(PendingCode {
+                channel,
+                hash: code_hash.clone(),
+                expires_at: now + CODE_TTL,
+                sent_at: Some(now),
+            }),
+            sends: 1,
+            wrong_codes: 0,
+        },
+        completed: false,
+        created_at: now,
+        expires_at: now + ATTEMPT_TTL,
+    };
+    let session_id = attempts::open(app, caller, Opening::Signin(Box::new(attempt)), now).await?;
+    let Some(to) = to else {
+        return Ok(());
+    };
+    let key = AttemptKey {
+        session_id: &session_id,
+        attempt_id: &attempt_id,
+        kind: AttemptKind::Signin,
+    };
+    verification::deliver(app, caller, key, channel, &to, &code, &code_hash).await
+}
+
+/// Signs `user_id` in: completes the attempt the code proved (if any), resets the user's failed
+/// logins, adds the signin, makes it active and replaces the cookie secret, in one transaction.
+pub(crate) async fn grant(
+    app: &App,
+    caller: &mut Caller,
+    user_id: &str,
+    proof: Option<CodeProof>,
+    verified: Option<Channel>,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let mut prepared = grant::prepare(app, caller.session.as_ref(), user_id, now);
+    let completion = SigninCompletion {
+        user_id: user_id.to_string(),
+        proof: proof.clone(),
+        verified,
+        grant: prepared.grant.clone(),
+    };
+    match app.store.complete_signin(&completion).await? {
+        Completion::Done => {}
+        Completion::UserBlocked => return Err(AuthError::UserBlocked),
+        Completion::AttemptChanged if proof.is_some() => return Err(AuthError::AttemptCompleted),
+        // Without a proof only the session can have changed (it ended, or was created twice).
+        Completion::AttemptChanged | Completion::Taken(_) => {
+            return Err(AuthError::internal("session changed while signing in"));
+        }
+    }
+    if let Some(p) = &proof
+        && let Some(done) = prepared
+            .next
+            .signin_attempts
+            .iter_mut()
+            .find(|a| a.id == p.attempt_id)
+    {
+        done.completed = true;
+        done.remaining_steps.clear();
+        done.codes.code = None;
+    }
+    grant::apply(app, caller, prepared);
+    Ok(())
+}

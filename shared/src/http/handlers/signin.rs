@@ -1,0 +1,13 @@
+use crate::App;
+use crate::domain::{Caller, signin};
+use crate::http::Request;
+use crate::http::error::ApiError;
+use crate::http::request::json;
+use crate::http::routes::Reply;
+
+/// `POST /auth/signin`.
+pub async fn post(app: &App, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
+    let input: signin::SigninInput = json(req)?;
+    signin::start(app, caller, input).await?;
+    Ok(Reply::session())
+}
