@@ -39,6 +39,14 @@ fn app(overrides: &[(&str, &str)]) -> App {
     App::embedded(Config::for_tests(&all)).0
 }
 
+#[test]
+fn when_events_are_listed_every_route_has_one() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events");
+    let count = std::fs::read_dir(dir).unwrap().count();
+    // One per endpoint function, plus the $default fallback.
+    assert_eq!(count, Route::ALL.len() + 1);
+}
+
 #[tokio::test]
 async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope() {
     let app = app(&[]);
@@ -57,6 +65,26 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
             "ATTEMPT_NOT_FOUND",
         ),
         ("get-session.json", Some(Route::GetSession), 200, ""),
+        (
+            "signin.json",
+            Some(Route::Signin),
+            401,
+            "INVALID_CREDENTIALS",
+        ),
+        (
+            "switch-sign-in.json",
+            Some(Route::SwitchSignin),
+            401,
+            "UNAUTHENTICATED",
+        ),
+        ("sign-out.json", Some(Route::SignOut), 200, ""),
+        ("get-me.json", Some(Route::GetMe), 401, "UNAUTHENTICATED"),
+        (
+            "patch-me.json",
+            Some(Route::PatchMe),
+            401,
+            "UNAUTHENTICATED",
+        ),
         ("fallback.json", None, 404, "NOT_FOUND"),
     ];
     for (file, route, status, code) in cases {
