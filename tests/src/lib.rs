@@ -212,6 +212,44 @@ impl Server {
         }
     }
 
+    /// A server whose clock the test moves.
+    pub async fn start_with_clock(
+        backend: Backend,
+        overrides: &[(&str, &str)],
+        clock: Arc<sesame::clock::ManualClock>,
+    ) -> Option<Self> {
+        let call_log = CallLog::new();
+        let (mut app, outbox, moto) = match backend {
+            Backend::Embedded => {
+                let (app, outbox) = App::embedded(test_config(overrides));
+                (app, Some(outbox), None)
+            }
+            Backend::Moto => {
+                let moto = Moto::new(true).await?;
+                let app = App::aws(moto.config(overrides), Some(call_log.clone())).await;
+                (app, None, Some(moto))
+            }
+        };
+        app.clock = clock;
+        Some(Self::serve(app, outbox, moto, call_log, backend).await)
+    }
+
+    /// A user signed up and verified through the API, and the browser signed in as them.
+    pub async fn new_user(&self, tag: &str) -> (Browser, String, String) {
+        let mut browser = self.browser();
+        let email = unique_email(tag);
+        let opened = browser.sign_up(&email).await;
+        assert_eq!(opened.status, 200, "{:#}", opened.body);
+        let code = self.code_for(&email).await;
+        let done = browser.verify(&opened.signup_attempt_id(), &code).await;
+        assert_eq!(done.status, 200, "{:#}", done.body);
+        let user_id = done.body["data"]["active_signin"]["user_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (browser, email, user_id)
+    }
+
     pub fn browser(&self) -> Browser {
         Browser {
             client: reqwest::Client::new(),
@@ -322,6 +360,22 @@ impl Answer {
         self.headers.get(SET_COOKIE).and_then(|v| v.to_str().ok())
     }
 
+    /// The newest sign-in attempt's id in the session.
+    pub fn signin_attempt_id(&self) -> String {
+        let attempts = self.body["session"]["signin_attempts"]
+            .as_array()
+            .expect("attempts");
+        attempts.last().expect("an attempt")["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The active signin's user id, if signed in.
+    pub fn user_id(&self) -> Option<&str> {
+        self.body["session"]["active_signin"]["user_id"].as_str()
+    }
+
     /// The newest sign-up attempt's id in the session.
     pub fn signup_attempt_id(&self) -> String {
         let attempts = self.body["session"]["signup_attempts"]
@@ -384,6 +438,22 @@ impl Browser {
         self.post(
             "/auth/signup",
             serde_json::json!({"email": email, "password": "analytical engine"}),
+        )
+        .await
+    }
+
+    pub async fn sign_in(&mut self, identifier: &str, password: &str) -> Answer {
+        self.post(
+            "/auth/signin",
+            serde_json::json!({"identifier": identifier, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn verify_signin(&mut self, attempt_id: &str, code: &str) -> Answer {
+        self.post(
+            "/auth/attempt-verification",
+            serde_json::json!({"signin_attempt_id": attempt_id, "code": code}),
         )
         .await
     }
