@@ -29,6 +29,7 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
         .open_attempt(
             &SessionWrite::Create(session.clone()),
             NewAttempt::Signup(&attempt),
+            None,
         )
         .await
         .unwrap();

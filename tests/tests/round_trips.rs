@@ -90,4 +90,78 @@ async fn requests_stay_within_their_dynamodb_round_trip_budget() {
     clock.advance(Duration::hours(2));
     assert_eq!(browser.get("/session").await.status, 200);
     report(&log, "GET /session (idle deadline moved)", 2);
+
+    assert_eq!(browser.get("/me").await.status, 200);
+    report(&log, "GET /me", 2);
+
+    let patch = |b: &mut sesame_e2e::Browser, body: serde_json::Value| {
+        let req = b.client.patch(format!("{}/me", b.base)).json(&body);
+        (b.clone(), req)
+    };
+    let (mut b, req) = patch(
+        &mut browser,
+        json!({"first_name": "Ada", "metadata": {"plan": "pro"}}),
+    );
+    assert_eq!(b.send(req).await.status, 200);
+    report(&log, "PATCH /me", 2);
+
+    // Moving the username claim atomically needs the old name, which only the user item holds.
+    let (mut b, req) = patch(
+        &mut browser,
+        json!({"username": format!("c{}", &email[7..15])}),
+    );
+    assert_eq!(b.send(req).await.status, 200);
+    report(&log, "PATCH /me (username change)", 3);
+
+    let mut stranger = server.browser();
+    let wrong = stranger.sign_in(&email, "not the password").await;
+    assert_eq!(wrong.status, 401);
+    report(&log, "POST /auth/signin (wrong password)", 4);
+
+    let signed_in = stranger.sign_in(&email, "analytical engine").await;
+    assert_eq!(signed_in.status, 200, "{:#}", signed_in.body);
+    report(&log, "POST /auth/signin (password, new session)", 4);
+
+    let again = browser.sign_in(&email, "analytical engine").await;
+    assert_eq!(again.status, 200);
+    report(&log, "POST /auth/signin (password, existing session)", 4);
+
+    let otp = stranger
+        .post(
+            "/auth/signin",
+            json!({"identifier": email, "strategy": "email_otp"}),
+        )
+        .await;
+    assert_eq!(otp.status, 200);
+    report(&log, "POST /auth/signin (email code)", 4);
+    let code = server.code_for(&email).await;
+    let verified = stranger
+        .verify_signin(&otp.signin_attempt_id(), &code)
+        .await;
+    assert_eq!(verified.status, 200, "{:#}", verified.body);
+    report(
+        &log,
+        "POST /auth/attempt-verification (completes sign-in)",
+        2,
+    );
+
+    let ids: Vec<String> = verified.body["data"]["signins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        stranger
+            .post("/session/switch-sign-in", json!({"signin_id": ids[0]}))
+            .await
+            .status,
+        200
+    );
+    report(&log, "POST /session/switch-sign-in", 2);
+    assert_eq!(
+        stranger.post("/session/sign-out", json!({})).await.status,
+        200
+    );
+    report(&log, "POST /session/sign-out (all)", 3);
 }

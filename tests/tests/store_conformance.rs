@@ -63,6 +63,7 @@ conformance!(
     a_username_moves_its_claim_or_is_refused,
     parallel_username_changes_to_one_name_give_it_once,
     a_released_hit_frees_one_place,
+    an_attempt_whose_charge_is_refused_writes_nothing,
 );
 
 fn memory_store() -> Arc<dyn Store> {
@@ -140,10 +141,14 @@ async fn opened(store: &dyn Store, email: &str) -> (Session, SignupAttempt) {
     let a = attempt(&s.id, email);
     assert_eq!(
         store
-            .open_attempt(&SessionWrite::Create(s.clone()), NewAttempt::Signup(&a))
+            .open_attempt(
+                &SessionWrite::Create(s.clone()),
+                NewAttempt::Signup(&a),
+                None
+            )
             .await
             .unwrap(),
-        Written::Done
+        Opened::Done
     );
     (s, a)
 }
@@ -250,10 +255,10 @@ async fn a_created_session_reads_back_field_for_field(store: Arc<dyn Store>) {
     };
     assert_eq!(
         store
-            .open_attempt(&touch, NewAttempt::Signup(&b))
+            .open_attempt(&touch, NewAttempt::Signup(&b), None)
             .await
             .unwrap(),
-        Written::Done
+        Opened::Done
     );
     let state = load(store.as_ref(), &s.id).await;
     assert_eq!(state.signup_attempts.len(), 2);
@@ -266,10 +271,14 @@ async fn creating_an_existing_session_or_touching_a_missing_one_conflicts(store:
     let again = attempt(&s.id, &email());
     assert_eq!(
         store
-            .open_attempt(&SessionWrite::Create(s.clone()), NewAttempt::Signup(&again))
+            .open_attempt(
+                &SessionWrite::Create(s.clone()),
+                NewAttempt::Signup(&again),
+                None
+            )
             .await
             .unwrap(),
-        Written::Conflict
+        Opened::SessionConflict
     );
     assert_eq!(
         load(store.as_ref(), &s.id).await.signup_attempts.len(),
@@ -285,10 +294,10 @@ async fn creating_an_existing_session_or_touching_a_missing_one_conflicts(store:
     let orphan = attempt("sess_gone", &email());
     assert_eq!(
         store
-            .open_attempt(&missing, NewAttempt::Signup(&orphan))
+            .open_attempt(&missing, NewAttempt::Signup(&orphan), None)
             .await
             .unwrap(),
-        Written::Conflict
+        Opened::SessionConflict
     );
     assert_eq!(store.load_session("sess_gone").await.unwrap(), None);
 }
@@ -477,7 +486,7 @@ async fn a_completion_evicts_the_named_signin(store: Arc<dyn Store>) {
         expires_at: NOW + Duration::days(7),
     };
     store
-        .open_attempt(&touch, NewAttempt::Signup(&b))
+        .open_attempt(&touch, NewAttempt::Signup(&b), None)
         .await
         .unwrap();
     let mut second = completion(&s, &b, "hash-1");
@@ -719,7 +728,7 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
         expires_at: NOW + Duration::days(7),
     };
     store
-        .open_attempt(&touch, NewAttempt::Signin(&attempt))
+        .open_attempt(&touch, NewAttempt::Signin(&attempt), None)
         .await
         .unwrap();
     // Same user signs in again: the new signin replaces the old one.
@@ -823,7 +832,7 @@ async fn a_signin_completion_with_a_stale_code_writes_nothing(store: Arc<dyn Sto
         expires_at: NOW + Duration::days(7),
     };
     store
-        .open_attempt(&touch, NewAttempt::Signin(&attempt))
+        .open_attempt(&touch, NewAttempt::Signin(&attempt), None)
         .await
         .unwrap();
     let stale = SigninCompletion {
@@ -1045,5 +1054,60 @@ async fn a_released_hit_frees_one_place(store: Arc<dyn Store>) {
         Hit::Limited {
             window_ends: window
         }
+    );
+}
+
+async fn an_attempt_whose_charge_is_refused_writes_nothing(store: Arc<dyn Store>) {
+    let k = new_id("cap");
+    let window = NOW + Duration::hours(1);
+    let charge = Charge {
+        key: &k,
+        window_ends: window,
+        max: 1,
+    };
+    let s = session();
+    let first = attempt(&s.id, &email());
+    assert_eq!(
+        store
+            .open_attempt(
+                &SessionWrite::Create(s.clone()),
+                NewAttempt::Signup(&first),
+                Some(charge)
+            )
+            .await
+            .unwrap(),
+        Opened::Done
+    );
+    let second = attempt(&s.id, &email());
+    let touch = SessionWrite::Touch {
+        session_id: s.id.clone(),
+        last_active_at: NOW + Duration::minutes(1),
+        expires_at: NOW + Duration::days(9),
+    };
+    assert_eq!(
+        store
+            .open_attempt(&touch, NewAttempt::Signup(&second), Some(charge))
+            .await
+            .unwrap(),
+        Opened::Limited {
+            window_ends: window
+        }
+    );
+    let state = load(store.as_ref(), &s.id).await;
+    assert_eq!(
+        state.signup_attempts,
+        vec![first],
+        "the refused attempt is not stored"
+    );
+    assert_eq!(
+        state.session.expires_at, s.expires_at,
+        "nor is the session touched"
+    );
+    assert_eq!(
+        store.hit(&k, window, 1).await.unwrap(),
+        Hit::Limited {
+            window_ends: window
+        },
+        "the charge counted once"
     );
 }

@@ -3,10 +3,11 @@
 
 use super::caller::Caller;
 use super::error::AuthError;
+use super::limits::{Limit, seconds_until};
 use super::model::{SessionState, SigninAttempt, SignupAttempt, Timestamp};
 use super::session;
 use crate::app::App;
-use crate::store::{NewAttempt, SessionWrite, Written};
+use crate::store::{NewAttempt, Opened, SessionWrite};
 
 pub enum Opening {
     Signup(Box<SignupAttempt>),
@@ -36,13 +37,19 @@ impl Opening {
     }
 }
 
-/// Stores the attempt; returns the id of the session it joined.
+/// Stores the attempt, charging `cap` (the per-destination limit of the code it will send) in
+/// the same write; returns the id of the session it joined.
 pub async fn open(
     app: &App,
     caller: &mut Caller,
     mut attempt: Opening,
+    cap: Option<&Limit>,
     now: Timestamp,
 ) -> Result<String, AuthError> {
+    let charge = cap.map(|l| l.charge(now));
+    let limited = |window_ends| AuthError::RateLimited {
+        retry_after_secs: seconds_until(now, window_ends),
+    };
     if let Some(state) = caller.session.as_mut() {
         attempt.set_session(&state.session.id);
         let expires_at = session::deadline(app, state, now);
@@ -51,12 +58,20 @@ pub async fn open(
             last_active_at: now,
             expires_at,
         };
-        if app.store.open_attempt(&touch, attempt.as_new()).await? == Written::Done {
-            state.session.last_active_at = now;
-            state.session.expires_at = expires_at;
-            let id = state.session.id.clone();
-            attempt.add_to(state);
-            return Ok(id);
+        match app
+            .store
+            .open_attempt(&touch, attempt.as_new(), charge)
+            .await?
+        {
+            Opened::Done => {
+                state.session.last_active_at = now;
+                state.session.expires_at = expires_at;
+                let id = state.session.id.clone();
+                attempt.add_to(state);
+                return Ok(id);
+            }
+            Opened::Limited { window_ends } => return Err(limited(window_ends)),
+            Opened::SessionConflict => {}
         }
         // The session ended between the read and the write: start a fresh one.
         caller.session = None;
@@ -65,10 +80,14 @@ pub async fn open(
     attempt.set_session(&new_session.id);
     match app
         .store
-        .open_attempt(&SessionWrite::Create(new_session.clone()), attempt.as_new())
+        .open_attempt(
+            &SessionWrite::Create(new_session.clone()),
+            attempt.as_new(),
+            charge,
+        )
         .await?
     {
-        Written::Done => {
+        Opened::Done => {
             let id = new_session.id.clone();
             let mut state = SessionState::new(new_session);
             attempt.add_to(&mut state);
@@ -77,6 +96,7 @@ pub async fn open(
             caller.clear_cookie = false;
             Ok(id)
         }
-        Written::Conflict => Err(AuthError::internal("new session id already existed")),
+        Opened::Limited { window_ends } => Err(limited(window_ends)),
+        Opened::SessionConflict => Err(AuthError::internal("new session id already existed")),
     }
 }

@@ -6,7 +6,7 @@ use time::Duration;
 
 use super::error::AuthError;
 use super::model::Timestamp;
-use crate::store::{Hit, LimitStore};
+use crate::store::{Charge, Hit, LimitStore};
 
 pub const WRONG_CODES_PER_ATTEMPT: u32 = 5;
 pub const SENDS_PER_ATTEMPT: u32 = 5;
@@ -84,6 +84,15 @@ impl Limit {
             Hit::Limited { window_ends } => Err(AuthError::RateLimited {
                 retry_after_secs: seconds_until(now, window_ends),
             }),
+        }
+    }
+
+    /// This limit as a charge a store write makes in the same transaction.
+    pub fn charge(&self, now: Timestamp) -> Charge<'_> {
+        Charge {
+            key: &self.key,
+            window_ends: self.window_ends(now),
+            max: self.max,
         }
     }
 

@@ -176,11 +176,9 @@ async fn open_code_attempt(
     let to = user
         .and_then(|u| destination(u, channel))
         .map(str::to_string);
-    if let Some(to) = &to {
+    let cap = to.as_ref().map(|to| {
         Limit::sends_per_destination(to, app.config.limits.sends_per_destination_per_hour)
-            .check(app.store.as_ref(), now)
-            .await?;
-    }
+    });
     let attempt_id = new_id(prefix::SIGNIN_ATTEMPT);
     let code = codes::generate();
     let code_hash = codes::hash(&app.config.code_hash_key, &attempt_id, channel, &code);
@@ -211,7 +209,14 @@ async fn open_code_attempt(
         created_at: now,
         expires_at: now + ATTEMPT_TTL,
     };
-    let session_id = attempts::open(app, caller, Opening::Signin(Box::new(attempt)), now).await?;
+    let session_id = attempts::open(
+        app,
+        caller,
+        Opening::Signin(Box::new(attempt)),
+        cap.as_ref(),
+        now,
+    )
+    .await?;
     let Some(to) = to else {
         return Ok(());
     };

@@ -76,22 +76,15 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
     let store = app.store.as_ref();
     let limits = &app.config.limits;
 
-    // One round of independent reads and counters: the per-IP limit guards the EMAIL_EXISTS answer.
+    // The per-IP limit guards the EMAIL_EXISTS answer; it is counted alongside the claims read.
     let ip_limit = Limit::signups_per_ip(&caller.ip, limits.signups_per_ip_per_hour);
-    let destination_limit =
-        Limit::sends_per_destination(valid.destination(), limits.sends_per_destination_per_hour);
     let claims = valid.claims();
-    let (ip_checked, taken, destination_checked) = tokio::join!(
-        ip_limit.check(store, now),
-        store.taken_claims(&claims),
-        destination_limit.check(store, now),
-    );
+    let (ip_checked, taken) = tokio::join!(ip_limit.check(store, now), store.taken_claims(&claims));
     ip_checked?;
     let taken = taken?;
     if !taken.is_empty() {
         return Err(AuthError::Taken(taken.iter().map(taken_error).collect()));
     }
-    destination_checked?;
 
     let password_hash = password::hash_blocking(valid.password.clone()).await?;
     let to = valid.destination().to_string();
@@ -134,7 +127,15 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         expires_at: now + ATTEMPT_TTL,
     };
     let attempt_id = attempt.id.clone();
-    let session_id = attempts::open(app, caller, Opening::Signup(Box::new(attempt)), now).await?;
+    let cap = Limit::sends_per_destination(&to, limits.sends_per_destination_per_hour);
+    let session_id = attempts::open(
+        app,
+        caller,
+        Opening::Signup(Box::new(attempt)),
+        Some(&cap),
+        now,
+    )
+    .await?;
     let key = AttemptKey {
         session_id: &session_id,
         attempt_id: &attempt_id,

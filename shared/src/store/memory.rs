@@ -37,6 +37,22 @@ impl MemoryStore {
 }
 
 impl State {
+    /// Counts one event against a fixed window; false (nothing counted) once it is full.
+    fn charge(&mut self, c: Charge<'_>) -> bool {
+        let entry = self
+            .counters
+            .entry(c.key.to_string())
+            .or_insert((c.window_ends, 0));
+        if entry.0 != c.window_ends {
+            *entry = (c.window_ends, 0);
+        }
+        if entry.1 >= c.max {
+            return false;
+        }
+        entry.1 += 1;
+        true
+    }
+
     fn attempt_mut(&mut self, key: AttemptKey<'_>) -> Option<&mut dyn CodeAttempt> {
         self.sessions
             .get_mut(key.session_id)?
@@ -278,36 +294,44 @@ impl AttemptStore for MemoryStore {
         &self,
         session: &SessionWrite,
         attempt: NewAttempt<'_>,
-    ) -> Result<Written, StoreError> {
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
         let mut state = self.lock();
+        let session_ok = match session {
+            SessionWrite::Create(s) => !state.sessions.contains_key(&s.id),
+            SessionWrite::Touch { session_id, .. } => state.sessions.contains_key(session_id),
+        };
+        if !session_ok {
+            return Ok(Opened::SessionConflict);
+        }
+        if let Some(c) = charge
+            && !state.charge(c)
+        {
+            return Ok(Opened::Limited {
+                window_ends: c.window_ends,
+            });
+        }
         let entry = match session {
-            SessionWrite::Create(s) => {
-                if state.sessions.contains_key(&s.id) {
-                    return Ok(Written::Conflict);
-                }
-                state
-                    .sessions
-                    .entry(s.id.clone())
-                    .or_insert_with(|| SessionState::new(s.clone()))
-            }
+            SessionWrite::Create(s) => state
+                .sessions
+                .entry(s.id.clone())
+                .or_insert_with(|| SessionState::new(s.clone())),
             SessionWrite::Touch {
                 session_id,
                 last_active_at,
                 expires_at,
-            } => match state.sessions.get_mut(session_id) {
-                None => return Ok(Written::Conflict),
-                Some(existing) => {
-                    existing.session.last_active_at = *last_active_at;
-                    existing.session.expires_at = *expires_at;
-                    existing
-                }
-            },
+            } => {
+                let existing = state.sessions.get_mut(session_id).expect("checked above");
+                existing.session.last_active_at = *last_active_at;
+                existing.session.expires_at = *expires_at;
+                existing
+            }
         };
         match attempt {
             NewAttempt::Signup(a) => entry.signup_attempts.push(a.clone()),
             NewAttempt::Signin(a) => entry.signin_attempts.push(a.clone()),
         }
-        Ok(Written::Done)
+        Ok(Opened::Done)
     }
 
     async fn record_send(

@@ -48,6 +48,25 @@ pub enum SessionWrite {
     },
 }
 
+/// A limit counter a write also charges, in the same transaction.
+#[derive(Clone, Copy, Debug)]
+pub struct Charge<'a> {
+    pub key: &'a str,
+    pub window_ends: Timestamp,
+    pub max: u32,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Opened {
+    Done,
+    /// The session to touch no longer exists (or the one to create already does).
+    SessionConflict,
+    /// The charged counter is full; nothing was written.
+    Limited {
+        window_ends: Timestamp,
+    },
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Written {
     Done,
@@ -262,13 +281,14 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait AttemptStore: Send + Sync {
-    /// Stores a new attempt and creates or touches its session, atomically.
-    /// `Conflict` when touching a session that no longer exists.
+    /// Stores a new attempt, creates or touches its session, and charges the counter (the
+    /// per-destination cap of the code it sends), all or nothing.
     async fn open_attempt(
         &self,
         session: &SessionWrite,
         attempt: NewAttempt<'_>,
-    ) -> Result<Written, StoreError>;
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError>;
 
     /// Replaces the pending code and counts the send.
     async fn record_send(

@@ -663,7 +663,8 @@ impl AttemptStore for DynamoStore {
         &self,
         session: &SessionWrite,
         attempt: NewAttempt<'_>,
-    ) -> Result<Written, StoreError> {
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
         let attempt_item = match attempt {
             NewAttempt::Signup(a) => to_item(
                 a,
@@ -695,13 +696,25 @@ impl AttemptStore for DynamoStore {
                     .value(":exp", n(expires_at.unix_timestamp())),
             ),
         };
-        let items = vec![
+        let mut items = vec![
             session_write,
             self.put(attempt_item, Some("attribute_not_exists(pk)")),
         ];
+        if let Some(c) = charge {
+            let (pk, e) = charge_expr(c.key, c.window_ends, c.max);
+            items.push(self.update(key(pk, LIMIT_SK), e));
+        }
+        let charge_refused = |reasons: &[String]| {
+            reasons
+                .get(2)
+                .is_some_and(|r| r == "ConditionalCheckFailed")
+        };
         Ok(match self.transact(items).await? {
-            TransactOutcome::Done => Written::Done,
-            TransactOutcome::Cancelled(_) => Written::Conflict,
+            TransactOutcome::Done => Opened::Done,
+            TransactOutcome::Cancelled(reasons) if charge_refused(&reasons) => Opened::Limited {
+                window_ends: charge.expect("only a charge is a third item").window_ends,
+            },
+            TransactOutcome::Cancelled(_) => Opened::SessionConflict,
         })
     }
 
@@ -930,6 +943,19 @@ impl DynamoStore {
         });
         Ok(items)
     }
+}
+
+/// The counter item of a fixed window and the update that counts one event, refused when full.
+fn charge_expr(limit_key: &str, window_ends: Timestamp, max: u32) -> (String, Expr) {
+    let pk = format!("LIMIT#{limit_key}#{}", window_ends.unix_timestamp());
+    let e = Expr::new("SET #exp = :exp ADD #count :one")
+        .condition("attribute_not_exists(#count) OR #count < :max")
+        .name("#exp", "expires_at")
+        .name("#count", "count")
+        .value(":exp", n(window_ends.unix_timestamp()))
+        .value(":one", n(1))
+        .value(":max", n(max));
+    (pk, e)
 }
 
 fn rotation_expr(r: &SessionRotation) -> Expr {
