@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use sesame::App;
 use sesame::http::request::MAX_BODY_BYTES;
-use sesame::http::{ApiError, ClientIp, RequestId, dispatch, reject};
+use sesame::http::{BodyTooLarge, ClientIp, RequestId, dispatch};
 use sesame::ids::new_id;
 use sesame::notify::outbox::Outbox;
 
@@ -55,10 +55,9 @@ async fn any_route(
     let mut req = http::Request::from_parts(parts, body.unwrap_or_default());
     req.extensions_mut().insert(ClientIp(peer.ip().to_string()));
     req.extensions_mut().insert(RequestId(new_id("req")));
-    let res = if too_large {
-        reject(&app, &req, ApiError::PayloadTooLarge)
-    } else {
-        dispatch(&app, req).await
-    };
+    if too_large {
+        req.extensions_mut().insert(BodyTooLarge);
+    }
+    let res = dispatch(&app, req).await;
     res.map(axum::body::Body::from).into_response()
 }

@@ -159,3 +159,61 @@ async fn bad_requests_get_the_envelope_and_write_nothing(server: Server) {
     assert_nothing_written(&server).await;
 }
 both_backends!(bad_requests_get_the_envelope_and_write_nothing);
+
+/// Every JSON endpoint, signed in so each reaches its body parsing: malformed JSON, an unknown
+/// field, a wrong type, a wrong content type and an oversized body, each enveloped, none a 5xx.
+async fn every_endpoint_refuses_bad_bodies_alike(server: Server) {
+    let (signed_in, _, _) = server.new_user("bodies").await;
+    let endpoints = [
+        (reqwest::Method::POST, "/auth/signup"),
+        (reqwest::Method::POST, "/auth/signin"),
+        (reqwest::Method::POST, "/auth/prepare-verification"),
+        (reqwest::Method::POST, "/auth/attempt-verification"),
+        (reqwest::Method::POST, "/session/switch-sign-in"),
+        (reqwest::Method::POST, "/session/sign-out"),
+        (reqwest::Method::PATCH, "/me"),
+    ];
+    let big = format!(r#"{{"x":"{}"}}"#, "y".repeat(200_000));
+    for (method, path) in endpoints {
+        let url = format!("{}{path}", server.base);
+        let cases: [(&str, String, u16, &str); 5] = [
+            ("application/json", "{\"oops\": ".into(), 400, "BAD_REQUEST_BODY"),
+            ("application/json", r#"{"email_verified": true}"#.into(), 400, "BAD_REQUEST_BODY"),
+            ("application/json", r#"{"signin_id": 7, "identifier": 7, "email": 7, "first_name": 7, "signup_attempt_id": 7}"#.into(), 400, "BAD_REQUEST_BODY"),
+            ("text/plain", "{}".into(), 415, "UNSUPPORTED_MEDIA_TYPE"),
+            ("application/json", big.clone(), 413, "PAYLOAD_TOO_LARGE"),
+        ];
+        for (content_type, body, status, code) in cases {
+            let mut b = signed_in.clone();
+            let req = b
+                .client
+                .request(method.clone(), &url)
+                .header(CONTENT_TYPE, content_type)
+                .body(body);
+            let answer = b.send(req).await;
+            assert_eq!(
+                (answer.status, answer.error()),
+                (status, code),
+                "{method} {path} with {content_type}"
+            );
+            assert_eq!(answer.body["status"], status);
+            assert!(
+                answer.body["session"].is_object(),
+                "{method} {path}: the caller's session is still shown"
+            );
+        }
+        let wrong = signed_in
+            .clone()
+            .send(signed_in.client.request(reqwest::Method::PUT, &url))
+            .await;
+        assert_eq!(
+            (wrong.status, wrong.error()),
+            (405, "METHOD_NOT_ALLOWED"),
+            "PUT {path}"
+        );
+    }
+    // Still signed in, still the same user: nothing above changed anything.
+    let mut b = signed_in.clone();
+    assert_eq!(b.get("/me").await.status, 200);
+}
+both_backends!(every_endpoint_refuses_bad_bodies_alike);

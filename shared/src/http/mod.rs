@@ -10,8 +10,8 @@ pub mod routes;
 pub mod views;
 
 pub use error::ApiError;
-pub use request::{ClientIp, RequestId};
-pub use routes::{Route, dispatch, handle, reject};
+pub use request::{BodyTooLarge, ClientIp, RequestId};
+pub use routes::{Route, dispatch, handle};
 
 pub type Request = http::Request<bytes::Bytes>;
 pub type Response = http::Response<bytes::Bytes>;

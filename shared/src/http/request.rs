@@ -13,6 +13,15 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone, Debug)]
 pub struct ClientIp(pub String);
 
+/// Set by an adapter that stopped reading a body over `MAX_BODY_BYTES` (the dev server); the
+/// request then carries no body and is answered 413.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyTooLarge;
+
+pub fn body_too_large(req: &Request) -> bool {
+    req.body().len() > MAX_BODY_BYTES || req.extensions().get::<BodyTooLarge>().is_some()
+}
+
 /// API Gateway's request id, or one the dev server made up; logged with every line.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::error::ApiError;
-use super::request::{MAX_BODY_BYTES, RequestId, client_ip};
+use super::request::{RequestId, body_too_large, client_ip};
 use super::{Request, Response, cookies, cors, handlers, views};
 use crate::app::App;
 use crate::domain::{Caller, session};
@@ -144,11 +144,6 @@ pub async fn dispatch(app: &App, req: Request) -> Response {
     }
 }
 
-/// An error answer for a request no endpoint ran for (the dev server's oversized bodies).
-pub fn reject(app: &App, req: &Request, error: ApiError) -> Response {
-    render(app, req, &Caller::default(), Err(error))
-}
-
 /// Runs one endpoint: the checks every request gets, the handler, and the envelope.
 pub async fn handle(app: &App, route: Route, req: Request) -> Response {
     let request_id = req
@@ -179,15 +174,16 @@ async fn run(
     req: &Request,
     caller: &mut Caller,
 ) -> Result<Reply, ApiError> {
-    if req.body().len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge);
-    }
+    // A forbidden origin learns nothing about the session; every other refusal shows it.
     cors::check_origin(&app.config, req)?;
     let presented = cookies::session(req, &app.config.cookie_name);
     let presented = presented
         .as_ref()
         .map(|(id, secret)| (id.as_str(), secret.as_str()));
     *caller = session::resolve(app, presented, &caller.ip).await?;
+    if body_too_large(req) {
+        return Err(ApiError::PayloadTooLarge);
+    }
     match route {
         Route::Signup => handlers::signup::post(app, req, caller).await,
         Route::Signin => handlers::signin::post(app, req, caller).await,
