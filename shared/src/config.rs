@@ -15,7 +15,8 @@ pub struct Config {
     pub cookie_name: String,
     pub session_idle: Duration,
     pub session_max: Duration,
-    /// Fields a sign-up must carry besides the strategy's identifier and the password.
+    /// Fields a new user must have besides the identifier. A sign-up may start without them;
+    /// they are then its `missing_fields`, supplied through `POST /auth/complete-profile`.
     pub required_fields: Vec<String>,
     pub signup_agreements_required: bool,
     pub admin_key: Option<String>,
@@ -35,10 +36,11 @@ pub struct Limits {
 }
 
 /// Fields `REQUIRED_FIELDS` may name.
-pub const REQUIRABLE_FIELDS: [&str; 5] = [
+pub const REQUIRABLE_FIELDS: [&str; 6] = [
     "email",
     "phone_number",
     "username",
+    "password",
     "first_name",
     "last_name",
 ];
@@ -92,7 +94,12 @@ impl Config {
             }
         }
 
-        let required_fields = list(get("REQUIRED_FIELDS"));
+        // Unset: a password is required. `none`: nothing beyond the identifier (passwordless).
+        let required_fields = match get("REQUIRED_FIELDS") {
+            None => vec!["password".to_string()],
+            Some(v) if v.eq_ignore_ascii_case("none") => Vec::new(),
+            Some(v) => list(Some(v)),
+        };
         if let Some(bad) = required_fields
             .iter()
             .find(|f| !REQUIRABLE_FIELDS.contains(&f.as_str()))

@@ -7,7 +7,8 @@ use sesame::domain::signin::{self, SigninInput};
 use sesame::domain::{AuthError, Caller, password};
 use sesame::ids::{new_id, prefix};
 use sesame::store::{
-    CodeProof, Grant, GrantSession, NewAttempt, SessionRotation, SessionWrite, SignupCompletion,
+    AttemptCheck, CodeProof, Grant, GrantSession, NewAttempt, SessionRotation, SessionWrite,
+    SignupCompletion,
 };
 use support::harness;
 
@@ -61,11 +62,11 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
         last_active_at: now,
     };
     let c = SignupCompletion {
-        proof: CodeProof {
+        check: AttemptCheck::Code(CodeProof {
             attempt_id: attempt.id.clone(),
             code_hash: "h".into(),
             max_wrong_codes: 5,
-        },
+        }),
         claims: Claim::for_user(&user),
         user: user.clone(),
         grant: Grant {

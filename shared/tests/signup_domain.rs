@@ -240,7 +240,6 @@ async fn when_fields_are_wrong_every_problem_is_reported_at_once() {
         got,
         vec![
             (ErrorCode::InvalidField, Some("email".into())),
-            (ErrorCode::RequiredField, Some("first_name".into())),
             (ErrorCode::WeakPassword, Some("password".into())),
             (ErrorCode::InvalidField, Some("phone_number".into())),
             (ErrorCode::InvalidField, Some("username".into())),

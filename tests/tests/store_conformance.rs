@@ -64,6 +64,9 @@ conformance!(
     parallel_username_changes_to_one_name_give_it_once,
     a_released_hit_frees_one_place,
     an_attempt_whose_charge_is_refused_writes_nothing,
+    a_code_step_with_steps_to_go_advances_without_a_user,
+    a_profile_completion_completes_only_at_its_step,
+    a_revision_applies_only_while_the_profile_is_awaited,
 );
 
 fn memory_store() -> Arc<dyn Store> {
@@ -190,7 +193,7 @@ fn completion(s: &Session, a: &SignupAttempt, code_hash: &str) -> SignupCompleti
         last_active_at: NOW,
     };
     SignupCompletion {
-        proof: proof(&a.id, code_hash),
+        check: AttemptCheck::Code(proof(&a.id, code_hash)),
         claims: Claim::for_user(&user),
         user,
         grant: rotate(s, signin),
@@ -278,7 +281,7 @@ async fn creating_an_existing_session_or_touching_a_missing_one_conflicts(store:
             )
             .await
             .unwrap(),
-        Opened::SessionConflict
+        Opened::Conflict
     );
     assert_eq!(
         load(store.as_ref(), &s.id).await.signup_attempts.len(),
@@ -297,7 +300,7 @@ async fn creating_an_existing_session_or_touching_a_missing_one_conflicts(store:
             .open_attempt(&missing, NewAttempt::Signup(&orphan), None)
             .await
             .unwrap(),
-        Opened::SessionConflict
+        Opened::Conflict
     );
     assert_eq!(store.load_session("sess_gone").await.unwrap(), None);
 }
@@ -1109,5 +1112,125 @@ async fn an_attempt_whose_charge_is_refused_writes_nothing(store: Arc<dyn Store>
             window_ends: window
         },
         "the charge counted once"
+    );
+}
+
+/// An attempt opened with a code step followed by profile completion.
+async fn partial(store: &dyn Store) -> (Session, SignupAttempt) {
+    let s = session();
+    let mut a = attempt(&s.id, &email());
+    a.remaining_steps = vec![Step::VerifyEmailOtp, Step::CompleteProfile];
+    a.missing_fields = vec!["password".into()];
+    a.password_hash = None;
+    store
+        .open_attempt(
+            &SessionWrite::Create(s.clone()),
+            NewAttempt::Signup(&a),
+            None,
+        )
+        .await
+        .unwrap();
+    (s, a)
+}
+
+fn advance(s: &Session, a: &SignupAttempt, hash: &str) -> SignupAdvance {
+    SignupAdvance {
+        session_id: s.id.clone(),
+        proof: proof(&a.id, hash),
+        remaining_steps: vec![Step::CompleteProfile],
+        email_verified: true,
+        phone_verified: false,
+    }
+}
+
+async fn a_code_step_with_steps_to_go_advances_without_a_user(store: Arc<dyn Store>) {
+    let (s, a) = partial(store.as_ref()).await;
+    assert_eq!(
+        store
+            .advance_signup(&advance(&s, &a, "hash-0"))
+            .await
+            .unwrap(),
+        Written::Conflict,
+        "wrong code"
+    );
+    assert_eq!(
+        store
+            .advance_signup(&advance(&s, &a, "hash-1"))
+            .await
+            .unwrap(),
+        Written::Done
+    );
+    let stored = &load(store.as_ref(), &s.id).await.signup_attempts[0];
+    assert_eq!(stored.remaining_steps, vec![Step::CompleteProfile]);
+    assert!(stored.email_verified && !stored.completed && stored.codes.code.is_none());
+    assert_eq!(
+        store
+            .advance_signup(&advance(&s, &a, "hash-1"))
+            .await
+            .unwrap(),
+        Written::Conflict,
+        "single use"
+    );
+    assert!(
+        store
+            .taken_claims(&[Claim::Email(a.email.clone().unwrap())])
+            .await
+            .unwrap()
+            .is_empty(),
+        "no user yet"
+    );
+}
+
+async fn a_profile_completion_completes_only_at_its_step(store: Arc<dyn Store>) {
+    let (s, a) = partial(store.as_ref()).await;
+    let mut c = completion(&s, &a, "unused");
+    c.check = AttemptCheck::AtStep {
+        attempt_id: a.id.clone(),
+        step: Step::CompleteProfile,
+    };
+    assert_eq!(
+        store.complete_signup(&c).await.unwrap(),
+        Completion::AttemptChanged,
+        "still at its code"
+    );
+    store
+        .advance_signup(&advance(&s, &a, "hash-1"))
+        .await
+        .unwrap();
+    assert_eq!(store.complete_signup(&c).await.unwrap(), Completion::Done);
+    assert!(load(store.as_ref(), &s.id).await.signup_attempts[0].completed);
+    assert_eq!(
+        store.complete_signup(&c).await.unwrap(),
+        Completion::AttemptChanged,
+        "once"
+    );
+}
+
+async fn a_revision_applies_only_while_the_profile_is_awaited(store: Arc<dyn Store>) {
+    let (s, a) = partial(store.as_ref()).await;
+    let mut revised = a.clone();
+    revised.phone_number = Some("+14155550199".into());
+    revised.remaining_steps = vec![Step::VerifyPhoneOtp];
+    assert_eq!(
+        store.revise_signup(&revised, None).await.unwrap(),
+        Opened::Conflict,
+        "not awaiting yet"
+    );
+    store
+        .advance_signup(&advance(&s, &a, "hash-1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.revise_signup(&revised, None).await.unwrap(),
+        Opened::Done
+    );
+    assert_eq!(
+        load(store.as_ref(), &s.id).await.signup_attempts,
+        vec![revised.clone()]
+    );
+    assert_eq!(
+        store.revise_signup(&revised, None).await.unwrap(),
+        Opened::Conflict,
+        "it moved on"
     );
 }

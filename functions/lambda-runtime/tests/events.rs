@@ -64,6 +64,12 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
             404,
             "ATTEMPT_NOT_FOUND",
         ),
+        (
+            "complete-profile.json",
+            Some(Route::CompleteProfile),
+            404,
+            "ATTEMPT_NOT_FOUND",
+        ),
         ("get-session.json", Some(Route::GetSession), 200, ""),
         (
             "signin.json",

@@ -71,7 +71,7 @@ pub async fn open(
                 return Ok(id);
             }
             Opened::Limited { window_ends } => return Err(limited(window_ends)),
-            Opened::SessionConflict => {}
+            Opened::Conflict => {}
         }
         // The session ended between the read and the write: start a fresh one.
         caller.session = None;
@@ -97,6 +97,6 @@ pub async fn open(
             Ok(id)
         }
         Opened::Limited { window_ends } => Err(limited(window_ends)),
-        Opened::SessionConflict => Err(AuthError::internal("new session id already existed")),
+        Opened::Conflict => Err(AuthError::internal("new session id already existed")),
     }
 }

@@ -360,6 +360,27 @@ impl Claim {
         }
     }
 
+    /// Claims for the contacts and username `after` has and `before` did not.
+    pub fn for_new_fields(before: &SignupAttempt, after: &SignupAttempt) -> Vec<Claim> {
+        let mut claims = Vec::new();
+        if before.email.is_none()
+            && let Some(e) = &after.email
+        {
+            claims.push(Claim::Email(e.clone()));
+        }
+        if before.phone_number.is_none()
+            && let Some(p) = &after.phone_number
+        {
+            claims.push(Claim::Phone(p.clone()));
+        }
+        if before.username.is_none()
+            && let Some(u) = &after.username
+        {
+            claims.push(Claim::Username(u.clone()));
+        }
+        claims
+    }
+
     pub fn for_user(user: &User) -> Vec<Claim> {
         let mut claims = Vec::new();
         if let Some(e) = &user.email {

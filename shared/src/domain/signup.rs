@@ -41,9 +41,10 @@ struct ValidSignup {
     username: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
-    password: String,
+    password: Option<String>,
     metadata: Map<String, Value>,
     profile: Map<String, Value>,
+    missing_fields: Vec<String>,
 }
 
 impl ValidSignup {
@@ -86,7 +87,10 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         return Err(AuthError::Taken(taken.iter().map(taken_error).collect()));
     }
 
-    let password_hash = password::hash_blocking(valid.password.clone()).await?;
+    let password_hash = match valid.password.clone() {
+        Some(pw) => Some(password::hash_blocking(pw).await?),
+        None => None,
+    };
     let to = valid.destination().to_string();
     let code = codes::generate();
     let attempt_id = new_id(prefix::SIGNUP_ATTEMPT);
@@ -104,13 +108,18 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         username: valid.username,
         first_name: valid.first_name,
         last_name: valid.last_name,
-        password_hash: Some(password_hash),
+        password_hash,
         metadata: valid.metadata,
         profile: valid.profile,
-        remaining_steps: vec![step],
+        // Profile completion comes after the code: the user proves the contact first.
+        remaining_steps: if valid.missing_fields.is_empty() {
+            vec![step]
+        } else {
+            vec![step, Step::CompleteProfile]
+        },
         email_verified: false,
         phone_verified: false,
-        missing_fields: Vec::new(),
+        missing_fields: valid.missing_fields,
         codes: CodeState {
             code: Some(PendingCode {
                 channel: valid.channel,
@@ -191,52 +200,46 @@ fn validate(app: &App, input: SignupInput) -> Result<ValidSignup, AuthError> {
         }
     };
 
-    let mut required: Vec<&str> = app
-        .config
-        .required_fields
-        .iter()
-        .map(String::as_str)
-        .collect();
-    required.push("password");
-    match channel {
-        Some(Channel::Email) => required.push("email"),
-        Some(Channel::Sms) => required.push("phone_number"),
-        None => {}
-    }
+    let password = present(input.password).map(|p| password::normalize(&p));
     let given = |field: &str| match field {
         "email" => email.is_some(),
         "phone_number" => phone_number.is_some(),
         "username" => username.is_some(),
         "first_name" => first_name.is_some(),
         "last_name" => last_name.is_some(),
+        "password" => password.is_some(),
         _ => true,
     };
-
-    let password = present(input.password).map(|p| password::normalize(&p));
-    let mut missing: Vec<&str> = required
-        .into_iter()
-        .filter(|f| *f != "password" && !given(f))
-        .collect();
-    missing.sort_unstable();
-    missing.dedup();
-    // A field that is present but invalid was already reported; only report the truly absent.
+    // A field given but invalid is already reported; only the truly absent count as missing.
     let invalid: Vec<String> = errors.iter().filter_map(|e| e.field.clone()).collect();
-    for field in missing {
-        if !invalid.iter().any(|f| f == field) {
-            errors.push(FieldError::required(field));
-        }
+    let absent = |field: &str| !given(field) && !invalid.iter().any(|f| f == field);
+
+    // Only the strategy's identifier is needed to start (issue 4: partial sign-up); the other
+    // REQUIRED_FIELDS become the attempt's missing_fields, supplied at complete-profile.
+    let identifier = match channel {
+        Some(Channel::Email) => Some("email"),
+        Some(Channel::Sms) => Some("phone_number"),
+        None => None,
+    };
+    if let Some(field) = identifier.filter(|f| absent(f)) {
+        errors.push(FieldError::required(field));
     }
-    match &password {
-        None => errors.push(FieldError::required("password")),
-        Some(pw) => {
-            let context: Vec<&str> = [&email, &username, &first_name, &last_name]
-                .into_iter()
-                .flatten()
-                .map(String::as_str)
-                .collect();
-            if let Err(e) = password::check_policy(pw, &context) {
-                errors.push(e);
-            }
+    let missing_fields: Vec<String> = app
+        .config
+        .required_fields
+        .iter()
+        .filter(|f| absent(f))
+        .cloned()
+        .collect();
+
+    if let Some(pw) = &password {
+        let context: Vec<&str> = [&email, &username, &first_name, &last_name]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        if let Err(e) = password::check_policy(pw, &context) {
+            errors.push(e);
         }
     }
 
@@ -252,8 +255,8 @@ fn validate(app: &App, input: SignupInput) -> Result<ValidSignup, AuthError> {
         }
     };
 
-    match (errors.is_empty(), channel, password) {
-        (true, Some(channel), Some(password)) => Ok(ValidSignup {
+    match (errors.is_empty(), channel) {
+        (true, Some(channel)) => Ok(ValidSignup {
             method,
             channel,
             email,
@@ -264,6 +267,7 @@ fn validate(app: &App, input: SignupInput) -> Result<ValidSignup, AuthError> {
             password,
             metadata,
             profile,
+            missing_fields,
         }),
         _ => Err(AuthError::Invalid(errors)),
     }

@@ -19,7 +19,8 @@ use super::signup::taken_error;
 use crate::app::App;
 use crate::ids::{new_id, prefix};
 use crate::store::{
-    AttemptKey, CodeProof, CodeSend, Completion, SignupCompletion, Written, WrongCode,
+    AttemptCheck, AttemptKey, CodeProof, CodeSend, Completion, SignupAdvance, SignupCompletion,
+    Written, WrongCode,
 };
 
 /// The attempt a request names: seed 004's `signup_attempt_id` or `signin_attempt_id`.
@@ -205,7 +206,20 @@ pub async fn attempt(
         max_wrong_codes: WRONG_CODES_PER_ATTEMPT,
     };
     let result = match found {
-        Found::Signup(a) => complete_signup(app, caller, *a, proof, pending.channel, now).await,
+        Found::Signup(a) if a.remaining_steps.len() > 1 => {
+            advance_signup(app, caller, *a, proof, pending.channel).await
+        }
+        Found::Signup(a) => {
+            complete_signup(
+                app,
+                caller,
+                *a,
+                AttemptCheck::Code(proof),
+                Some(pending.channel),
+                now,
+            )
+            .await
+        }
         Found::Signin(a) => {
             let user_id = a.user_id.clone().expect("checked above");
             signin::grant(
@@ -225,14 +239,47 @@ pub async fn attempt(
     }
 }
 
-/// The right code for the last step of a sign-up: the user, its claims, the signin and the
-/// rotated session, in one transaction.
-async fn complete_signup(
+/// A right code with steps still to go (profile completion): the contact is proven and the
+/// attempt moves on; no user yet.
+async fn advance_signup(
     app: &App,
     caller: &mut Caller,
     attempt: SignupAttempt,
     proof: CodeProof,
     channel: Channel,
+) -> Result<(), AuthError> {
+    let advance = SignupAdvance {
+        session_id: attempt.session_id.clone(),
+        proof,
+        remaining_steps: attempt.remaining_steps[1..].to_vec(),
+        email_verified: attempt.email_verified || channel == Channel::Email,
+        phone_verified: attempt.phone_verified || channel == Channel::Sms,
+    };
+    if app.store.advance_signup(&advance).await? == Written::Conflict {
+        return Err(AuthError::AttemptCompleted);
+    }
+    let mirror = caller
+        .session
+        .as_mut()
+        .and_then(|s| s.signup_attempts.iter_mut().find(|a| a.id == attempt.id));
+    if let Some(a) = mirror {
+        a.remaining_steps = advance.remaining_steps;
+        a.email_verified = advance.email_verified;
+        a.phone_verified = advance.phone_verified;
+        a.codes.code = None;
+    }
+    Ok(())
+}
+
+/// The last step of a sign-up (a right code, or profile completion): the user, its claims, the
+/// signin and the rotated session, in one transaction. `attempt` carries every field the user
+/// will have; `proven` is the channel the final code proved, if it was a code.
+pub(crate) async fn complete_signup(
+    app: &App,
+    caller: &mut Caller,
+    attempt: SignupAttempt,
+    check: AttemptCheck,
+    proven: Option<Channel>,
     now: Timestamp,
 ) -> Result<(), AuthError> {
     let user = User {
@@ -244,8 +291,8 @@ async fn complete_signup(
         phone_number: attempt.phone_number.clone(),
         image_url: None,
         two_factor_enabled: false,
-        email_verified: attempt.email_verified || channel == Channel::Email,
-        phone_verified: attempt.phone_verified || channel == Channel::Sms,
+        email_verified: attempt.email_verified || proven == Some(Channel::Email),
+        phone_verified: attempt.phone_verified || proven == Some(Channel::Sms),
         metadata: attempt.metadata.clone(),
         profile: attempt.profile.clone(),
         password_hash: attempt.password_hash.clone(),
@@ -256,7 +303,7 @@ async fn complete_signup(
     };
     let mut prepared = grant::prepare(app, caller.session.as_ref(), &user.id, now);
     let completion = SignupCompletion {
-        proof,
+        check,
         claims: Claim::for_user(&user),
         user,
         grant: prepared.grant.clone(),

@@ -21,6 +21,7 @@ pub enum Route {
     Signin,
     PrepareVerification,
     AttemptVerification,
+    CompleteProfile,
     GetSession,
     SwitchSignin,
     SignOut,
@@ -29,11 +30,12 @@ pub enum Route {
 }
 
 impl Route {
-    pub const ALL: [Route; 9] = [
+    pub const ALL: [Route; 10] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
         Route::AttemptVerification,
+        Route::CompleteProfile,
         Route::GetSession,
         Route::SwitchSignin,
         Route::SignOut,
@@ -49,6 +51,7 @@ impl Route {
             | Route::Signin
             | Route::PrepareVerification
             | Route::AttemptVerification
+            | Route::CompleteProfile
             | Route::SwitchSignin
             | Route::SignOut => Method::POST,
         }
@@ -60,6 +63,7 @@ impl Route {
             Route::Signin => "/auth/signin",
             Route::PrepareVerification => "/auth/prepare-verification",
             Route::AttemptVerification => "/auth/attempt-verification",
+            Route::CompleteProfile => "/auth/complete-profile",
             Route::GetSession => "/session",
             Route::SwitchSignin => "/session/switch-sign-in",
             Route::SignOut => "/session/sign-out",
@@ -189,6 +193,7 @@ async fn run(
         Route::Signin => handlers::signin::post(app, req, caller).await,
         Route::PrepareVerification => handlers::verification::prepare(app, req, caller).await,
         Route::AttemptVerification => handlers::verification::attempt(app, req, caller).await,
+        Route::CompleteProfile => handlers::completion::post(app, req, caller).await,
         Route::GetSession => handlers::session::get(app, caller).await,
         Route::SwitchSignin => handlers::session::switch(app, req, caller).await,
         Route::SignOut => handlers::session::sign_out(app, req, caller).await,

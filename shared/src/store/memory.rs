@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::*;
-use crate::domain::model::CodeAttempt;
+use crate::domain::model::{CodeAttempt, Step};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -104,6 +104,17 @@ impl State {
             .signins
             .retain(|s| !grant.removed_signin_ids.contains(&s.id));
         state.signins.push(grant.signin.clone());
+    }
+
+    fn check_holds(&mut self, session_id: &str, check: &AttemptCheck) -> bool {
+        match check {
+            AttemptCheck::Code(proof) => self.proof_holds(session_id, AttemptKind::Signup, proof),
+            AttemptCheck::AtStep { attempt_id, step } => self
+                .sessions
+                .get(session_id)
+                .and_then(|s| s.signup_attempt(attempt_id))
+                .is_some_and(|a| !a.completed && a.remaining_steps.first() == Some(step)),
+        }
     }
 
     fn complete_attempt(
@@ -302,7 +313,7 @@ impl AttemptStore for MemoryStore {
             SessionWrite::Touch { session_id, .. } => state.sessions.contains_key(session_id),
         };
         if !session_ok {
-            return Ok(Opened::SessionConflict);
+            return Ok(Opened::Conflict);
         }
         if let Some(c) = charge
             && !state.charge(c)
@@ -382,9 +393,7 @@ impl AttemptStore for MemoryStore {
     async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
         let mut state = self.lock();
         let session_id = c.grant.session_id();
-        if !state.proof_holds(session_id, AttemptKind::Signup, &c.proof)
-            || !state.grant_fits(&c.grant)
-        {
+        if !state.check_holds(session_id, &c.check) || !state.grant_fits(&c.grant) {
             return Ok(Completion::AttemptChanged);
         }
         let taken: Vec<Claim> = c
@@ -399,7 +408,7 @@ impl AttemptStore for MemoryStore {
         state.complete_attempt(
             session_id,
             AttemptKind::Signup,
-            &c.proof.attempt_id,
+            c.check.attempt_id(),
             &c.user,
         );
         state.apply_grant(&c.grant);
@@ -408,6 +417,56 @@ impl AttemptStore for MemoryStore {
         }
         state.users.insert(c.user.id.clone(), c.user.clone());
         Ok(Completion::Done)
+    }
+
+    async fn advance_signup(&self, a: &SignupAdvance) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        if !state.proof_holds(&a.session_id, AttemptKind::Signup, &a.proof) {
+            return Ok(Written::Conflict);
+        }
+        let attempt = state
+            .sessions
+            .get_mut(&a.session_id)
+            .and_then(|s| {
+                s.signup_attempts
+                    .iter_mut()
+                    .find(|x| x.id == a.proof.attempt_id)
+            })
+            .expect("checked above");
+        attempt.remaining_steps = a.remaining_steps.clone();
+        attempt.email_verified = a.email_verified;
+        attempt.phone_verified = a.phone_verified;
+        attempt.codes.code = None;
+        Ok(Written::Done)
+    }
+
+    async fn revise_signup(
+        &self,
+        revised: &SignupAttempt,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let mut state = self.lock();
+        let waiting = AttemptCheck::AtStep {
+            attempt_id: revised.id.clone(),
+            step: Step::CompleteProfile,
+        };
+        if !state.check_holds(&revised.session_id, &waiting) {
+            return Ok(Opened::Conflict);
+        }
+        if let Some(c) = charge
+            && !state.charge(c)
+        {
+            return Ok(Opened::Limited {
+                window_ends: c.window_ends,
+            });
+        }
+        let slot = state
+            .sessions
+            .get_mut(&revised.session_id)
+            .and_then(|s| s.signup_attempts.iter_mut().find(|x| x.id == revised.id))
+            .expect("checked above");
+        *slot = revised.clone();
+        Ok(Opened::Done)
     }
 
     async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 pub use crate::domain::model::AttemptKind;
 use crate::domain::model::{
     Channel, Claim, CodeState, PendingCode, Session, SessionState, Signin, SigninAttempt,
-    SignupAttempt, Timestamp, User,
+    SignupAttempt, Step, Timestamp, User,
 };
 use serde_json::{Map, Value};
 
@@ -59,8 +59,9 @@ pub struct Charge<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Opened {
     Done,
-    /// The session to touch no longer exists (or the one to create already does).
-    SessionConflict,
+    /// The session to touch no longer exists (or the one to create already does), or the attempt
+    /// to revise moved on.
+    Conflict,
     /// The charged counter is full; nothing was written.
     Limited {
         window_ends: Timestamp,
@@ -135,10 +136,38 @@ pub struct CodeProof {
     pub max_wrong_codes: u32,
 }
 
+/// What must still hold of an attempt for a write to apply.
+#[derive(Clone, Debug)]
+pub enum AttemptCheck {
+    /// It still holds this code, is open and not killed (single use).
+    Code(CodeProof),
+    /// It is open and waiting at this step (profile completion, which takes no code).
+    AtStep { attempt_id: String, step: Step },
+}
+
+impl AttemptCheck {
+    pub fn attempt_id(&self) -> &str {
+        match self {
+            AttemptCheck::Code(p) => &p.attempt_id,
+            AttemptCheck::AtStep { attempt_id, .. } => attempt_id,
+        }
+    }
+}
+
+/// A code step passed with steps still to go (profile completion): no user yet.
+#[derive(Clone, Debug)]
+pub struct SignupAdvance {
+    pub session_id: String,
+    pub proof: CodeProof,
+    pub remaining_steps: Vec<Step>,
+    pub email_verified: bool,
+    pub phone_verified: bool,
+}
+
 /// Everything a completed sign-up writes, in one transaction.
 #[derive(Clone, Debug)]
 pub struct SignupCompletion {
-    pub proof: CodeProof,
+    pub check: AttemptCheck,
     pub user: User,
     pub claims: Vec<Claim>,
     pub grant: Grant,
@@ -317,6 +346,18 @@ pub trait AttemptStore: Send + Sync {
         &self,
         completion: &SignupCompletion,
     ) -> Result<Completion, StoreError>;
+
+    /// Records a passed code step that is not the last: the attempt moves to its next step.
+    /// `Conflict` if the code no longer holds.
+    async fn advance_signup(&self, advance: &SignupAdvance) -> Result<Written, StoreError>;
+
+    /// Replaces a sign-up attempt waiting at `complete_profile` with its revised self (new
+    /// fields, the next step, a new code), charging the code's cap. `Conflict` if it moved on.
+    async fn revise_signup(
+        &self,
+        attempt: &SignupAttempt,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError>;
 
     /// Completes the attempt (if any), resets the user's failed logins (refusing a blocked user),
     /// and grants the signin, all or nothing.

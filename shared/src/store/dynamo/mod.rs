@@ -33,7 +33,7 @@ pub use call_log::{Call, CallLog, sequential_round_trips};
 use expr::Expr;
 
 use super::*;
-use crate::domain::model::SigninAttempt;
+use crate::domain::model::{SigninAttempt, Step};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -714,7 +714,7 @@ impl AttemptStore for DynamoStore {
             TransactOutcome::Cancelled(reasons) if charge_refused(&reasons) => Opened::Limited {
                 window_ends: charge.expect("only a charge is a third item").window_ends,
             },
-            TransactOutcome::Cancelled(_) => Opened::SessionConflict,
+            TransactOutcome::Cancelled(_) => Opened::Conflict,
         })
     }
 
@@ -786,10 +786,10 @@ impl AttemptStore for DynamoStore {
 
     async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
         let session_id = c.grant.session_id();
-        let mut items = vec![self.proof_update(
+        let mut items = vec![self.completion_update(
             session_id,
             AttemptKind::Signup,
-            &c.proof,
+            &c.check,
             Some((
                 c.user.id.as_str(),
                 c.user.email_verified,
@@ -834,11 +834,73 @@ impl AttemptStore for DynamoStore {
         }
     }
 
+    async fn advance_signup(&self, a: &SignupAdvance) -> Result<Written, StoreError> {
+        let k = key(
+            session_pk(&a.session_id),
+            format!("{SIGNUP_ATTEMPT_PREFIX}{}", a.proof.attempt_id),
+        );
+        let e = Expr::new("SET #steps = :steps, #ev = :ev, #pv = :pv REMOVE #code")
+            .name("#steps", "remaining_steps")
+            .name("#ev", "email_verified")
+            .name("#pv", "phone_verified")
+            .name("#code", "code")
+            .name("#completed", "completed")
+            .value(":steps", to_value(&a.remaining_steps)?)
+            .value(":ev", AttributeValue::Bool(a.email_verified))
+            .value(":pv", AttributeValue::Bool(a.phone_verified))
+            .value(":false", AttributeValue::Bool(false));
+        let e = attempt_check(e, &AttemptCheck::Code(a.proof.clone()));
+        Ok(match self.update_item(k, e, false).await? {
+            Some(_) => Written::Done,
+            None => Written::Conflict,
+        })
+    }
+
+    async fn revise_signup(
+        &self,
+        revised: &SignupAttempt,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let item = to_item(
+            revised,
+            session_pk(&revised.session_id),
+            format!("{SIGNUP_ATTEMPT_PREFIX}{}", revised.id),
+        )?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#completed = :false AND #steps[0] = :step")
+            .expression_attribute_names("#completed", "completed")
+            .expression_attribute_names("#steps", "remaining_steps")
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":step", to_value(&Step::CompleteProfile)?)
+            .build()
+            .expect("table and item are set");
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(c) = charge {
+            let (pk, e) = charge_expr(c.key, c.window_ends, c.max);
+            items.push(self.update(key(pk, LIMIT_SK), e));
+        }
+        let charge_refused = |reasons: &[String]| {
+            reasons
+                .get(1)
+                .is_some_and(|r| r == "ConditionalCheckFailed")
+        };
+        Ok(match self.transact(items).await? {
+            TransactOutcome::Done => Opened::Done,
+            TransactOutcome::Cancelled(reasons) if charge_refused(&reasons) => Opened::Limited {
+                window_ends: charge.expect("only a charge is a second item").window_ends,
+            },
+            TransactOutcome::Cancelled(_) => Opened::Conflict,
+        })
+    }
+
     async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
         let session_id = c.grant.session_id();
         let mut items = Vec::new();
         if let Some(proof) = &c.proof {
-            items.push(self.proof_update(session_id, AttemptKind::Signin, proof, None));
+            let check = AttemptCheck::Code(proof.clone());
+            items.push(self.completion_update(session_id, AttemptKind::Signin, &check, None));
         }
         let user_index = items.len();
         let mut user = Expr::new("SET #attempts = :zero")
@@ -879,32 +941,29 @@ impl AttemptStore for DynamoStore {
 }
 
 impl DynamoStore {
-    /// Completes an attempt, provided it still holds the proven code, is open and not killed.
-    /// For a sign-up it also records the user and which contacts are now verified.
-    fn proof_update(
+    /// Completes an attempt, provided the check still holds: it still holds the proven code, is
+    /// open and not killed; or it waits at the given step. For a sign-up it also records the user
+    /// and which contacts are now verified.
+    fn completion_update(
         &self,
         session_id: &str,
         kind: AttemptKind,
-        proof: &CodeProof,
+        check: &AttemptCheck,
         signup_user: Option<(&str, bool, bool)>,
     ) -> TransactWriteItem {
         let sk = attempt_sk(AttemptKey {
             session_id,
-            attempt_id: &proof.attempt_id,
+            attempt_id: check.attempt_id(),
             kind,
         });
-        let mut e = Expr::new("SET #completed = :true, #steps = :none")
-            .condition("#code.#hash = :hash AND #wrong < :max AND #completed = :false")
+        let e = Expr::new("SET #completed = :true, #steps = :none")
             .name("#completed", "completed")
             .name("#steps", "remaining_steps")
             .name("#code", "code")
-            .name("#hash", "hash")
-            .name("#wrong", "wrong_codes")
             .value(":true", AttributeValue::Bool(true))
             .value(":false", AttributeValue::Bool(false))
-            .value(":none", AttributeValue::L(Vec::new()))
-            .value(":hash", s(&proof.code_hash))
-            .value(":max", n(proof.max_wrong_codes));
+            .value(":none", AttributeValue::L(Vec::new()));
+        let mut e = attempt_check(e, check);
         if let Some((user_id, email_verified, phone_verified)) = signup_user {
             e = e
                 .append(", #user = :user, #ev = :ev, #pv = :pv")
@@ -956,6 +1015,22 @@ fn charge_expr(limit_key: &str, window_ends: Timestamp, max: u32) -> (String, Ex
         .value(":one", n(1))
         .value(":max", n(max));
     (pk, e)
+}
+
+/// Adds the condition an `AttemptCheck` stands for (`#completed`, `#code`, `#steps` and `:false`
+/// must already be named).
+fn attempt_check(e: Expr, check: &AttemptCheck) -> Expr {
+    match check {
+        AttemptCheck::Code(proof) => e
+            .condition("#code.#hash = :hash AND #wrong < :max AND #completed = :false")
+            .name("#hash", "hash")
+            .name("#wrong", "wrong_codes")
+            .value(":hash", s(&proof.code_hash))
+            .value(":max", n(proof.max_wrong_codes)),
+        AttemptCheck::AtStep { step, .. } => e
+            .condition("#completed = :false AND #steps[0] = :step")
+            .value(":step", to_value(step).expect("a step serializes")),
+    }
 }
 
 fn rotation_expr(r: &SessionRotation) -> Expr {

@@ -1,0 +1,13 @@
+use crate::App;
+use crate::domain::{Caller, completion};
+use crate::http::Request;
+use crate::http::error::ApiError;
+use crate::http::request::json;
+use crate::http::routes::Reply;
+
+/// `POST /auth/complete-profile` (seed 000).
+pub async fn post(app: &App, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
+    let input: completion::ProfileInput = json(req)?;
+    completion::complete(app, caller, input).await?;
+    Ok(Reply::session())
+}
