@@ -14,6 +14,8 @@ use sesame::http::{BodyTooLarge, ClientIp, RequestId, dispatch};
 use sesame::ids::new_id;
 use sesame::notify::outbox::Outbox;
 
+const READ_LIMIT_BYTES: usize = 16 * MAX_BODY_BYTES;
+
 /// All routes; `/dev/outbox` only when an outbox is given.
 pub fn router(app: App, outbox: Option<Arc<Outbox>>) -> Router {
     let mut router = Router::new();
@@ -49,8 +51,9 @@ async fn any_route(
     req: axum::extract::Request,
 ) -> axum::response::Response {
     let (parts, body) = req.into_parts();
-    // Read one byte past the limit: enough to know the body is too large without buffering it all.
-    let body = axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await.ok();
+    // Read well past the 64 KiB limit before answering, so a client still sending a too-large body
+    // gets its 413 rather than a reset connection; beyond 1 MiB stop reading and mark it.
+    let body = axum::body::to_bytes(body, READ_LIMIT_BYTES).await.ok();
     let too_large = body.is_none();
     let mut req = http::Request::from_parts(parts, body.unwrap_or_default());
     req.extensions_mut().insert(ClientIp(peer.ip().to_string()));

@@ -72,6 +72,7 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
         grant: Grant {
             session: GrantSession::Rotate(SessionRotation {
                 session_id: session.id.clone(),
+                proven_secret_hash: session.secret_hash.clone(),
                 secret_hash: "11".repeat(32),
                 active_signin_id: signin.id.clone(),
                 last_active_at: now,

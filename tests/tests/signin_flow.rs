@@ -139,8 +139,15 @@ async fn an_unverified_email_continues_at_its_code(server: Server) {
         200
     );
 
+    // Unproven, the email claims nothing: it is no sign-in identifier yet.
     let mut browser = server.browser();
-    let signin = browser.sign_in(&email, "analytical engine").await;
+    let refused = browser.sign_in(&email, "analytical engine").await;
+    assert_eq!(
+        (refused.status, refused.error()),
+        (401, "INVALID_CREDENTIALS")
+    );
+
+    let signin = browser.sign_in(&phone, "analytical engine").await;
     assert_eq!(signin.status, 200, "{:#}", signin.body);
     assert!(signin.user_id().is_none(), "not signed in yet");
     let attempt = &signin.body["data"]["signin_attempts"][0];

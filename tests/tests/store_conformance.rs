@@ -67,6 +67,8 @@ conformance!(
     a_code_step_with_steps_to_go_advances_without_a_user,
     a_profile_completion_completes_only_at_its_step,
     a_revision_applies_only_while_the_profile_is_awaited,
+    a_rotation_from_a_replaced_secret_writes_nothing,
+    a_proven_contact_another_user_holds_is_taken,
 );
 
 fn memory_store() -> Arc<dyn Store> {
@@ -212,7 +214,8 @@ fn rotate(s: &Session, signin: Signin) -> Grant {
     Grant {
         session: GrantSession::Rotate(SessionRotation {
             session_id: s.id.clone(),
-            secret_hash: "cd".repeat(32),
+            proven_secret_hash: s.secret_hash.clone(),
+            secret_hash: ROTATED.repeat(32),
             active_signin_id: signin.id.clone(),
             last_active_at: NOW + Duration::minutes(1),
             expires_at: NOW + Duration::days(7),
@@ -220,6 +223,17 @@ fn rotate(s: &Session, signin: Signin) -> Grant {
         signin,
         removed_signin_ids: vec![],
     }
+}
+
+/// What every test rotation sets the secret hash to ("cd" x 32).
+const ROTATED: &str = "cd";
+
+/// The grant, for a session whose secret an earlier test rotation already replaced.
+fn after_rotation(mut grant: Grant) -> Grant {
+    if let GrantSession::Rotate(r) = &mut grant.session {
+        r.proven_secret_hash = ROTATED.repeat(32);
+    }
+    grant
 }
 
 fn rotation(c: &SignupCompletion) -> &SessionRotation {
@@ -493,6 +507,7 @@ async fn a_completion_evicts_the_named_signin(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let mut second = completion(&s, &b, "hash-1");
+    second.grant = after_rotation(second.grant);
     second.grant.removed_signin_ids = vec![first.grant.signin.id.clone()];
     assert_eq!(
         store.complete_signup(&second).await.unwrap(),
@@ -723,6 +738,7 @@ async fn a_claim_names_its_owner_and_failed_logins_are_counted(store: Arc<dyn St
 
 async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Store>) {
     let (s, c) = signed_up(store.as_ref()).await;
+    let phone = format!("+1555{:07}", sesame::ids::random_below(10_000_000));
     store.record_failed_login(&c.user.id).await.unwrap();
     let attempt = signin_attempt(&s.id, &c.user.id);
     let touch = SessionWrite::Touch {
@@ -736,7 +752,7 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
         .unwrap();
     // Same user signs in again: the new signin replaces the old one.
     let signin = signin_for(&s.id, &c.user.id);
-    let mut grant = rotate(&s, signin.clone());
+    let mut grant = after_rotation(rotate(&s, signin.clone()));
     grant.removed_signin_ids = vec![c.grant.signin.id.clone()];
     let done = SigninCompletion {
         user_id: c.user.id.clone(),
@@ -745,7 +761,7 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
             code_hash: "hash-s".into(),
             max_wrong_codes: 5,
         }),
-        verified: Some(Channel::Sms),
+        verified: Some((Channel::Sms, Claim::Phone(phone.clone()))),
         grant,
     };
     assert_eq!(
@@ -759,6 +775,11 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
     let user = store.get_user(&c.user.id).await.unwrap().unwrap();
     assert_eq!(user.login_attempts, 0);
     assert!(user.phone_verified, "the proven contact is marked verified");
+    assert_eq!(
+        store.claim_owner(&Claim::Phone(phone)).await.unwrap(),
+        Some(c.user.id.clone()),
+        "and claimed"
+    );
     assert_eq!(
         store.complete_signin(&done).await.unwrap(),
         Completion::AttemptChanged,
@@ -791,7 +812,7 @@ async fn a_signin_completion_creates_a_session_when_there_was_none(store: Arc<dy
     assert_eq!(state.signins, vec![signin]);
     assert_eq!(
         store.complete_signin(&done).await.unwrap(),
-        Completion::AttemptChanged,
+        Completion::SessionChanged,
         "created once"
     );
 }
@@ -1232,5 +1253,59 @@ async fn a_revision_applies_only_while_the_profile_is_awaited(store: Arc<dyn Sto
         store.revise_signup(&revised, None).await.unwrap(),
         Opened::Conflict,
         "it moved on"
+    );
+}
+
+async fn a_rotation_from_a_replaced_secret_writes_nothing(store: Arc<dyn Store>) {
+    let (s, c) = signed_up(store.as_ref()).await;
+    // `s` still has the secret from before the sign-up rotated it: a racing, stale grant.
+    let stale = SigninCompletion {
+        user_id: c.user.id.clone(),
+        proof: None,
+        verified: None,
+        grant: rotate(&s, signin_for(&s.id, &c.user.id)),
+    };
+    assert_eq!(
+        store.complete_signin(&stale).await.unwrap(),
+        Completion::SessionChanged
+    );
+    assert_eq!(
+        load(store.as_ref(), &s.id).await.signins,
+        vec![c.grant.signin.clone()],
+        "nothing added"
+    );
+
+    let (s2, a2) = opened(store.as_ref(), &email()).await;
+    let mut late = completion(&s2, &a2, "hash-1");
+    late.grant = after_rotation(late.grant);
+    assert_eq!(
+        store.complete_signup(&late).await.unwrap(),
+        Completion::SessionChanged
+    );
+    assert_eq!(store.get_user(&late.user.id).await.unwrap(), None);
+}
+
+async fn a_proven_contact_another_user_holds_is_taken(store: Arc<dyn Store>) {
+    let (_, holder) = signed_up(store.as_ref()).await;
+    let (s, c) = signed_up(store.as_ref()).await;
+    let theirs = Claim::Email(holder.user.email.clone().unwrap());
+    let done = SigninCompletion {
+        user_id: c.user.id.clone(),
+        proof: None,
+        verified: Some((Channel::Email, theirs.clone())),
+        grant: after_rotation(rotate(&s, signin_for(&s.id, &c.user.id))),
+    };
+    assert_eq!(
+        store.complete_signin(&done).await.unwrap(),
+        Completion::Taken(vec![theirs.clone()])
+    );
+    assert_eq!(
+        store.claim_owner(&theirs).await.unwrap(),
+        Some(holder.user.id.clone())
+    );
+    assert_eq!(
+        load(store.as_ref(), &s.id).await.signins.len(),
+        1,
+        "nothing added"
     );
 }

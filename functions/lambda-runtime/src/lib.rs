@@ -19,6 +19,9 @@ pub async fn run(route: Option<Route>) -> Result<(), Error> {
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     let app = App::aws(config, None).await;
+    if route == Some(Route::Signin) {
+        sesame::domain::password::warm_up();
+    }
     lambda_http::run(service_fn(move |event: lambda_http::Request| {
         let app = app.clone();
         async move { Ok::<_, Infallible>(serve(&app, route, event).await) }

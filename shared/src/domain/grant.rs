@@ -67,8 +67,9 @@ pub fn prepare(app: &App, state: Option<&SessionState>, user_id: &str, now: Time
 
     let session = match state {
         None => GrantSession::Create(next.session.clone()),
-        Some(_) => GrantSession::Rotate(SessionRotation {
+        Some(proven) => GrantSession::Rotate(SessionRotation {
             session_id: next.session.id.clone(),
+            proven_secret_hash: proven.session.secret_hash.clone(),
             secret_hash,
             active_signin_id: signin.id.clone(),
             last_active_at: now,

@@ -56,6 +56,15 @@ impl Limit {
         }
     }
 
+    /// Sign-in codes for one identifier (hashed), charged whether or not it names an account.
+    pub fn codes_per_identifier(identifier_key: &str, max: u32) -> Self {
+        Self {
+            key: format!("send-id:{}", digest(identifier_key)),
+            max,
+            window_secs: HOUR,
+        }
+    }
+
     /// Failed passwords for one identifier (hashed, like destinations). A try is reserved before
     /// the password is checked and given back when it was right, so parallel guesses get no
     /// more evaluations than sequential ones.

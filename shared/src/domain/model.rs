@@ -360,6 +360,14 @@ impl Claim {
         }
     }
 
+    /// The claim of a contact a code just proved.
+    pub fn for_contact(channel: Channel, destination: &str) -> Claim {
+        match channel {
+            Channel::Email => Claim::Email(destination.to_string()),
+            Channel::Sms => Claim::Phone(destination.to_string()),
+        }
+    }
+
     /// Claims for the contacts and username `after` has and `before` did not.
     pub fn for_new_fields(before: &SignupAttempt, after: &SignupAttempt) -> Vec<Claim> {
         let mut claims = Vec::new();
@@ -381,12 +389,15 @@ impl Claim {
         claims
     }
 
+    /// The claims a user holds: the username, and only *verified* contacts. An unproven email or
+    /// phone claims nothing, so nobody can squat an address, or sign in through one, by merely
+    /// typing it; it is claimed when a code proves it.
     pub fn for_user(user: &User) -> Vec<Claim> {
         let mut claims = Vec::new();
-        if let Some(e) = &user.email {
+        if let Some(e) = user.email.as_ref().filter(|_| user.email_verified) {
             claims.push(Claim::Email(e.clone()));
         }
-        if let Some(p) = &user.phone_number {
+        if let Some(p) = user.phone_number.as_ref().filter(|_| user.phone_verified) {
             claims.push(Claim::Phone(p.clone()));
         }
         if let Some(u) = &user.username {

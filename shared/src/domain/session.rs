@@ -79,18 +79,23 @@ pub async fn resolve(
         return Ok(caller);
     };
     let now = app.clock.now();
-    let loaded = app.store.load_session(session_id).await?;
-    let proven = loaded.filter(|state| {
-        let presented = hash_secret(secret);
-        let secret_ok: bool = presented
-            .as_bytes()
-            .ct_eq(state.session.secret_hash.as_bytes())
-            .into();
-        secret_ok && now < state.session.expires_at
-    });
-    match proven {
-        Some(state) => caller.session = Some(prune(app, state, now)),
-        None => caller.clear_cookie = true,
+    let Some(state) = app.store.load_session(session_id).await? else {
+        caller.clear_cookie = true;
+        return Ok(caller);
+    };
+    if now >= state.session.expires_at {
+        caller.clear_cookie = true;
+        return Ok(caller);
+    }
+    let presented = hash_secret(secret);
+    let secret_ok: bool = presented
+        .as_bytes()
+        .ct_eq(state.session.secret_hash.as_bytes())
+        .into();
+    // A wrong secret proves nothing, but the cookie is left alone: it may be a request sent just
+    // before a sign-in replaced the secret, and clearing it would drop the new cookie.
+    if secret_ok {
+        caller.session = Some(prune(app, state, now));
     }
     Ok(caller)
 }
@@ -115,7 +120,10 @@ pub async fn touch_if_stale(app: &App, caller: &mut Caller) -> Result<(), AuthEr
         return Ok(());
     };
     let now = app.clock.now();
-    if now - state.session.last_active_at < TOUCH_INTERVAL {
+    let signin_fresh = state
+        .active_signin()
+        .is_none_or(|s| now - s.last_active_at < TOUCH_INTERVAL);
+    if now - state.session.last_active_at < TOUCH_INTERVAL && signin_fresh {
         return Ok(());
     }
     let expires_at = deadline(app, state, now);

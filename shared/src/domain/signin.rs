@@ -22,6 +22,9 @@ use crate::app::App;
 use crate::ids::{new_id, prefix};
 use crate::store::{AttemptKey, AttemptKind, CodeProof, Completion, SigninCompletion};
 
+/// An id no user can have (ids are `usr_` and 32 hex digits).
+const NO_SUCH_USER: &str = "usr_none";
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SigninInput {
@@ -94,15 +97,14 @@ async fn with_password(
         return Err(e);
     }
     reserved?;
-    let user = match owner? {
-        Some(id) => store.get_user(&id).await?,
-        None => None,
-    };
+    // An unknown identifier makes the same reads and writes as a known one (on an id no user
+    // has), so neither the answer nor its timing tells them apart.
+    let owner = owner?;
+    let user_id = owner.as_deref().unwrap_or(NO_SUCH_USER);
+    let user = store.get_user(user_id).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     if !password::verify_blocking(password, hash).await {
-        if let Some(u) = &user {
-            store.record_failed_login(&u.id).await?;
-        }
+        store.record_failed_login(user_id).await?;
         return Err(AuthError::InvalidCredentials);
     }
 
@@ -113,18 +115,18 @@ async fn with_password(
         release.await?;
         return Err(AuthError::UserBlocked);
     }
-    if user.email.is_some() && !user.email_verified {
+    if let Some(email) = user.email.as_ref().filter(|_| !user.email_verified) {
         release.await?;
-        return open_code_attempt(
-            app,
-            caller,
+        // The password was right, so this path reveals nothing: cap the address itself.
+        let cap =
+            Limit::sends_per_destination(email, app.config.limits.sends_per_destination_per_hour);
+        let request = CodeRequest {
             typed,
-            SigninMethod::Password,
-            Some(&user),
-            Channel::Email,
-            now,
-        )
-        .await;
+            method: SigninMethod::Password,
+            channel: Channel::Email,
+            cap,
+        };
+        return open_code_attempt(app, caller, request, Some(&user), now).await;
     }
     let (released, granted) = tokio::join!(release, grant(app, caller, &user.id, None, None, now));
     released?;
@@ -151,7 +153,18 @@ async fn with_code(
         Channel::Email => SigninMethod::EmailOtp,
         Channel::Sms => SigninMethod::PhoneOtp,
     };
-    open_code_attempt(app, caller, typed, method, user.as_ref(), channel, now).await
+    // Charged per identifier, known or not, so a full cap (429) says nothing about existence.
+    let cap = Limit::codes_per_identifier(
+        &claim.key(),
+        app.config.limits.sends_per_destination_per_hour,
+    );
+    let request = CodeRequest {
+        typed,
+        method,
+        channel,
+        cap,
+    };
+    open_code_attempt(app, caller, request, user.as_ref(), now).await
 }
 
 /// Where a sign-in code for `user` may go: the email on file, or a verified phone number only.
@@ -162,23 +175,32 @@ fn destination(user: &User, channel: Channel) -> Option<&str> {
     }
 }
 
+/// A sign-in by code: what the user typed, how, where the code goes, and the cap it charges.
+struct CodeRequest<'a> {
+    typed: &'a str,
+    method: SigninMethod,
+    channel: Channel,
+    cap: Limit,
+}
+
 /// Opens a sign-in attempt at the code step for `channel` and sends the code, or, when there is no
 /// user or nowhere to send, opens the same attempt with a code nobody receives.
 async fn open_code_attempt(
     app: &App,
     caller: &mut Caller,
-    typed: &str,
-    method: SigninMethod,
+    request: CodeRequest<'_>,
     user: Option<&User>,
-    channel: Channel,
     now: Timestamp,
 ) -> Result<(), AuthError> {
+    let CodeRequest {
+        typed,
+        method,
+        channel,
+        cap,
+    } = request;
     let to = user
         .and_then(|u| destination(u, channel))
         .map(str::to_string);
-    let cap = to.as_ref().map(|to| {
-        Limit::sends_per_destination(to, app.config.limits.sends_per_destination_per_hour)
-    });
     let attempt_id = new_id(prefix::SIGNIN_ATTEMPT);
     let code = codes::generate();
     let code_hash = codes::hash(&app.config.code_hash_key, &attempt_id, channel, &code);
@@ -213,7 +235,7 @@ async fn open_code_attempt(
         app,
         caller,
         Opening::Signin(Box::new(attempt)),
-        cap.as_ref(),
+        Some(&cap),
         now,
     )
     .await?;
@@ -235,7 +257,7 @@ pub(crate) async fn grant(
     caller: &mut Caller,
     user_id: &str,
     proof: Option<CodeProof>,
-    verified: Option<Channel>,
+    verified: Option<(Channel, Claim)>,
     now: Timestamp,
 ) -> Result<(), AuthError> {
     let mut prepared = grant::prepare(app, caller.session.as_ref(), user_id, now);
@@ -249,9 +271,15 @@ pub(crate) async fn grant(
         Completion::Done => {}
         Completion::UserBlocked => return Err(AuthError::UserBlocked),
         Completion::AttemptChanged if proof.is_some() => return Err(AuthError::AttemptCompleted),
-        // Without a proof only the session can have changed (it ended, or was created twice).
-        Completion::AttemptChanged | Completion::Taken(_) => {
-            return Err(AuthError::internal("session changed while signing in"));
+        // The proven contact was claimed by another account first: it is theirs.
+        Completion::Taken(claims) => {
+            return Err(AuthError::Taken(
+                claims.iter().map(super::signup::taken_error).collect(),
+            ));
+        }
+        // Another sign-in replaced the secret this caller proved (or the session ended).
+        Completion::SessionChanged | Completion::AttemptChanged => {
+            return Err(AuthError::Unauthenticated);
         }
     }
     if let Some(p) = &proof

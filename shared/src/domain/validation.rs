@@ -116,6 +116,12 @@ pub fn metadata(map: &Map<String, Value>) -> Result<(), FieldError> {
                     format!("values must be at most {MAX_METADATA_CHARS} characters"),
                 ));
             }
+            Value::Number(n) if !storable_number(n) => {
+                return Err(FieldError::invalid(
+                    &field,
+                    "numbers must have at most 38 significant digits and a magnitude between 1e-130 and 9.9e125",
+                ));
+            }
             Value::Array(_) | Value::Object(_) => {
                 return Err(FieldError::invalid(
                     &field,
@@ -126,6 +132,19 @@ pub fn metadata(map: &Map<String, Value>) -> Result<(), FieldError> {
         }
     }
     Ok(())
+}
+
+/// Whether a JSON number fits DynamoDB's number type (38 significant digits, magnitude 1e-130 to
+/// 9.99e125), so valid input never fails at the store.
+fn storable_number(n: &serde_json::Number) -> bool {
+    let text = n.to_string();
+    let mantissa = text.split(['e', 'E']).next().unwrap_or_default();
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
+    let magnitude = n.as_f64().map(f64::abs).unwrap_or(f64::INFINITY);
+    significant <= 38
+        && magnitude.is_finite()
+        && (magnitude == 0.0 || (1e-130..=9.99e125).contains(&magnitude))
 }
 
 /// Seed 003's profile. Unknown fields and wrong types are refused when the body is parsed.
@@ -402,6 +421,12 @@ mod tests {
         assert!(metadata(&key(1025)).is_err());
         let nested = Map::from_iter([("k".to_string(), json!({"a": 1}))]);
         assert!(metadata(&nested).is_err());
+        let number = |v: Value| metadata(&Map::from_iter([("n".to_string(), v)]));
+        assert!(number(json!(1.5e125)).is_ok());
+        assert!(number(json!(-42)).is_ok());
+        assert!(number(json!(0)).is_ok());
+        assert!(number(json!(1e200)).is_err(), "beyond DynamoDB's range");
+        assert!(number(json!(1e-200)).is_err(), "below DynamoDB's range");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::caller::Caller;
 use super::codes::{self, CODE_TTL};
 use super::error::AuthError;
 use super::grant;
+use super::identifier;
 use super::limits::{
     Limit, RESEND_COOLDOWN, SENDS_PER_ATTEMPT, WRONG_CODES_PER_ATTEMPT, seconds_until,
 };
@@ -116,13 +117,19 @@ pub async fn prepare(
             retry_after_secs: seconds_until(now, sent_at + RESEND_COOLDOWN),
         });
     }
-    // A sign-in attempt for an unknown identifier has nowhere to send; it answers alike.
+    // A sign-in attempt for an unknown identifier has nowhere to send; it answers alike, and its
+    // resends are capped per identifier like a known one's.
     let to = attempt.destination(step_channel).map(str::to_string);
-    if let Some(to) = &to {
-        Limit::sends_per_destination(to, app.config.limits.sends_per_destination_per_hour)
-            .check(app.store.as_ref(), now)
-            .await?;
-    }
+    let max = app.config.limits.sends_per_destination_per_hour;
+    let cap = match &found {
+        Found::Signin(a) => {
+            let claim = identifier::parse(&a.identifier)
+                .map_err(|_| AuthError::internal("a stored identifier no longer parses"))?;
+            Limit::codes_per_identifier(&claim.key(), max)
+        }
+        Found::Signup(_) => Limit::sends_per_destination(to.as_deref().unwrap_or_default(), max),
+    };
+    cap.check(app.store.as_ref(), now).await?;
 
     let code = codes::generate();
     let pending = PendingCode {
@@ -222,15 +229,16 @@ pub async fn attempt(
         }
         Found::Signin(a) => {
             let user_id = a.user_id.clone().expect("checked above");
-            signin::grant(
-                app,
-                caller,
-                &user_id,
-                Some(proof),
-                Some(pending.channel),
-                now,
-            )
-            .await
+            let destination = a
+                .destination
+                .as_deref()
+                .expect("a known attempt has a destination");
+            // The code proved this contact: it is marked verified and claimed for the user.
+            let proven = (
+                pending.channel,
+                Claim::for_contact(pending.channel, destination),
+            );
+            signin::grant(app, caller, &user_id, Some(proof), Some(proven), now).await
         }
     };
     match result {
@@ -314,6 +322,8 @@ pub(crate) async fn complete_signup(
             return Err(AuthError::Taken(claims.iter().map(taken_error).collect()));
         }
         Completion::AttemptChanged => return Err(AuthError::AttemptCompleted),
+        // Another sign-in replaced the secret this caller proved: their cookie is dead.
+        Completion::SessionChanged => return Err(AuthError::Unauthenticated),
         Completion::UserBlocked => return Err(AuthError::internal("a new user cannot be blocked")),
     }
     if let Some(done) = prepared

@@ -19,8 +19,20 @@ pub fn session(req: &Request, name: &str) -> Option<(String, String)> {
         .find(|c| c.name() == name)
         .and_then(|c| {
             let (id, secret) = c.value().split_once('.')?;
-            (!id.is_empty() && !secret.is_empty()).then(|| (id.to_string(), secret.to_string()))
+            well_formed(id, secret).then(|| (id.to_string(), secret.to_string()))
         })
+}
+
+/// `sess_` and 32 hex digits, then 43 URL-safe base64 characters (256 bits): anything else is not
+/// ours and costs no read.
+fn well_formed(id: &str, secret: &str) -> bool {
+    let hex = id.strip_prefix("sess_").unwrap_or_default();
+    hex.len() == 32
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && secret.len() == 43
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 pub fn presents_cookie(req: &Request) -> bool {
@@ -54,6 +66,9 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
+    const ID: &str = "sess_0123456789abcdef0123456789abcdef";
+    const SECRET: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNO-_";
+
     #[test]
     fn when_a_cookie_is_issued_it_has_every_protective_attribute_and_no_domain() {
         let issued = IssuedCookie {
@@ -79,19 +94,27 @@ mod tests {
     #[test]
     fn when_a_request_carries_cookies_the_session_one_is_found_among_them() {
         let req = http::Request::builder()
-            .header(COOKIE, "theme=dark; __Host-session=sess_1.abc")
+            .header(COOKIE, format!("theme=dark; __Host-session={ID}.{SECRET}"))
             .body(bytes::Bytes::new())
             .unwrap();
         assert_eq!(
             session(&req, "__Host-session"),
-            Some(("sess_1".into(), "abc".into()))
+            Some((ID.into(), SECRET.into()))
         );
         assert_eq!(session(&req, "other"), None);
     }
 
     #[test]
     fn when_the_cookie_value_is_malformed_no_session_is_presented() {
-        for value in ["nodot", ".abc", "sess_1."] {
+        let long = "x".repeat(3000);
+        for value in [
+            "nodot",
+            ".abc",
+            "sess_1.",
+            "sess_1.abc",
+            &format!("{long}.{SECRET}"),
+            &format!("{ID}.short"),
+        ] {
             let req = http::Request::builder()
                 .header(COOKIE, format!("__Host-session={value}"))
                 .body(bytes::Bytes::new())

@@ -76,10 +76,16 @@ impl State {
         })
     }
 
-    /// Whether the grant can apply: a session to create must not exist, one to rotate must.
+    /// Whether the grant can apply: a session to create must not exist; one to rotate must, still
+    /// holding the secret the caller proved.
     fn grant_fits(&self, grant: &Grant) -> bool {
-        let exists = self.sessions.contains_key(grant.session_id());
-        matches!(grant.session, GrantSession::Rotate(_)) == exists
+        match &grant.session {
+            GrantSession::Create(s) => !self.sessions.contains_key(&s.id),
+            GrantSession::Rotate(r) => self
+                .sessions
+                .get(&r.session_id)
+                .is_some_and(|s| s.session.secret_hash == r.proven_secret_hash),
+        }
     }
 
     fn apply_grant(&mut self, grant: &Grant) {
@@ -276,11 +282,7 @@ impl UserStore for MemoryStore {
     ) -> Result<UsernameChange, StoreError> {
         let mut state = self.lock();
         let new_claim = Claim::Username(to.to_string()).key();
-        let current = state.users.get(user_id).map(|u| u.username.clone());
-        if current.as_ref().map(|c| c.as_deref()) != Some(from) {
-            return Ok(UsernameChange::Stale);
-        }
-        let old_claim = from.map(|f| Claim::Username(f.to_string()).key());
+        // The same precedence as the DynamoDB adapter: taken, then stale.
         let held_by_other = state
             .claims
             .get(&new_claim)
@@ -288,6 +290,11 @@ impl UserStore for MemoryStore {
         if held_by_other {
             return Ok(UsernameChange::Taken);
         }
+        let current = state.users.get(user_id).map(|u| u.username.clone());
+        if current.as_ref().map(|c| c.as_deref()) != Some(from) {
+            return Ok(UsernameChange::Stale);
+        }
+        let old_claim = from.map(|f| Claim::Username(f.to_string()).key());
         if let Some(old) = old_claim.filter(|old| *old != new_claim) {
             state.claims.remove(&old);
         }
@@ -393,8 +400,11 @@ impl AttemptStore for MemoryStore {
     async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
         let mut state = self.lock();
         let session_id = c.grant.session_id();
-        if !state.check_holds(session_id, &c.check) || !state.grant_fits(&c.grant) {
+        if !state.check_holds(session_id, &c.check) {
             return Ok(Completion::AttemptChanged);
+        }
+        if !state.grant_fits(&c.grant) {
+            return Ok(Completion::SessionChanged);
         }
         let taken: Vec<Claim> = c
             .claims
@@ -472,23 +482,39 @@ impl AttemptStore for MemoryStore {
     async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
         let mut state = self.lock();
         let session_id = c.grant.session_id().to_string();
+        // The same precedence as the DynamoDB adapter: blocked user, then attempt, then session.
+        if state.users.get(&c.user_id).is_none_or(|u| u.blocked) {
+            return Ok(Completion::UserBlocked);
+        }
         let proof_holds = c
             .proof
             .as_ref()
             .is_none_or(|p| state.proof_holds(&session_id, AttemptKind::Signin, p));
-        if !proof_holds || !state.grant_fits(&c.grant) {
+        if !proof_holds {
             return Ok(Completion::AttemptChanged);
         }
-        let Some(user) = state.users.get_mut(&c.user_id).filter(|u| !u.blocked) else {
-            return Ok(Completion::UserBlocked);
-        };
+        if !state.grant_fits(&c.grant) {
+            return Ok(Completion::SessionChanged);
+        }
+        if let Some((_, claim)) = &c.verified
+            && state
+                .claims
+                .get(&claim.key())
+                .is_some_and(|owner| *owner != c.user_id)
+        {
+            return Ok(Completion::Taken(vec![claim.clone()]));
+        }
+        let user = state.users.get_mut(&c.user_id).expect("checked above");
         user.login_attempts = 0;
-        match c.verified {
-            Some(Channel::Email) => user.email_verified = true,
-            Some(Channel::Sms) => user.phone_verified = true,
+        match &c.verified {
+            Some((Channel::Email, _)) => user.email_verified = true,
+            Some((Channel::Sms, _)) => user.phone_verified = true,
             None => {}
         }
         let user = user.clone();
+        if let Some((_, claim)) = &c.verified {
+            state.claims.insert(claim.key(), c.user_id.clone());
+        }
         if let Some(p) = &c.proof {
             state.complete_attempt(&session_id, AttemptKind::Signin, &p.attempt_id, &user);
         }

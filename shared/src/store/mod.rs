@@ -95,6 +95,9 @@ pub enum WrongCode {
 #[derive(Clone, Debug)]
 pub struct SessionRotation {
     pub session_id: String,
+    /// The secret hash the caller's cookie proved; the rotation only applies while it stands, so
+    /// two racing sign-ins cannot both rotate (and leave one's signin under the other's secret).
+    pub proven_secret_hash: String,
     pub secret_hash: String,
     pub active_signin_id: String,
     pub last_active_at: Timestamp,
@@ -179,8 +182,9 @@ pub struct SigninCompletion {
     pub user_id: String,
     /// `None` for a password sign-in that needed no code.
     pub proof: Option<CodeProof>,
-    /// The contact the code proved, marked verified on the user.
-    pub verified: Option<Channel>,
+    /// The contact the code proved: marked verified on the user, and claimed for them (unless
+    /// another user holds it, then `Taken`).
+    pub verified: Option<(Channel, Claim)>,
     pub grant: Grant,
 }
 
@@ -194,6 +198,9 @@ pub enum Completion {
     AttemptChanged,
     /// The user is blocked (or gone); nothing was written.
     UserBlocked,
+    /// The session's secret changed since the caller proved it (another sign-in won a race, or
+    /// the session ended); nothing was written.
+    SessionChanged,
 }
 
 /// Profile fields to set; `Some(None)` clears a field. Usernames change through

@@ -114,6 +114,12 @@ pub async fn verify_blocking(password: String, phc: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
+/// Builds the dummy hash now, so the first unknown identifier does not pay for it (call at cold
+/// start where passwords are checked).
+pub fn warm_up() {
+    LazyLock::force(&DUMMY_HASH);
+}
+
 /// Hashed once per process with the current parameters; matches no password anyone types.
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash("sesame: no such user").expect("hashing a constant succeeds"));

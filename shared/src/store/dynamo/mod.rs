@@ -163,7 +163,16 @@ impl DynamoStore {
                 Err(e) => return Err(unavailable(e)),
             };
             if !reasons.iter().any(|r| r == "TransactionConflict") {
-                return Ok(TransactOutcome::Cancelled(reasons));
+                // Only a failed condition is an answer; throttling, validation or size errors are not.
+                if reasons
+                    .iter()
+                    .all(|r| r == "None" || r == "ConditionalCheckFailed")
+                {
+                    return Ok(TransactOutcome::Cancelled(reasons));
+                }
+                return Err(StoreError::Unavailable(format!(
+                    "transaction cancelled: {reasons:?}"
+                )));
             }
             tokio::time::sleep(delay).await;
             delay *= 2;
@@ -385,27 +394,22 @@ impl SessionStore for DynamoStore {
     }
 
     async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
-        let mut keys: Vec<Item> = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(session_pk(session_id)))
-                .projection_expression("pk, sk")
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            keys.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+        // The session item goes in the first round: once it is gone no cookie resolves, whatever
+        // the clean-up of its signins and attempts manages (TTL removes any stragglers).
+        let delete_session = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(session_pk(session_id), SESSION_SK)))
+            .send();
+        let (deleted, keys) = tokio::join!(delete_session, self.collection_keys(session_id));
+        deleted.map_err(unavailable)?;
+        let keys: Vec<Item> = keys?
+            .into_iter()
+            .filter(|k| {
+                k.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) != Some(SESSION_SK)
+            })
+            .collect();
         for chunk in keys.chunks(25) {
             let mut pending: Vec<WriteRequest> = chunk
                 .iter()
@@ -806,6 +810,7 @@ impl AttemptStore for DynamoStore {
             Some("attribute_not_exists(pk)"),
         ));
         items.extend(self.grant_items(&c.grant)?);
+        let session_index = items.len() - 1;
 
         match self.transact(items).await? {
             TransactOutcome::Done => Ok(Completion::Done),
@@ -817,6 +822,9 @@ impl AttemptStore for DynamoStore {
                 };
                 if failed(0) {
                     return Ok(Completion::AttemptChanged);
+                }
+                if failed(session_index) {
+                    return Ok(Completion::SessionChanged);
                 }
                 let taken: Vec<Claim> = c
                     .claims
@@ -909,18 +917,25 @@ impl AttemptStore for DynamoStore {
             .name("#blocked", "blocked")
             .value(":zero", n(0))
             .value(":false", AttributeValue::Bool(false));
-        match c.verified {
-            Some(Channel::Email) => {
+        match &c.verified {
+            Some((Channel::Email, _)) => {
                 user = user.append(", #ev = :true").name("#ev", "email_verified")
             }
-            Some(Channel::Sms) => user = user.append(", #pv = :true").name("#pv", "phone_verified"),
+            Some((Channel::Sms, _)) => {
+                user = user.append(", #pv = :true").name("#pv", "phone_verified")
+            }
             None => {}
         }
         if c.verified.is_some() {
             user = user.value(":true", AttributeValue::Bool(true));
         }
         items.push(self.update(key(user_pk(&c.user_id), USER_SK), user));
+        let claim_index = items.len();
+        if let Some((_, claim)) = &c.verified {
+            items.push(self.claim_put(claim, &c.user_id));
+        }
         items.extend(self.grant_items(&c.grant)?);
+        let session_index = items.len() - 1;
 
         match self.transact(items).await? {
             TransactOutcome::Done => Ok(Completion::Done),
@@ -930,17 +945,63 @@ impl AttemptStore for DynamoStore {
                         .get(i)
                         .is_some_and(|r| r == "ConditionalCheckFailed")
                 };
-                if failed(user_index) {
-                    Ok(Completion::UserBlocked)
+                Ok(if failed(user_index) {
+                    Completion::UserBlocked
+                } else if c.proof.is_some() && failed(0) {
+                    Completion::AttemptChanged
+                } else if c.verified.is_some() && failed(claim_index) {
+                    Completion::Taken(c.verified.iter().map(|(_, claim)| claim.clone()).collect())
+                } else if failed(session_index) {
+                    Completion::SessionChanged
                 } else {
-                    Ok(Completion::AttemptChanged)
-                }
+                    Completion::AttemptChanged
+                })
             }
         }
     }
 }
 
 impl DynamoStore {
+    /// The keys of every item in a session's collection.
+    async fn collection_keys(&self, session_id: &str) -> Result<Vec<Item>, StoreError> {
+        let mut keys: Vec<Item> = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(session_pk(session_id)))
+                .projection_expression("pk, sk")
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            keys.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    /// A claim for `user_id`: new, or already theirs.
+    fn claim_put(&self, claim: &Claim, user_id: &str) -> TransactWriteItem {
+        let mut item = key(claim.key(), CLAIM_SK);
+        item.insert("user_id".into(), s(user_id));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #owner = :me")
+            .expression_attribute_names("#owner", "user_id")
+            .expression_attribute_values(":me", s(user_id))
+            .build()
+            .expect("table and item are set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
     /// Completes an attempt, provided the check still holds: it still holds the proven code, is
     /// open and not killed; or it waits at the given step. For a sign-up it also records the user
     /// and which contacts are now verified.
@@ -1035,7 +1096,8 @@ fn attempt_check(e: Expr, check: &AttemptCheck) -> Expr {
 
 fn rotation_expr(r: &SessionRotation) -> Expr {
     Expr::new("SET #secret = :secret, #active = :active, #last = :now, #exp = :exp")
-        .condition("attribute_exists(pk)")
+        .condition("attribute_exists(pk) AND #secret = :proven")
+        .value(":proven", s(&r.proven_secret_hash))
         .name("#secret", "secret_hash")
         .name("#active", "active_signin_id")
         .name("#last", "last_active_at")
