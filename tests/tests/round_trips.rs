@@ -164,4 +164,25 @@ async fn requests_stay_within_their_dynamodb_round_trip_budget() {
         200
     );
     report(&log, "POST /session/sign-out (all)", 3);
+
+    // A partial sign-up (email only) finished through complete-profile.
+    let mut partial = server.browser();
+    let partial_email = unique_email("partial");
+    let opened = partial
+        .post("/auth/signup", json!({"email": partial_email}))
+        .await;
+    let code = server.code_for(&partial_email).await;
+    assert_eq!(
+        partial
+            .verify(&opened.signup_attempt_id(), &code)
+            .await
+            .status,
+        200
+    );
+    log.take();
+    let completed = partial
+        .post("/auth/complete-profile", json!({"password": "analytical engine", "username": format!("p{}", &partial_email[8..16])}))
+        .await;
+    assert_eq!(completed.status, 200, "{:#}", completed.body);
+    report(&log, "POST /auth/complete-profile", 3);
 }

@@ -332,6 +332,8 @@ pub(crate) async fn complete_signup(
         .iter_mut()
         .find(|a| a.id == attempt.id)
     {
+        *done = attempt;
+        done.missing_fields.clear();
         done.completed = true;
         done.remaining_steps.clear();
         done.codes.code = None;

@@ -142,10 +142,17 @@ impl State {
                 {
                     a.completed = true;
                     a.remaining_steps.clear();
+                    a.missing_fields.clear();
                     a.codes.code = None;
                     a.user_id = Some(user.id.clone());
                     a.email_verified = user.email_verified;
                     a.phone_verified = user.phone_verified;
+                    // The attempt keeps the fields the user ended up with.
+                    a.email = user.email.clone();
+                    a.phone_number = user.phone_number.clone();
+                    a.username = user.username.clone();
+                    a.first_name = user.first_name.clone();
+                    a.last_name = user.last_name.clone();
                 }
             }
             AttemptKind::Signin => {

@@ -790,16 +790,8 @@ impl AttemptStore for DynamoStore {
 
     async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
         let session_id = c.grant.session_id();
-        let mut items = vec![self.completion_update(
-            session_id,
-            AttemptKind::Signup,
-            &c.check,
-            Some((
-                c.user.id.as_str(),
-                c.user.email_verified,
-                c.user.phone_verified,
-            )),
-        )];
+        let mut items =
+            vec![self.completion_update(session_id, AttemptKind::Signup, &c.check, Some(&c.user))];
         for claim in &c.claims {
             let mut item = key(claim.key(), CLAIM_SK);
             item.insert("user_id".into(), s(&c.user.id));
@@ -1010,7 +1002,7 @@ impl DynamoStore {
         session_id: &str,
         kind: AttemptKind,
         check: &AttemptCheck,
-        signup_user: Option<(&str, bool, bool)>,
+        signup_user: Option<&User>,
     ) -> TransactWriteItem {
         let sk = attempt_sk(AttemptKey {
             session_id,
@@ -1025,15 +1017,32 @@ impl DynamoStore {
             .value(":false", AttributeValue::Bool(false))
             .value(":none", AttributeValue::L(Vec::new()));
         let mut e = attempt_check(e, check);
-        if let Some((user_id, email_verified, phone_verified)) = signup_user {
+        if let Some(user) = signup_user {
+            // The attempt keeps the fields the user ended up with (profile completion adds some).
+            let text = |v: &Option<String>| {
+                v.as_ref()
+                    .map_or(AttributeValue::Null(true), |v| s(v.clone()))
+            };
             e = e
-                .append(", #user = :user, #ev = :ev, #pv = :pv")
+                .append(", #user = :user, #ev = :ev, #pv = :pv, #missing = :none")
+                .append(", #email = :email, #phone = :phone, #username = :username, #first = :first, #last = :last")
                 .name("#user", "user_id")
                 .name("#ev", "email_verified")
                 .name("#pv", "phone_verified")
-                .value(":user", s(user_id))
-                .value(":ev", AttributeValue::Bool(email_verified))
-                .value(":pv", AttributeValue::Bool(phone_verified));
+                .name("#missing", "missing_fields")
+                .name("#email", "email")
+                .name("#phone", "phone_number")
+                .name("#username", "username")
+                .name("#first", "first_name")
+                .name("#last", "last_name")
+                .value(":user", s(&user.id))
+                .value(":ev", AttributeValue::Bool(user.email_verified))
+                .value(":pv", AttributeValue::Bool(user.phone_verified))
+                .value(":email", text(&user.email))
+                .value(":phone", text(&user.phone_number))
+                .value(":username", text(&user.username))
+                .value(":first", text(&user.first_name))
+                .value(":last", text(&user.last_name));
         }
         self.update(key(session_pk(session_id), sk), e.append(" REMOVE #code"))
     }
