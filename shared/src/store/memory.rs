@@ -37,6 +37,14 @@ impl MemoryStore {
 }
 
 impl State {
+    /// Whether the window has room for one more event (counts nothing).
+    fn has_room(&self, c: Charge<'_>) -> bool {
+        match self.counters.get(c.key) {
+            Some((window, count)) if *window == c.window_ends => *count < c.max,
+            _ => c.max > 0,
+        }
+    }
+
     /// Counts one event against a fixed window; false (nothing counted) once it is full.
     fn charge(&mut self, c: Charge<'_>) -> bool {
         let entry = self
@@ -326,15 +334,19 @@ impl AttemptStore for MemoryStore {
             SessionWrite::Create(s) => !state.sessions.contains_key(&s.id),
             SessionWrite::Touch { session_id, .. } => state.sessions.contains_key(session_id),
         };
-        if !session_ok {
-            return Ok(Opened::Conflict);
-        }
+        // The same precedence as the DynamoDB adapter: a full counter, then the session.
         if let Some(c) = charge
-            && !state.charge(c)
+            && !state.has_room(c)
         {
             return Ok(Opened::Limited {
                 window_ends: c.window_ends,
             });
+        }
+        if !session_ok {
+            return Ok(Opened::Conflict);
+        }
+        if let Some(c) = charge {
+            state.charge(c);
         }
         let entry = match session {
             SessionWrite::Create(s) => state
@@ -467,15 +479,18 @@ impl AttemptStore for MemoryStore {
             attempt_id: revised.id.clone(),
             step: Step::CompleteProfile,
         };
-        if !state.check_holds(&revised.session_id, &waiting) {
-            return Ok(Opened::Conflict);
-        }
         if let Some(c) = charge
-            && !state.charge(c)
+            && !state.has_room(c)
         {
             return Ok(Opened::Limited {
                 window_ends: c.window_ends,
             });
+        }
+        if !state.check_holds(&revised.session_id, &waiting) {
+            return Ok(Opened::Conflict);
+        }
+        if let Some(c) = charge {
+            state.charge(c);
         }
         let slot = state
             .sessions

@@ -700,26 +700,11 @@ impl AttemptStore for DynamoStore {
                     .value(":exp", n(expires_at.unix_timestamp())),
             ),
         };
-        let mut items = vec![
+        let items = vec![
             session_write,
             self.put(attempt_item, Some("attribute_not_exists(pk)")),
         ];
-        if let Some(c) = charge {
-            let (pk, e) = charge_expr(c.key, c.window_ends, c.max);
-            items.push(self.update(key(pk, LIMIT_SK), e));
-        }
-        let charge_refused = |reasons: &[String]| {
-            reasons
-                .get(2)
-                .is_some_and(|r| r == "ConditionalCheckFailed")
-        };
-        Ok(match self.transact(items).await? {
-            TransactOutcome::Done => Opened::Done,
-            TransactOutcome::Cancelled(reasons) if charge_refused(&reasons) => Opened::Limited {
-                window_ends: charge.expect("only a charge is a third item").window_ends,
-            },
-            TransactOutcome::Cancelled(_) => Opened::Conflict,
-        })
+        self.transact_charged(items, charge).await
     }
 
     async fn record_send(
@@ -876,23 +861,8 @@ impl AttemptStore for DynamoStore {
             .expression_attribute_values(":step", to_value(&Step::CompleteProfile)?)
             .build()
             .expect("table and item are set");
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        if let Some(c) = charge {
-            let (pk, e) = charge_expr(c.key, c.window_ends, c.max);
-            items.push(self.update(key(pk, LIMIT_SK), e));
-        }
-        let charge_refused = |reasons: &[String]| {
-            reasons
-                .get(1)
-                .is_some_and(|r| r == "ConditionalCheckFailed")
-        };
-        Ok(match self.transact(items).await? {
-            TransactOutcome::Done => Opened::Done,
-            TransactOutcome::Cancelled(reasons) if charge_refused(&reasons) => Opened::Limited {
-                window_ends: charge.expect("only a charge is a second item").window_ends,
-            },
-            TransactOutcome::Cancelled(_) => Opened::Conflict,
-        })
+        let items = vec![TransactWriteItem::builder().put(put).build()];
+        self.transact_charged(items, charge).await
     }
 
     async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
@@ -954,6 +924,35 @@ impl AttemptStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// Runs `items` with the charge (if any) appended as the last item: `Limited` when the charge
+    /// was refused, `Conflict` when another condition failed.
+    async fn transact_charged(
+        &self,
+        mut items: Vec<TransactWriteItem>,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let charge_index = items.len();
+        if let Some(c) = charge {
+            let (pk, e) = charge_expr(c.key, c.window_ends, c.max);
+            items.push(self.update(key(pk, LIMIT_SK), e));
+        }
+        Ok(match self.transact(items).await? {
+            TransactOutcome::Done => Opened::Done,
+            TransactOutcome::Cancelled(reasons) => match charge {
+                Some(c)
+                    if reasons
+                        .get(charge_index)
+                        .is_some_and(|r| r == "ConditionalCheckFailed") =>
+                {
+                    Opened::Limited {
+                        window_ends: c.window_ends,
+                    }
+                }
+                _ => Opened::Conflict,
+            },
+        })
+    }
+
     /// The keys of every item in a session's collection.
     async fn collection_keys(&self, session_id: &str) -> Result<Vec<Item>, StoreError> {
         let mut keys: Vec<Item> = Vec::new();
