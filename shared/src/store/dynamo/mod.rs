@@ -252,26 +252,7 @@ impl DynamoStore {
 #[async_trait]
 impl SessionStore for DynamoStore {
     async fn load_session(&self, session_id: &str) -> Result<Option<SessionState>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(session_pk(session_id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+        let items = self.query_collection(session_id, None).await?;
 
         let mut session = None;
         let (mut signins, mut signups, mut signin_attempts) = (Vec::new(), Vec::new(), Vec::new());
@@ -402,7 +383,10 @@ impl SessionStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(session_pk(session_id), SESSION_SK)))
             .send();
-        let (deleted, keys) = tokio::join!(delete_session, self.collection_keys(session_id));
+        let (deleted, keys) = tokio::join!(
+            delete_session,
+            self.query_collection(session_id, Some("pk, sk"))
+        );
         deleted.map_err(unavailable)?;
         let keys: Vec<Item> = keys?
             .into_iter()
@@ -573,19 +557,10 @@ impl UserStore for DynamoStore {
         to: &str,
         changes: &ProfileChanges,
     ) -> Result<UsernameChange, StoreError> {
-        let new_claim = Claim::Username(to.to_string()).key();
+        let new_claim = Claim::Username(to.to_string());
         let old_claim = from.map(|f| Claim::Username(f.to_string()).key());
-        let mut claim_item = key(new_claim.clone(), CLAIM_SK);
-        claim_item.insert("user_id".into(), s(user_id));
-        let claim = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(claim_item))
-            .condition_expression("attribute_not_exists(pk) OR #owner = :me")
-            .expression_attribute_names("#owner", "user_id")
-            .expression_attribute_values(":me", s(user_id))
-            .build()
-            .expect("table and item are set");
-        let mut items = vec![TransactWriteItem::builder().put(claim).build()];
+        let mut items = vec![self.claim_put(&new_claim, user_id)];
+        let new_claim = new_claim.key();
 
         let user_condition = match from {
             Some(_) => "attribute_exists(pk) AND #username = :from",
@@ -953,9 +928,14 @@ impl DynamoStore {
         })
     }
 
-    /// The keys of every item in a session's collection.
-    async fn collection_keys(&self, session_id: &str) -> Result<Vec<Item>, StoreError> {
-        let mut keys: Vec<Item> = Vec::new();
+    /// Every item of a session's collection (only `projection`'s attributes when given), across
+    /// pages, strongly consistent.
+    async fn query_collection(
+        &self,
+        session_id: &str,
+        projection: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items: Vec<Item> = Vec::new();
         let mut start: Option<Item> = None;
         loop {
             let out = self
@@ -964,16 +944,16 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(session_pk(session_id)))
-                .projection_expression("pk, sk")
+                .set_projection_expression(projection.map(str::to_string))
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(unavailable)?;
-            keys.extend(out.items.unwrap_or_default());
+            items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(keys),
+                _ => return Ok(items),
             }
         }
     }
