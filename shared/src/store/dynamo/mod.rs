@@ -116,7 +116,19 @@ fn to_value<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
 /// The reason codes of a cancelled transaction, one per item (`"None"` where it was fine).
 enum TransactOutcome {
     Done,
-    Cancelled(Vec<String>),
+    Cancelled(Reasons),
+}
+
+/// A cancelled transaction's reason codes, one per item in order.
+struct Reasons(Vec<String>);
+
+impl Reasons {
+    /// Whether item `index`'s condition failed.
+    fn failed(&self, index: usize) -> bool {
+        self.0
+            .get(index)
+            .is_some_and(|r| r == "ConditionalCheckFailed")
+    }
 }
 
 impl DynamoStore {
@@ -168,7 +180,7 @@ impl DynamoStore {
                     .iter()
                     .all(|r| r == "None" || r == "ConditionalCheckFailed")
                 {
-                    return Ok(TransactOutcome::Cancelled(reasons));
+                    return Ok(TransactOutcome::Cancelled(Reasons(reasons)));
                 }
                 return Err(StoreError::Unavailable(format!(
                     "transaction cancelled: {reasons:?}"
@@ -590,10 +602,7 @@ impl UserStore for DynamoStore {
         Ok(match self.transact(items).await? {
             TransactOutcome::Done => UsernameChange::Done,
             TransactOutcome::Cancelled(reasons) => {
-                if reasons
-                    .first()
-                    .is_some_and(|r| r == "ConditionalCheckFailed")
-                {
+                if reasons.failed(0) {
                     UsernameChange::Taken
                 } else {
                     UsernameChange::Stale
@@ -752,10 +761,9 @@ impl AttemptStore for DynamoStore {
         let session_id = c.grant.session_id();
         let mut items =
             vec![self.completion_update(session_id, AttemptKind::Signup, &c.check, Some(&c.user))];
+        // A new user's id owns nothing yet, so each claim is taken only if nobody holds it.
         for claim in &c.claims {
-            let mut item = key(claim.key(), CLAIM_SK);
-            item.insert("user_id".into(), s(&c.user.id));
-            items.push(self.put(item, Some("attribute_not_exists(pk)")));
+            items.push(self.claim_put(claim, &c.user.id));
         }
         items.push(self.put(
             to_item(&c.user, user_pk(&c.user.id), USER_SK)?,
@@ -767,11 +775,7 @@ impl AttemptStore for DynamoStore {
         match self.transact(items).await? {
             TransactOutcome::Done => Ok(Completion::Done),
             TransactOutcome::Cancelled(reasons) => {
-                let failed = |i: usize| {
-                    reasons
-                        .get(i)
-                        .is_some_and(|r| r == "ConditionalCheckFailed")
-                };
+                let failed = |i: usize| reasons.failed(i);
                 if failed(0) {
                     return Ok(Completion::AttemptChanged);
                 }
@@ -877,11 +881,7 @@ impl AttemptStore for DynamoStore {
         match self.transact(items).await? {
             TransactOutcome::Done => Ok(Completion::Done),
             TransactOutcome::Cancelled(reasons) => {
-                let failed = |i: usize| {
-                    reasons
-                        .get(i)
-                        .is_some_and(|r| r == "ConditionalCheckFailed")
-                };
+                let failed = |i: usize| reasons.failed(i);
                 Ok(if failed(user_index) {
                     Completion::UserBlocked
                 } else if c.proof.is_some() && failed(0) {
@@ -914,15 +914,9 @@ impl DynamoStore {
         Ok(match self.transact(items).await? {
             TransactOutcome::Done => Opened::Done,
             TransactOutcome::Cancelled(reasons) => match charge {
-                Some(c)
-                    if reasons
-                        .get(charge_index)
-                        .is_some_and(|r| r == "ConditionalCheckFailed") =>
-                {
-                    Opened::Limited {
-                        window_ends: c.window_ends,
-                    }
-                }
+                Some(c) if reasons.failed(charge_index) => Opened::Limited {
+                    window_ends: c.window_ends,
+                },
                 _ => Opened::Conflict,
             },
         })
