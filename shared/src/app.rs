@@ -1,4 +1,4 @@
-//! The composition root: settings, store, notifier and clock, built once per container (or per
+//! The composition root: settings, store, notifier, clock and OpenID providers, built once per container (or per
 //! dev server) and shared by every request.
 
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::notify::Notifier;
 use crate::notify::aws::AwsNotifier;
 use crate::notify::outbox::Outbox;
+use crate::oidc::Oidc;
 use crate::store::Store;
 use crate::store::dynamo::{CallLog, DynamoStore};
 use crate::store::memory::MemoryStore;
@@ -18,6 +19,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
+    /// The OpenID providers, their discovery documents and keys cached for the container's life.
+    pub oidc: Arc<Oidc>,
 }
 
 impl App {
@@ -25,6 +28,7 @@ impl App {
     pub fn embedded(config: Config) -> (Self, Arc<Outbox>) {
         let outbox = Arc::new(Outbox::new());
         let app = Self {
+            oidc: Arc::new(Oidc::new(&config.oidc)),
             config: Arc::new(config),
             store: Arc::new(MemoryStore::new()),
             notifier: outbox.clone(),
@@ -44,6 +48,7 @@ impl App {
             config.sms_sender_id.clone(),
         );
         Self {
+            oidc: Arc::new(Oidc::new(&config.oidc)),
             config: Arc::new(config),
             store: Arc::new(store),
             notifier: Arc::new(notifier),

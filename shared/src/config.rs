@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use time::Duration;
 
 use crate::ids::random_bytes;
+use crate::oidc::settings::{self as oidc_settings, OidcSettings};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -25,6 +26,7 @@ pub struct Config {
     /// Key of the HMAC that one-time codes are stored under.
     pub code_hash_key: Vec<u8>,
     pub limits: Limits,
+    pub oidc: OidcSettings,
 }
 
 /// Abuse limits. Windows are fixed and counted in the store, so they hold across Lambda instances.
@@ -137,6 +139,12 @@ impl Config {
             None => random_bytes::<32>().to_vec(),
         };
 
+        let oidc = oidc_settings::parse(
+            get("OIDC_PROVIDERS"),
+            get("OIDC_CALLBACK_URL"),
+            list(get("ALLOWED_REDIRECT_URIS")),
+        )?;
+
         Ok(Self {
             table_name: get("TABLE_NAME").unwrap_or("sesame").to_string(),
             email_from: get("EMAIL_FROM")
@@ -176,6 +184,7 @@ impl Config {
                     10,
                 )?,
             },
+            oidc,
         })
     }
 

@@ -1,6 +1,6 @@
 //! Sesame's shared crate: every Lambda binary and the dev server run the handlers in `http`,
 //! which call the domain services in `domain`, which reach DynamoDB and SES/SNS only through the
-//! ports in `store` and `notify`.
+//! ports in `store` and `notify`, and identity providers only through `oidc`.
 
 pub mod app;
 pub mod clock;
@@ -9,6 +9,7 @@ pub mod domain;
 pub mod http;
 pub mod ids;
 pub mod notify;
+pub mod oidc;
 pub mod store;
 pub mod telemetry;
 

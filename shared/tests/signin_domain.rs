@@ -103,6 +103,8 @@ fn support_attempt(session_id: &str, email: &str, now: Timestamp) -> SignupAttem
         email_verified: false,
         phone_verified: false,
         missing_fields: vec![],
+        image_url: None,
+        identity: None,
         codes: CodeState {
             code: Some(PendingCode {
                 channel: Channel::Email,

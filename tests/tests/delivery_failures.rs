@@ -104,6 +104,7 @@ async fn when_ses_and_sns_are_unreachable_sign_up_answers_502_and_keeps_the_atte
         store: Arc::new(DynamoStore::new(&sdk, moto.table.clone(), None)),
         notifier: Arc::new(notifier_at(&closed_port().await).await),
         clock: Arc::new(SystemClock),
+        oidc: Arc::new(sesame::oidc::Oidc::new(&config.oidc)),
         config: Arc::new(config),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -119,6 +119,8 @@ fn attempt(session_id: &str, email: &str) -> SignupAttempt {
         email_verified: false,
         phone_verified: false,
         missing_fields: vec![],
+        image_url: None,
+        identity: None,
         codes: CodeState {
             code: Some(code("hash-1")),
             sends: 1,
@@ -681,6 +683,7 @@ fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
         destination: Some("someone@example.com".into()),
         remaining_steps: vec![Step::VerifyEmailOtp],
         missing_fields: vec![],
+        sso: None,
         codes: CodeState {
             code: Some(code("hash-s")),
             sends: 1,
@@ -756,11 +759,12 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
     grant.removed_signin_ids = vec![c.grant.signin.id.clone()];
     let done = SigninCompletion {
         user_id: c.user.id.clone(),
-        proof: Some(CodeProof {
+        check: Some(AttemptCheck::Code(CodeProof {
             attempt_id: attempt.id.clone(),
             code_hash: "hash-s".into(),
             max_wrong_codes: 5,
-        }),
+        })),
+        link: None,
         verified: Some((Channel::Sms, Claim::Phone(phone.clone()))),
         grant,
     };
@@ -799,7 +803,8 @@ async fn a_signin_completion_creates_a_session_when_there_was_none(store: Arc<dy
     };
     let done = SigninCompletion {
         user_id: c.user.id.clone(),
-        proof: None,
+        check: None,
+        link: None,
         verified: None,
         grant,
     };
@@ -830,7 +835,8 @@ async fn a_signin_completion_refuses_a_blocked_user_and_writes_nothing(store: Ar
     };
     let refused = SigninCompletion {
         user_id: c.user.id.clone(),
-        proof: None,
+        check: None,
+        link: None,
         verified: None,
         grant,
     };
@@ -861,11 +867,12 @@ async fn a_signin_completion_with_a_stale_code_writes_nothing(store: Arc<dyn Sto
         .unwrap();
     let stale = SigninCompletion {
         user_id: c.user.id.clone(),
-        proof: Some(CodeProof {
+        check: Some(AttemptCheck::Code(CodeProof {
             attempt_id: attempt.id.clone(),
             code_hash: "hash-old".into(),
             max_wrong_codes: 5,
-        }),
+        })),
+        link: None,
         verified: None,
         grant: rotate(&s, signin_for(&s.id, &c.user.id)),
     };
@@ -1261,7 +1268,8 @@ async fn a_rotation_from_a_replaced_secret_writes_nothing(store: Arc<dyn Store>)
     // `s` still has the secret from before the sign-up rotated it: a racing, stale grant.
     let stale = SigninCompletion {
         user_id: c.user.id.clone(),
-        proof: None,
+        check: None,
+        link: None,
         verified: None,
         grant: rotate(&s, signin_for(&s.id, &c.user.id)),
     };
@@ -1291,7 +1299,8 @@ async fn a_proven_contact_another_user_holds_is_taken(store: Arc<dyn Store>) {
     let theirs = Claim::Email(holder.user.email.clone().unwrap());
     let done = SigninCompletion {
         user_id: c.user.id.clone(),
-        proof: None,
+        check: None,
+        link: None,
         verified: Some((Channel::Email, theirs.clone())),
         grant: after_rotation(rotate(&s, signin_for(&s.id, &c.user.id))),
     };

@@ -70,6 +70,18 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
             404,
             "ATTEMPT_NOT_FOUND",
         ),
+        (
+            "oauth-init.json",
+            Some(Route::OauthInit),
+            400,
+            "INVALID_FIELD",
+        ),
+        (
+            "oauth-callback.json",
+            Some(Route::OauthCallback),
+            400,
+            "INVALID_FIELD",
+        ),
         ("get-session.json", Some(Route::GetSession), 200, ""),
         (
             "signin.json",

@@ -31,6 +31,12 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     PayloadTooLarge,
     Internal,
+    /// The provider account is already linked to a user (a race of two first sign-ins).
+    IdentityExists,
+    /// The identity provider refused, or its answer failed a check (state, ID token).
+    OauthFailed,
+    /// The identity provider could not be reached or answered nonsense.
+    ProviderUnavailable,
 }
 
 /// One problem with one field of the request.
@@ -103,6 +109,12 @@ pub enum AuthError {
     UserBlocked,
     #[error("delivery failed: {0}")]
     DeliveryFailed(String),
+    /// The provider refused or its ID token failed a check; the text says which, never the token.
+    #[error("oauth failed: {0}")]
+    OauthFailed(String),
+    /// Discovery, JWKS or the token endpoint could not be used; the detail is logged.
+    #[error("identity provider unavailable: {0}")]
+    ProviderUnavailable(String),
     #[error("internal error: {0}")]
     Internal(#[from] InternalError),
 }

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod me;
 pub mod messages;
 pub mod model;
+pub mod oauth;
 pub mod password;
 pub mod session;
 pub mod signin;

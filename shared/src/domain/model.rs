@@ -119,6 +119,12 @@ pub struct SignupAttempt {
     pub phone_verified: bool,
     #[serde(default)]
     pub missing_fields: Vec<String>,
+    /// The picture an identity provider gave (a `sso` sign-up).
+    #[serde(default)]
+    pub image_url: Option<String>,
+    /// The provider identity a `sso` sign-up continues; claimed for the user it creates.
+    #[serde(default)]
+    pub identity: Option<Identity>,
     #[serde(flatten)]
     pub codes: CodeState,
     pub completed: bool,
@@ -189,6 +195,9 @@ pub struct SigninAttempt {
     pub remaining_steps: Vec<Step>,
     #[serde(default)]
     pub missing_fields: Vec<String>,
+    /// What an `sso` attempt keeps server-side while the user is at the provider.
+    #[serde(default)]
+    pub sso: Option<SsoRequest>,
     #[serde(flatten)]
     pub codes: CodeState,
     pub completed: bool,
@@ -226,6 +235,35 @@ impl CodeAttempt for SigninAttempt {
     fn destination(&self, _channel: Channel) -> Option<&str> {
         self.destination.as_deref()
     }
+}
+
+/// An OpenID Connect authorization in flight. None of it leaves the server: the state is kept as
+/// a hash, and the nonce and PKCE verifier are only ever sent to the provider's token endpoint.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoRequest {
+    pub provider: String,
+    /// Hex SHA-256 of the `state` parameter.
+    pub state_hash: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    /// Where the browser goes when the callback is done (on `ALLOWED_REDIRECT_URIS`).
+    pub redirect_uri: String,
+}
+
+impl std::fmt::Debug for SsoRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoRequest")
+            .field("provider", &self.provider)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user's account at an identity provider: the issuer's `sub` under our provider name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Identity {
+    pub provider: String,
+    pub subject: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -339,6 +377,7 @@ pub enum Claim {
     Email(String),
     Phone(String),
     Username(String),
+    Identity(Identity),
 }
 
 impl Claim {
@@ -348,6 +387,7 @@ impl Claim {
             Claim::Email(_) => "email",
             Claim::Phone(_) => "phone_number",
             Claim::Username(_) => "username",
+            Claim::Identity(_) => "provider",
         }
     }
 
@@ -357,6 +397,8 @@ impl Claim {
             Claim::Email(v) => format!("EMAIL#{v}"),
             Claim::Phone(v) => format!("PHONE#{v}"),
             Claim::Username(v) => format!("USERNAME#{}", v.to_lowercase()),
+            // A subject is case-sensitive and opaque; `#` cannot occur in a provider name.
+            Claim::Identity(i) => format!("IDENTITY#{}#{}", i.provider, i.subject),
         }
     }
 

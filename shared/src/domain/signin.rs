@@ -20,7 +20,7 @@ use super::password;
 use super::verification;
 use crate::app::App;
 use crate::ids::{new_id, prefix};
-use crate::store::{AttemptKey, AttemptKind, CodeProof, Completion, SigninCompletion};
+use crate::store::{AttemptCheck, AttemptKey, AttemptKind, Completion, SigninCompletion};
 
 /// An id no user can have (ids are `usr_` and 32 hex digits).
 const NO_SUCH_USER: &str = "usr_none";
@@ -128,7 +128,8 @@ async fn with_password(
         };
         return open_code_attempt(app, caller, request, Some(&user), now).await;
     }
-    let (released, granted) = tokio::join!(release, grant(app, caller, &user.id, None, None, now));
+    let (released, granted) =
+        tokio::join!(release, grant(app, caller, &user.id, None, None, None, now));
     released?;
     granted
 }
@@ -217,6 +218,7 @@ async fn open_code_attempt(
         destination: to.clone(),
         remaining_steps: vec![step],
         missing_fields: Vec::new(),
+        sso: None,
         codes: CodeState {
             code: Some(PendingCode {
                 channel,
@@ -250,28 +252,31 @@ async fn open_code_attempt(
     verification::deliver(app, caller, key, channel, &to, &code, &code_hash).await
 }
 
-/// Signs `user_id` in: completes the attempt the code proved (if any), resets the user's failed
-/// logins, adds the signin, makes it active and replaces the cookie secret, in one transaction.
+/// Signs `user_id` in: completes the attempt the check names (if any), resets the user's failed
+/// logins, marks a proven contact verified and claims it, links a provider identity, adds the
+/// signin, makes it active and replaces the cookie secret, in one transaction.
 pub(crate) async fn grant(
     app: &App,
     caller: &mut Caller,
     user_id: &str,
-    proof: Option<CodeProof>,
+    check: Option<AttemptCheck>,
     verified: Option<(Channel, Claim)>,
+    link: Option<Claim>,
     now: Timestamp,
 ) -> Result<(), AuthError> {
     let mut prepared = grant::prepare(app, caller.session.as_ref(), user_id, now);
     let completion = SigninCompletion {
         user_id: user_id.to_string(),
-        proof: proof.clone(),
+        check: check.clone(),
         verified,
+        link,
         grant: prepared.grant.clone(),
     };
     match app.store.complete_signin(&completion).await? {
         Completion::Done => {}
         Completion::UserBlocked => return Err(AuthError::UserBlocked),
-        Completion::AttemptChanged if proof.is_some() => return Err(AuthError::AttemptCompleted),
-        // The proven contact was claimed by another account first: it is theirs.
+        Completion::AttemptChanged if check.is_some() => return Err(AuthError::AttemptCompleted),
+        // The proven contact (or the identity) was claimed by another account first: it is theirs.
         Completion::Taken(claims) => {
             return Err(AuthError::Taken(
                 claims.iter().map(super::signup::taken_error).collect(),
@@ -282,12 +287,12 @@ pub(crate) async fn grant(
             return Err(AuthError::Unauthenticated);
         }
     }
-    if let Some(p) = &proof
+    if let Some(c) = &check
         && let Some(done) = prepared
             .next
             .signin_attempts
             .iter_mut()
-            .find(|a| a.id == p.attempt_id)
+            .find(|a| a.id == c.attempt_id())
     {
         done.completed = true;
         done.remaining_steps.clear();

@@ -120,6 +120,8 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         email_verified: false,
         phone_verified: false,
         missing_fields: valid.missing_fields,
+        image_url: None,
+        identity: None,
         codes: CodeState {
             code: Some(PendingCode {
                 channel: valid.channel,
@@ -158,6 +160,7 @@ pub fn taken_error(claim: &Claim) -> FieldError {
         Claim::Email(_) => (ErrorCode::EmailExists, "email address"),
         Claim::Phone(_) => (ErrorCode::PhoneNumberExists, "phone number"),
         Claim::Username(_) => (ErrorCode::UsernameExists, "username"),
+        Claim::Identity(_) => (ErrorCode::IdentityExists, "provider account"),
     };
     FieldError::new(
         code,

@@ -238,7 +238,16 @@ pub async fn attempt(
                 pending.channel,
                 Claim::for_contact(pending.channel, destination),
             );
-            signin::grant(app, caller, &user_id, Some(proof), Some(proven), now).await
+            signin::grant(
+                app,
+                caller,
+                &user_id,
+                Some(AttemptCheck::Code(proof)),
+                Some(proven),
+                None,
+                now,
+            )
+            .await
         }
     };
     match result {
@@ -297,7 +306,7 @@ pub(crate) async fn complete_signup(
         username: attempt.username.clone(),
         email: attempt.email.clone(),
         phone_number: attempt.phone_number.clone(),
-        image_url: None,
+        image_url: attempt.image_url.clone(),
         two_factor_enabled: false,
         email_verified: attempt.email_verified || proven == Some(Channel::Email),
         phone_verified: attempt.phone_verified || proven == Some(Channel::Sms),
@@ -312,7 +321,10 @@ pub(crate) async fn complete_signup(
     let mut prepared = grant::prepare(app, caller.session.as_ref(), &user.id, now);
     let completion = SignupCompletion {
         check,
-        claims: Claim::for_user(&user),
+        claims: Claim::for_user(&user)
+            .into_iter()
+            .chain(attempt.identity.clone().map(Claim::Identity))
+            .collect(),
         user,
         grant: prepared.grant.clone(),
     };

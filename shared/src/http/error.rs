@@ -164,6 +164,14 @@ fn describe_domain(e: &AuthError, correlation_id: &str) -> Described {
             ErrorCode::DeliveryFailed,
             "the code could not be sent; ask for a new one",
         ),
+        AuthError::OauthFailed(reason) => {
+            Described::one(S::BAD_REQUEST, ErrorCode::OauthFailed, reason)
+        }
+        AuthError::ProviderUnavailable(_) => Described::one(
+            S::BAD_GATEWAY,
+            ErrorCode::ProviderUnavailable,
+            "the identity provider could not be reached; try again",
+        ),
         AuthError::Internal(_) => Described::one(
             S::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,

@@ -62,6 +62,30 @@ pub fn json_or_default<T: DeserializeOwned + Default>(req: &Request) -> Result<T
     json(req)
 }
 
+/// Parses the query string into `T`. Errors name the parameter, as body errors name the field.
+pub fn query<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let raw = req.uri().query().unwrap_or("");
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::BadRequestBody {
+            field: field_of(&path),
+            message: e.inner().to_string(),
+        }
+    })
+}
+
+/// Whether the client asked for the envelope rather than a redirect (`Accept: application/json`).
+pub fn wants_json(req: &Request) -> bool {
+    req.headers()
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|v| v.split(';').next())
+        .any(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// `application/json`, with or without parameters such as `charset=utf-8`.
 pub fn is_json(req: &Request) -> bool {
     req.headers()

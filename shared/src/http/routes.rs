@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, SET_COOKIE};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -22,6 +22,8 @@ pub enum Route {
     PrepareVerification,
     AttemptVerification,
     CompleteProfile,
+    OauthInit,
+    OauthCallback,
     GetSession,
     SwitchSignin,
     SignOut,
@@ -30,12 +32,14 @@ pub enum Route {
 }
 
 impl Route {
-    pub const ALL: [Route; 10] = [
+    pub const ALL: [Route; 12] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
         Route::AttemptVerification,
         Route::CompleteProfile,
+        Route::OauthInit,
+        Route::OauthCallback,
         Route::GetSession,
         Route::SwitchSignin,
         Route::SignOut,
@@ -45,7 +49,9 @@ impl Route {
 
     pub fn method(self) -> Method {
         match self {
-            Route::GetSession | Route::GetMe => Method::GET,
+            Route::GetSession | Route::GetMe | Route::OauthInit | Route::OauthCallback => {
+                Method::GET
+            }
             Route::PatchMe => Method::PATCH,
             Route::Signup
             | Route::Signin
@@ -64,6 +70,8 @@ impl Route {
             Route::PrepareVerification => "/auth/prepare-verification",
             Route::AttemptVerification => "/auth/attempt-verification",
             Route::CompleteProfile => "/auth/complete-profile",
+            Route::OauthInit => "/auth/oauth2/init",
+            Route::OauthCallback => "/auth/oauth2/callback",
             Route::GetSession => "/session",
             Route::SwitchSignin => "/session/switch-sign-in",
             Route::SignOut => "/session/sign-out",
@@ -72,10 +80,12 @@ impl Route {
     }
 }
 
-/// What a handler answers: a status and either the caller's session or other data.
+/// What a handler answers: a status and either the caller's session or other data, and for a
+/// redirect (302) where to.
 pub struct Reply {
     pub status: StatusCode,
     pub data: Data,
+    pub location: Option<String>,
 }
 
 pub enum Data {
@@ -89,6 +99,7 @@ impl Reply {
         Self {
             status: StatusCode::OK,
             data: Data::CallerSession,
+            location: None,
         }
     }
 
@@ -96,6 +107,16 @@ impl Reply {
         Self {
             status: StatusCode::OK,
             data: Data::Json(serde_json::to_value(data).unwrap_or(Value::Null)),
+            location: None,
+        }
+    }
+
+    /// A 302 to `location`; the body is still the envelope, with the session.
+    pub fn redirect(location: String) -> Self {
+        Self {
+            status: StatusCode::FOUND,
+            data: Data::CallerSession,
+            location: Some(location),
         }
     }
 }
@@ -194,6 +215,8 @@ async fn run(
         Route::PrepareVerification => handlers::verification::prepare(app, req, caller).await,
         Route::AttemptVerification => handlers::verification::attempt(app, req, caller).await,
         Route::CompleteProfile => handlers::completion::post(app, req, caller).await,
+        Route::OauthInit => handlers::oauth::init(app, req, caller).await,
+        Route::OauthCallback => handlers::oauth::callback(app, req, caller).await,
         Route::GetSession => handlers::session::get(app, caller).await,
         Route::SwitchSignin => handlers::session::switch(app, req, caller).await,
         Route::SignOut => handlers::session::sign_out(app, req, caller).await,
@@ -209,6 +232,9 @@ fn render(app: &App, req: &Request, caller: &Caller, result: Result<Reply, ApiEr
     let mut headers = http::HeaderMap::new();
     let (status, message, data, errors) = match result {
         Ok(reply) => {
+            if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                headers.insert(LOCATION, location);
+            }
             let data = match reply.data {
                 Data::CallerSession => session.clone(),
                 Data::Json(v) => v,

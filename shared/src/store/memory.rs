@@ -120,14 +120,20 @@ impl State {
         state.signins.push(grant.signin.clone());
     }
 
-    fn check_holds(&mut self, session_id: &str, check: &AttemptCheck) -> bool {
+    /// Whether the check holds of the attempt of `kind` it names.
+    fn check_holds(&mut self, session_id: &str, kind: AttemptKind, check: &AttemptCheck) -> bool {
         match check {
-            AttemptCheck::Code(proof) => self.proof_holds(session_id, AttemptKind::Signup, proof),
+            AttemptCheck::Code(proof) => self.proof_holds(session_id, kind, proof),
             AttemptCheck::AtStep { attempt_id, step } => self
                 .sessions
                 .get(session_id)
                 .and_then(|s| s.signup_attempt(attempt_id))
                 .is_some_and(|a| !a.completed && a.remaining_steps.first() == Some(step)),
+            AttemptCheck::Sso { attempt_id } => self
+                .sessions
+                .get(session_id)
+                .and_then(|s| s.signin_attempt(attempt_id))
+                .is_some_and(|a| !a.completed),
         }
     }
 
@@ -419,7 +425,8 @@ impl AttemptStore for MemoryStore {
     async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
         let mut state = self.lock();
         let session_id = c.grant.session_id();
-        if !state.check_holds(session_id, &c.check) {
+        let kind = c.check.signup_kind();
+        if !state.check_holds(session_id, kind, &c.check) {
             return Ok(Completion::AttemptChanged);
         }
         if !state.grant_fits(&c.grant) {
@@ -434,12 +441,7 @@ impl AttemptStore for MemoryStore {
         if !taken.is_empty() {
             return Ok(Completion::Taken(taken));
         }
-        state.complete_attempt(
-            session_id,
-            AttemptKind::Signup,
-            c.check.attempt_id(),
-            &c.user,
-        );
+        state.complete_attempt(session_id, kind, c.check.attempt_id(), &c.user);
         state.apply_grant(&c.grant);
         for claim in &c.claims {
             state.claims.insert(claim.key(), c.user.id.clone());
@@ -486,7 +488,7 @@ impl AttemptStore for MemoryStore {
                 window_ends: c.window_ends,
             });
         }
-        if !state.check_holds(&revised.session_id, &waiting) {
+        if !state.check_holds(&revised.session_id, AttemptKind::Signup, &waiting) {
             return Ok(Opened::Conflict);
         }
         if let Some(c) = charge {
@@ -501,6 +503,45 @@ impl AttemptStore for MemoryStore {
         Ok(Opened::Done)
     }
 
+    async fn continue_as_signup(
+        &self,
+        sso_attempt_id: &str,
+        signup: &SignupAttempt,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let mut state = self.lock();
+        let open = AttemptCheck::Sso {
+            attempt_id: sso_attempt_id.to_string(),
+        };
+        if let Some(c) = charge
+            && !state.has_room(c)
+        {
+            return Ok(Opened::Limited {
+                window_ends: c.window_ends,
+            });
+        }
+        if !state.check_holds(&signup.session_id, AttemptKind::Signin, &open) {
+            return Ok(Opened::Conflict);
+        }
+        if let Some(c) = charge {
+            state.charge(c);
+        }
+        let session = state
+            .sessions
+            .get_mut(&signup.session_id)
+            .expect("checked above");
+        if let Some(a) = session
+            .signin_attempts
+            .iter_mut()
+            .find(|a| a.id == sso_attempt_id)
+        {
+            a.completed = true;
+            a.remaining_steps.clear();
+        }
+        session.signup_attempts.push(signup.clone());
+        Ok(Opened::Done)
+    }
+
     async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
         let mut state = self.lock();
         let session_id = c.grant.session_id().to_string();
@@ -508,23 +549,34 @@ impl AttemptStore for MemoryStore {
         if state.users.get(&c.user_id).is_none_or(|u| u.blocked) {
             return Ok(Completion::UserBlocked);
         }
-        let proof_holds = c
-            .proof
+        let check_holds = c
+            .check
             .as_ref()
-            .is_none_or(|p| state.proof_holds(&session_id, AttemptKind::Signin, p));
-        if !proof_holds {
+            .is_none_or(|check| state.check_holds(&session_id, AttemptKind::Signin, check));
+        if !check_holds {
             return Ok(Completion::AttemptChanged);
+        }
+        let claims: Vec<&Claim> = c
+            .verified
+            .iter()
+            .map(|(_, claim)| claim)
+            .chain(c.link.iter())
+            .collect();
+        let taken: Vec<Claim> = claims
+            .iter()
+            .filter(|claim| {
+                state
+                    .claims
+                    .get(&claim.key())
+                    .is_some_and(|owner| *owner != c.user_id)
+            })
+            .map(|claim| (*claim).clone())
+            .collect();
+        if !taken.is_empty() {
+            return Ok(Completion::Taken(taken));
         }
         if !state.grant_fits(&c.grant) {
             return Ok(Completion::SessionChanged);
-        }
-        if let Some((_, claim)) = &c.verified
-            && state
-                .claims
-                .get(&claim.key())
-                .is_some_and(|owner| *owner != c.user_id)
-        {
-            return Ok(Completion::Taken(vec![claim.clone()]));
         }
         let user = state.users.get_mut(&c.user_id).expect("checked above");
         user.login_attempts = 0;
@@ -534,11 +586,11 @@ impl AttemptStore for MemoryStore {
             None => {}
         }
         let user = user.clone();
-        if let Some((_, claim)) = &c.verified {
+        for claim in claims {
             state.claims.insert(claim.key(), c.user_id.clone());
         }
-        if let Some(p) = &c.proof {
-            state.complete_attempt(&session_id, AttemptKind::Signin, &p.attempt_id, &user);
+        if let Some(check) = &c.check {
+            state.complete_attempt(&session_id, AttemptKind::Signin, check.attempt_id(), &user);
         }
         state.apply_grant(&c.grant);
         Ok(Completion::Done)

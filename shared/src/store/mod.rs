@@ -146,6 +146,8 @@ pub enum AttemptCheck {
     Code(CodeProof),
     /// It is open and waiting at this step (profile completion, which takes no code).
     AtStep { attempt_id: String, step: Step },
+    /// The session's `sso` sign-in attempt is still open: its callback has not run yet.
+    Sso { attempt_id: String },
 }
 
 impl AttemptCheck {
@@ -153,6 +155,16 @@ impl AttemptCheck {
         match self {
             AttemptCheck::Code(p) => &p.attempt_id,
             AttemptCheck::AtStep { attempt_id, .. } => attempt_id,
+            AttemptCheck::Sso { attempt_id } => attempt_id,
+        }
+    }
+
+    /// Which kind of attempt the check is about when it completes a sign-up: the sign-up attempt
+    /// itself, or the `sso` sign-in attempt whose callback creates the user directly.
+    pub fn signup_kind(&self) -> AttemptKind {
+        match self {
+            AttemptCheck::Sso { .. } => AttemptKind::Signin,
+            AttemptCheck::Code(_) | AttemptCheck::AtStep { .. } => AttemptKind::Signup,
         }
     }
 }
@@ -180,11 +192,15 @@ pub struct SignupCompletion {
 #[derive(Clone, Debug)]
 pub struct SigninCompletion {
     pub user_id: String,
-    /// `None` for a password sign-in that needed no code.
-    pub proof: Option<CodeProof>,
+    /// What must still hold of the sign-in attempt (its code, or an open `sso` attempt); `None`
+    /// for a password sign-in that needed no code.
+    pub check: Option<AttemptCheck>,
     /// The contact the code proved: marked verified on the user, and claimed for them (unless
     /// another user holds it, then `Taken`).
     pub verified: Option<(Channel, Claim)>,
+    /// A provider identity to link to the user (first OAuth sign-in with a matching verified
+    /// email); `Taken` if another user holds it.
+    pub link: Option<Claim>,
     pub grant: Grant,
 }
 
@@ -363,6 +379,16 @@ pub trait AttemptStore: Send + Sync {
     async fn revise_signup(
         &self,
         attempt: &SignupAttempt,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError>;
+
+    /// Completes an open `sso` sign-in attempt and stores the `sso` sign-up attempt it continues
+    /// as (a first OAuth sign-in that needs a code or profile fields), charging the code's cap.
+    /// `Conflict` if the sign-in attempt is no longer open (a replayed callback).
+    async fn continue_as_signup(
+        &self,
+        sso_attempt_id: &str,
+        signup: &SignupAttempt,
         charge: Option<Charge<'_>>,
     ) -> Result<Opened, StoreError>;
 

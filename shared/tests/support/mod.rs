@@ -72,8 +72,10 @@ pub struct Harness {
 pub fn harness(overrides: &[(&str, &str)]) -> Harness {
     let clock = Arc::new(ManualClock::new(datetime!(2026-03-01 09:00:00 UTC)));
     let notifier = Arc::new(RecordingNotifier::default());
+    let config = Config::for_tests(overrides);
     let app = App {
-        config: Arc::new(Config::for_tests(overrides)),
+        oidc: Arc::new(sesame::oidc::Oidc::new(&config.oidc)),
+        config: Arc::new(config),
         store: Arc::new(MemoryStore::new()),
         notifier: notifier.clone(),
         clock: clock.clone(),

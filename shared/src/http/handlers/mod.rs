@@ -2,6 +2,7 @@
 
 pub mod completion;
 pub mod me;
+pub mod oauth;
 pub mod session;
 pub mod signin;
 pub mod signup;

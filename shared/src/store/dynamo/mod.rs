@@ -759,8 +759,10 @@ impl AttemptStore for DynamoStore {
 
     async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
         let session_id = c.grant.session_id();
-        let mut items =
-            vec![self.completion_update(session_id, AttemptKind::Signup, &c.check, Some(&c.user))];
+        // An OAuth callback creating its user directly completes the `sso` sign-in attempt.
+        let kind = c.check.signup_kind();
+        let user = (kind == AttemptKind::Signup).then_some(&c.user);
+        let mut items = vec![self.completion_update(session_id, kind, &c.check, user)];
         // A new user's id owns nothing yet, so each claim is taken only if nobody holds it.
         for claim in &c.claims {
             items.push(self.claim_put(claim, &c.user.id));
@@ -844,12 +846,34 @@ impl AttemptStore for DynamoStore {
         self.transact_charged(items, charge).await
     }
 
+    async fn continue_as_signup(
+        &self,
+        sso_attempt_id: &str,
+        signup: &SignupAttempt,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let check = AttemptCheck::Sso {
+            attempt_id: sso_attempt_id.to_string(),
+        };
+        let items = vec![
+            self.completion_update(&signup.session_id, AttemptKind::Signin, &check, None),
+            self.put(
+                to_item(
+                    signup,
+                    session_pk(&signup.session_id),
+                    format!("{SIGNUP_ATTEMPT_PREFIX}{}", signup.id),
+                )?,
+                Some("attribute_not_exists(pk)"),
+            ),
+        ];
+        self.transact_charged(items, charge).await
+    }
+
     async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
         let session_id = c.grant.session_id();
         let mut items = Vec::new();
-        if let Some(proof) = &c.proof {
-            let check = AttemptCheck::Code(proof.clone());
-            items.push(self.completion_update(session_id, AttemptKind::Signin, &check, None));
+        if let Some(check) = &c.check {
+            items.push(self.completion_update(session_id, AttemptKind::Signin, check, None));
         }
         let user_index = items.len();
         let mut user = Expr::new("SET #attempts = :zero")
@@ -872,7 +896,13 @@ impl AttemptStore for DynamoStore {
         }
         items.push(self.update(key(user_pk(&c.user_id), USER_SK), user));
         let claim_index = items.len();
-        if let Some((_, claim)) = &c.verified {
+        let claims: Vec<&Claim> = c
+            .verified
+            .iter()
+            .map(|(_, claim)| claim)
+            .chain(c.link.iter())
+            .collect();
+        for claim in &claims {
             items.push(self.claim_put(claim, &c.user_id));
         }
         items.extend(self.grant_items(&c.grant)?);
@@ -882,12 +912,18 @@ impl AttemptStore for DynamoStore {
             TransactOutcome::Done => Ok(Completion::Done),
             TransactOutcome::Cancelled(reasons) => {
                 let failed = |i: usize| reasons.failed(i);
+                let taken: Vec<Claim> = claims
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| failed(claim_index + i))
+                    .map(|(_, claim)| (*claim).clone())
+                    .collect();
                 Ok(if failed(user_index) {
                     Completion::UserBlocked
-                } else if c.proof.is_some() && failed(0) {
+                } else if c.check.is_some() && failed(0) {
                     Completion::AttemptChanged
-                } else if c.verified.is_some() && failed(claim_index) {
-                    Completion::Taken(c.verified.iter().map(|(_, claim)| claim.clone()).collect())
+                } else if !taken.is_empty() {
+                    Completion::Taken(taken)
                 } else if failed(session_index) {
                     Completion::SessionChanged
                 } else {
@@ -1073,6 +1109,7 @@ fn attempt_check(e: Expr, check: &AttemptCheck) -> Expr {
         AttemptCheck::AtStep { step, .. } => e
             .condition("#completed = :false AND #steps[0] = :step")
             .value(":step", to_value(step).expect("a step serializes")),
+        AttemptCheck::Sso { .. } => e.condition("#completed = :false"),
     }
 }
 

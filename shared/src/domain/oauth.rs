@@ -1,0 +1,375 @@
+//! `GET /auth/oauth2/init` and `GET /auth/oauth2/callback`: sign-in with an OpenID provider.
+//!
+//! `init` opens an `sso` sign-in attempt holding the state (hashed), nonce and PKCE verifier, and
+//! sends the browser to the provider. The callback finds that attempt by its state in the
+//! caller's session, redeems the code, and then: a known identity signs its user in; a
+//! provider-verified email that a user has verified links the identity and signs in; anything
+//! else continues as an `sso` sign-up attempt (a code for an unverified email, then the profile
+//! fields `REQUIRED_FIELDS` asks for), or creates the user at once when nothing is missing.
+
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::attempts::{self, Opening};
+use super::caller::Caller;
+use super::codes::{self, CODE_TTL};
+use super::error::{AuthError, FieldError};
+use super::limits::{ATTEMPT_TTL, Limit, seconds_until};
+use super::model::{
+    AttemptKind, Channel, Claim, CodeState, Identity, PendingCode, SigninAttempt, SigninMethod,
+    SignupAttempt, SignupMethod, SsoRequest, Step, Timestamp,
+};
+use super::{session, signin, validation, verification};
+use crate::app::App;
+use crate::ids::{new_id, prefix};
+use crate::oidc::{OidcError, ProviderClaims};
+use crate::store::{AttemptCheck, AttemptKey, Opened};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitInput {
+    pub provider: Option<String>,
+    pub redirect_uri: Option<String>,
+}
+
+/// The provider's redirect. Providers add parameters of their own (`scope`, `iss`, ...), so
+/// unknown ones are ignored here.
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackInput {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A failed callback, and where the browser should be sent with its error code: nowhere when
+/// the state matched nothing, since only a matched attempt vouches for a redirect URI.
+#[derive(Debug)]
+pub struct CallbackError {
+    pub redirect_uri: Option<String>,
+    pub error: AuthError,
+}
+
+/// Opens the `sso` attempt and returns the provider's authorization URL.
+pub async fn init(app: &App, caller: &mut Caller, input: InitInput) -> Result<String, AuthError> {
+    let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let mut errors = Vec::new();
+    let provider = present(input.provider);
+    let redirect_uri = present(input.redirect_uri);
+    match &provider {
+        None => errors.push(FieldError::required("provider")),
+        Some(p) if !app.oidc.has_provider(p) => errors.push(FieldError::invalid(
+            "provider",
+            format!(
+                "is not a configured provider; configured: {}",
+                app.oidc.provider_names().join(", ")
+            ),
+        )),
+        Some(_) => {}
+    }
+    match &redirect_uri {
+        None => errors.push(FieldError::required("redirect_uri")),
+        // Exact match only: a prefix or pattern would be an open redirect.
+        Some(uri) if !app.config.oidc.allowed_redirect_uris.contains(uri) => errors.push(
+            FieldError::invalid("redirect_uri", "is not on ALLOWED_REDIRECT_URIS"),
+        ),
+        Some(_) => {}
+    }
+    let (Some(provider), Some(redirect_uri), true) = (provider, redirect_uri, errors.is_empty())
+    else {
+        return Err(AuthError::Invalid(errors));
+    };
+
+    let now = app.clock.now();
+    let authorization = app.oidc.authorize(&provider).await.map_err(oidc_error)?;
+    let attempt = SigninAttempt {
+        id: new_id(prefix::SIGNIN_ATTEMPT),
+        session_id: String::new(),
+        method: SigninMethod::Sso,
+        identifier: provider.clone(),
+        user_id: None,
+        destination: None,
+        remaining_steps: Vec::new(),
+        missing_fields: Vec::new(),
+        sso: Some(SsoRequest {
+            provider,
+            state_hash: session::hash_secret(&authorization.state),
+            nonce: authorization.nonce,
+            pkce_verifier: authorization.pkce_verifier,
+            redirect_uri,
+        }),
+        codes: CodeState::default(),
+        completed: false,
+        created_at: now,
+        expires_at: now + ATTEMPT_TTL,
+    };
+    let ip_limit = Limit::signins_per_ip(&caller.ip, app.config.limits.signins_per_ip_per_hour);
+    let opening = Opening::Signin(Box::new(attempt));
+    attempts::open(app, caller, opening, Some(&ip_limit), now).await?;
+    Ok(authorization.url)
+}
+
+/// Finishes the sign-in; on success returns the redirect URI `init` was given.
+pub async fn callback(
+    app: &App,
+    caller: &mut Caller,
+    input: CallbackInput,
+) -> Result<String, CallbackError> {
+    let unmatched = |error| CallbackError {
+        redirect_uri: None,
+        error,
+    };
+    let state = input
+        .state
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| unmatched(AuthError::Invalid(vec![FieldError::required("state")])))?;
+    let attempt = matching_attempt(caller, &state).cloned().ok_or_else(|| {
+        unmatched(AuthError::invalid(
+            "state",
+            "does not match a sign-in started in this browser session",
+        ))
+    })?;
+    let sso = attempt.sso.clone().expect("matched by its sso state");
+    let failed = |error| CallbackError {
+        redirect_uri: Some(sso.redirect_uri.clone()),
+        error,
+    };
+
+    let now = app.clock.now();
+    if attempt.completed {
+        return Err(failed(AuthError::AttemptCompleted));
+    }
+    if now >= attempt.expires_at {
+        return Err(failed(AuthError::AttemptNotFound));
+    }
+    if let Some(e) = input.error {
+        // Echo only an OAuth error code's own characters, never arbitrary text.
+        let e: String = e
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        return Err(failed(AuthError::OauthFailed(format!(
+            "the provider answered {e}"
+        ))));
+    }
+    let code = input
+        .code
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| failed(AuthError::Invalid(vec![FieldError::required("code")])))?;
+    let claims = app
+        .oidc
+        .redeem(&sso.provider, &code, &sso.pkce_verifier, &sso.nonce)
+        .await
+        .map_err(|e| failed(oidc_error(e)))?;
+    let identity = Identity {
+        provider: sso.provider.clone(),
+        subject: claims.subject.clone(),
+    };
+    finish(app, caller, &attempt, identity, claims, now)
+        .await
+        .map_err(failed)?;
+    Ok(sso.redirect_uri)
+}
+
+/// The caller's `sso` attempt whose state hashes to the same value (compared in constant time).
+fn matching_attempt<'a>(caller: &'a Caller, state: &str) -> Option<&'a SigninAttempt> {
+    let hash = session::hash_secret(state);
+    caller.session.as_ref()?.signin_attempts.iter().find(|a| {
+        a.sso
+            .as_ref()
+            .is_some_and(|s| bool::from(s.state_hash.as_bytes().ct_eq(hash.as_bytes())))
+    })
+}
+
+async fn finish(
+    app: &App,
+    caller: &mut Caller,
+    attempt: &SigninAttempt,
+    identity: Identity,
+    claims: ProviderClaims,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let store = app.store.as_ref();
+    let check = AttemptCheck::Sso {
+        attempt_id: attempt.id.clone(),
+    };
+    let identity_claim = Claim::Identity(identity.clone());
+    let email = claims
+        .email
+        .as_deref()
+        .and_then(|e| validation::email(e).ok());
+    // Only a provider-verified email may match an account, and only a verified one: email
+    // claims exist for verified addresses alone.
+    let linkable = email
+        .clone()
+        .filter(|_| claims.email_verified)
+        .map(Claim::Email);
+    let (by_identity, by_email) = tokio::join!(store.claim_owner(&identity_claim), async {
+        match &linkable {
+            Some(claim) => store.claim_owner(claim).await,
+            None => Ok(None),
+        }
+    });
+    if let Some(user_id) = by_identity? {
+        return signin::grant(app, caller, &user_id, Some(check), None, None, now).await;
+    }
+    if let Some(user_id) = by_email? {
+        let link = Some(identity_claim);
+        return signin::grant(app, caller, &user_id, Some(check), None, link, now).await;
+    }
+    new_user(app, caller, attempt, identity, claims, email, now).await
+}
+
+/// A first sign-in: the user is created now if nothing is missing, else an `sso` sign-up
+/// attempt takes over (a code for an unverified email first, then `complete_profile`).
+async fn new_user(
+    app: &App,
+    caller: &mut Caller,
+    attempt: &SigninAttempt,
+    identity: Identity,
+    claims: ProviderClaims,
+    email: Option<String>,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let first_name = claims
+        .given_name
+        .and_then(|v| validation::name("first_name", &v).ok());
+    let last_name = claims
+        .family_name
+        .and_then(|v| validation::name("last_name", &v).ok());
+    let image_url = claims
+        .picture
+        .and_then(|v| validation::url("image_url", &v).ok());
+    let email_verified = email.is_some() && claims.email_verified;
+    // The provider is the credential: a password is never required of an `sso` user.
+    let missing_fields: Vec<String> = app
+        .config
+        .required_fields
+        .iter()
+        .filter(|f| match f.as_str() {
+            "email" => email.is_none(),
+            "first_name" => first_name.is_none(),
+            "last_name" => last_name.is_none(),
+            "username" | "phone_number" => true,
+            _ => false,
+        })
+        .cloned()
+        .collect();
+    let mut remaining_steps = Vec::new();
+    if email.is_some() && !email_verified {
+        remaining_steps.push(Step::VerifyEmailOtp);
+    }
+    if !missing_fields.is_empty() {
+        remaining_steps.push(Step::CompleteProfile);
+    }
+    let mut signup = SignupAttempt {
+        id: new_id(prefix::SIGNUP_ATTEMPT),
+        session_id: attempt.session_id.clone(),
+        method: SignupMethod::Sso,
+        email,
+        phone_number: None,
+        username: None,
+        first_name,
+        last_name,
+        password_hash: None,
+        metadata: Default::default(),
+        profile: Default::default(),
+        remaining_steps,
+        email_verified,
+        phone_verified: false,
+        missing_fields,
+        image_url,
+        identity: Some(identity),
+        codes: CodeState::default(),
+        completed: false,
+        user_id: None,
+        created_at: now,
+        expires_at: now + ATTEMPT_TTL,
+    };
+
+    if signup.remaining_steps.is_empty() {
+        let check = AttemptCheck::Sso {
+            attempt_id: attempt.id.clone(),
+        };
+        verification::complete_signup(app, caller, signup, check, None, now).await?;
+        mark_completed(caller, &attempt.id);
+        return Ok(());
+    }
+
+    // An unverified email is proven by a code before anything else.
+    let mut delivery = None;
+    if signup.remaining_steps[0] == Step::VerifyEmailOtp {
+        let to = signup
+            .email
+            .clone()
+            .expect("the step is there for an email");
+        let code = codes::generate();
+        let hash = codes::hash(&app.config.code_hash_key, &signup.id, Channel::Email, &code);
+        signup.codes = CodeState {
+            code: Some(PendingCode {
+                channel: Channel::Email,
+                hash: hash.clone(),
+                expires_at: now + CODE_TTL,
+                sent_at: Some(now),
+            }),
+            sends: 1,
+            wrong_codes: 0,
+        };
+        delivery = Some((to, code, hash));
+    }
+    let cap = delivery.as_ref().map(|(to, _, _)| {
+        Limit::sends_per_destination(to, app.config.limits.sends_per_destination_per_hour)
+    });
+    match app
+        .store
+        .continue_as_signup(&attempt.id, &signup, cap.as_ref().map(|c| c.charge(now)))
+        .await?
+    {
+        Opened::Done => {}
+        Opened::Limited { window_ends } => {
+            return Err(AuthError::RateLimited {
+                retry_after_secs: seconds_until(now, window_ends),
+            });
+        }
+        // A replayed callback finished first.
+        Opened::Conflict => return Err(AuthError::AttemptCompleted),
+    }
+    mark_completed(caller, &attempt.id);
+    if let Some(state) = caller.session.as_mut() {
+        state.signup_attempts.push(signup.clone());
+    }
+    let Some((to, code, hash)) = delivery else {
+        return Ok(());
+    };
+    let key = AttemptKey {
+        session_id: &signup.session_id,
+        attempt_id: &signup.id,
+        kind: AttemptKind::Signup,
+    };
+    verification::deliver(app, caller, key, Channel::Email, &to, &code, &hash).await
+}
+
+/// Mirrors the store's completion of the `sso` sign-in attempt in the caller's session.
+fn mark_completed(caller: &mut Caller, attempt_id: &str) {
+    if let Some(a) = caller
+        .session
+        .as_mut()
+        .and_then(|s| s.signin_attempts.iter_mut().find(|a| a.id == attempt_id))
+    {
+        a.completed = true;
+        a.remaining_steps.clear();
+    }
+}
+
+fn oidc_error(e: OidcError) -> AuthError {
+    match e {
+        OidcError::UnknownProvider => {
+            AuthError::invalid("provider", "is not a configured provider")
+        }
+        OidcError::Rejected(reason) => AuthError::OauthFailed(reason),
+        OidcError::Unavailable(detail) => {
+            tracing::warn!(error = %detail, "identity provider unavailable");
+            AuthError::ProviderUnavailable(detail)
+        }
+    }
+}
