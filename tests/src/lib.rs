@@ -5,6 +5,8 @@
 //! The emulator is found through `MOTO_ENDPOINT` (the README's test command starts it). Without
 //! it the emulator tests skip with a note, except under `CI=true`, where they fail instead.
 
+pub mod providers;
+
 use std::sync::Arc;
 
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
@@ -252,7 +254,8 @@ impl Server {
 
     pub fn browser(&self) -> Browser {
         Browser {
-            client: reqwest::Client::new(),
+            // Like a test of a browser's requests, not of where they lead: redirects are answers.
+            client: providers::no_redirects(),
             base: self.base.clone(),
             cookie: None,
         }
