@@ -419,9 +419,12 @@ async fn callback_with(browser: &mut Browser, state: &str) -> Answer {
     .await
 }
 
+type Tamper = fn(&mut Value);
+
 #[tokio::test]
 async fn when_the_id_token_fails_a_check_nobody_is_signed_in() {
-    let tampered: [(&str, bool, fn(&mut Value)); 5] = [
+    // (what is wrong, signed by the published key, how the claims are changed)
+    let tampered: [(&str, bool, Tamper); 5] = [
         ("signed by a key not in the JWKS", false, |_| {}),
         ("its nonce does not match", true, |c| {
             c["nonce"] = json!("another")

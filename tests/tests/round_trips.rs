@@ -8,6 +8,7 @@ use serde_json::json;
 use sesame::App;
 use sesame::clock::ManualClock;
 use sesame::store::dynamo::{CallLog, DynamoStore, sequential_round_trips};
+use sesame_e2e::providers::{self, OidcMock};
 use sesame_e2e::{Backend, Moto, Server, unique_email};
 use time::{Duration, OffsetDateTime};
 
@@ -185,4 +186,56 @@ async fn requests_stay_within_their_dynamodb_round_trip_budget() {
         .await;
     assert_eq!(completed.status, 200, "{:#}", completed.body);
     report(&log, "POST /auth/complete-profile", 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn oauth_requests_stay_within_their_dynamodb_round_trip_budget() {
+    let Some(mock) = OidcMock::new() else { return };
+    let Some(moto) = Moto::new(true).await else {
+        return;
+    };
+    let log = CallLog::new();
+    let owned = providers::settings("mock", &mock.endpoint);
+    let mut overrides: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    overrides.push(("REQUIRED_FIELDS", "username"));
+    let app = App::aws(moto.config(&overrides), Some(log.clone())).await;
+    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
+    let sub = sesame::ids::new_id("sub");
+    mock.set_user(
+        &sub,
+        json!({"email": unique_email("sso"), "email_verified": true}),
+    )
+    .await;
+
+    let mut browser = server.browser();
+    log.take();
+    let url = providers::oauth_url(&mut browser).await;
+    report(&log, "GET /auth/oauth2/init (new session)", 4);
+    let query = mock.authorize(&url, &sub).await;
+    let opened = providers::get_json(&mut browser, &format!("/auth/oauth2/callback?{query}")).await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    report(
+        &log,
+        "GET /auth/oauth2/callback (new user, needs completion)",
+        4,
+    );
+    let done = browser
+        .post(
+            "/auth/complete-profile",
+            json!({"username": format!("s{}", &sub[4..16])}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+    report(&log, "POST /auth/complete-profile (sso sign-up)", 3);
+
+    let mut returning = server.browser();
+    let url = providers::oauth_url(&mut returning).await;
+    let query = mock.authorize(&url, &sub).await;
+    log.take();
+    let back = providers::get_json(&mut returning, &format!("/auth/oauth2/callback?{query}")).await;
+    assert_eq!(back.user_id(), done.user_id());
+    report(&log, "GET /auth/oauth2/callback (returning user)", 3);
 }
