@@ -548,3 +548,19 @@ async fn parallel_callbacks_create_one_user(backend: Backend) {
     assert_eq!(me_of(&returning), user);
 }
 on_both_backends!(parallel_callbacks_create_one_user);
+
+#[tokio::test]
+async fn when_the_provider_cannot_be_reached_init_says_so_and_opens_nothing() {
+    let closed = {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let server = server(Backend::Embedded, &closed, &[]).await.unwrap();
+    let mut browser = server.browser();
+    let refused = get_json(&mut browser, &init_path("mock", APP_REDIRECT)).await;
+    assert_eq!(
+        (refused.status, refused.error()),
+        (502, "PROVIDER_UNAVAILABLE")
+    );
+    assert!(refused.set_cookie().is_none(), "no session was created");
+}
