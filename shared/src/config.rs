@@ -20,6 +20,11 @@ pub struct Config {
     /// they are then its `missing_fields`, supplied through `POST /auth/complete-profile`.
     pub required_fields: Vec<String>,
     pub signup_agreements_required: bool,
+    /// Where an `email_link` sign-up's email points: `<url>?signupCode=<code>`. Unset: the
+    /// strategy is refused.
+    pub signup_link_url: Option<String>,
+    /// How long an emailed signup code stays valid.
+    pub signup_link_ttl: Duration,
     pub admin_key: Option<String>,
     pub aws_endpoint_url: Option<String>,
     pub aws_region: String,
@@ -139,6 +144,20 @@ impl Config {
             None => random_bytes::<32>().to_vec(),
         };
 
+        let signup_link_url = match get("SIGNUP_LINK_URL") {
+            Some(u) if url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "https" | "http")) => {
+                Some(u.to_string())
+            }
+            Some(u) => {
+                return Err(ConfigError {
+                    name: "SIGNUP_LINK_URL",
+                    reason: format!("{u:?} is not an http(s) URL"),
+                });
+            }
+            None => None,
+        };
+        let signup_link_hours = number(get("SIGNUP_LINK_TTL_HOURS"), "SIGNUP_LINK_TTL_HOURS", 24)?;
+
         let oidc = oidc_settings::parse(
             get("OIDC_PROVIDERS"),
             get("OIDC_CALLBACK_URL"),
@@ -160,6 +179,8 @@ impl Config {
                 get("SIGNUP_AGREEMENTS_REQUIRED"),
                 "SIGNUP_AGREEMENTS_REQUIRED",
             )?,
+            signup_link_url,
+            signup_link_ttl: Duration::hours(i64::from(signup_link_hours)),
             admin_key: get("ADMIN_KEY").map(str::to_string),
             aws_endpoint_url: get("AWS_ENDPOINT_URL").map(str::to_string),
             aws_region: get("AWS_REGION")

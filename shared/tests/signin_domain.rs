@@ -50,6 +50,7 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
         password_hash: Some(password::hash("analytical engine").unwrap()),
         blocked,
         login_attempts: 0,
+        signup_agreements_accepted_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -62,6 +63,7 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
         last_active_at: now,
     };
     let c = SignupCompletion {
+        attempt_session_id: session.id.clone(),
         check: AttemptCheck::Code(CodeProof {
             attempt_id: attempt.id.clone(),
             code_hash: "h".into(),
@@ -105,6 +107,7 @@ fn support_attempt(session_id: &str, email: &str, now: Timestamp) -> SignupAttem
         missing_fields: vec![],
         image_url: None,
         identity: None,
+        signup_agreements_accepted_at: None,
         codes: CodeState {
             code: Some(PendingCode {
                 channel: Channel::Email,

@@ -125,6 +125,7 @@ fn attempt(session_id: &str, email: &str) -> SignupAttempt {
         missing_fields: vec![],
         image_url: None,
         identity: None,
+        signup_agreements_accepted_at: None,
         codes: CodeState {
             code: Some(code("hash-1")),
             sends: 1,
@@ -189,6 +190,7 @@ fn completion(s: &Session, a: &SignupAttempt, code_hash: &str) -> SignupCompleti
         password_hash: a.password_hash.clone(),
         blocked: false,
         login_attempts: 0,
+        signup_agreements_accepted_at: None,
         created_at: NOW,
         updated_at: NOW,
     };
@@ -201,6 +203,7 @@ fn completion(s: &Session, a: &SignupAttempt, code_hash: &str) -> SignupCompleti
         last_active_at: NOW,
     };
     SignupCompletion {
+        attempt_session_id: s.id.clone(),
         check: AttemptCheck::Code(proof(&a.id, code_hash)),
         claims: Claim::for_user(&user),
         user,

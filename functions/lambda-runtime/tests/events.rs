@@ -82,6 +82,12 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
             400,
             "INVALID_FIELD",
         ),
+        (
+            "complete-signup.json",
+            Some(Route::CompleteSignup),
+            400,
+            "INVALID_CODE",
+        ),
         ("get-session.json", Some(Route::GetSession), 200, ""),
         (
             "signin.json",

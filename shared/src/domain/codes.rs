@@ -7,13 +7,41 @@ use subtle::ConstantTimeEq;
 use time::Duration;
 
 use super::model::Channel;
-use crate::ids::random_below;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::ids::{random_below, random_bytes};
 
 pub const CODE_TTL: Duration = Duration::minutes(10);
 pub const CODE_DIGITS: usize = 6;
 
 pub fn generate() -> String {
     format!("{:06}", random_below(1_000_000))
+}
+
+/// The secret of an emailed signup code (`email_link`): 256 random bits, base64url.
+pub fn generate_link_secret() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// A signup code as emailed: `<session id>.<attempt id>.<secret>`. Like the session cookie, it
+/// names what it unlocks, so it needs no lookup table; only the secret's HMAC is stored.
+pub fn link_code(session_id: &str, attempt_id: &str, secret: &str) -> String {
+    format!("{session_id}.{attempt_id}.{secret}")
+}
+
+/// The session id, attempt id and secret of a signup code, if it has that shape.
+pub fn parse_link_code(code: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = code.trim().splitn(3, '.');
+    let (session, attempt, secret) = (parts.next()?, parts.next()?, parts.next()?);
+    let ok = session.starts_with("sess_") && attempt.starts_with("sua_") && secret.len() >= 22;
+    ok.then_some((session, attempt, secret))
+}
+
+/// Whether `secret` is the one behind a stored signup-code hash, in constant time.
+pub fn link_matches(key: &[u8], attempt_id: &str, secret: &str, stored_hash: &str) -> bool {
+    let candidate = hash(key, attempt_id, Channel::Email, secret);
+    bool::from(candidate.as_bytes().ct_eq(stored_hash.as_bytes()))
 }
 
 /// Hex HMAC-SHA256 over attempt id, channel and code: a code for one attempt or channel never

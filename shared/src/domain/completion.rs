@@ -29,6 +29,9 @@ pub struct ProfileInput {
     pub last_name: Option<String>,
     pub metadata: Option<Map<String, Value>>,
     pub profile: Option<Profile>,
+    /// Set by completeSignup (seed 002), never read from a complete-profile body.
+    #[serde(skip)]
+    pub signup_agreements_accepted_at: Option<Timestamp>,
 }
 
 pub async fn complete(
@@ -102,6 +105,9 @@ fn apply(
 ) -> Result<(SignupAttempt, Option<String>, Vec<Channel>), AuthError> {
     let mut errors: Vec<FieldError> = Vec::new();
     let mut revised = attempt.clone();
+    if input.signup_agreements_accepted_at.is_some() {
+        revised.signup_agreements_accepted_at = input.signup_agreements_accepted_at;
+    }
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let already = |field: &str| FieldError::invalid(field, "is already set for this attempt");
 

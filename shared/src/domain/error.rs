@@ -37,6 +37,8 @@ pub enum ErrorCode {
     OauthFailed,
     /// The identity provider could not be reached or answered nonsense.
     ProviderUnavailable,
+    /// None of the media types in `Accept` is one the endpoint answers in.
+    NotAcceptable,
 }
 
 /// One problem with one field of the request.

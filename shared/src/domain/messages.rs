@@ -1,8 +1,29 @@
-//! The texts that carry codes. The code appears in the message body only, never in a log.
+//! The texts that carry codes and signup links. They appear in the message body only, never in a
+//! log.
 
 use super::codes::CODE_TTL;
 use super::model::Channel;
 use crate::notify::Message;
+
+/// The `email_link` sign-up email: a link carrying the signup code.
+pub fn signup_link(to: &str, link: &str, valid_hours: i64) -> Message {
+    let text = format!(
+        "Finish signing up by opening this link:\n\n{link}\n\nIt works once and expires in \
+         {valid_hours} hours. If you did not sign up, you can ignore this email."
+    );
+    let html = format!(
+        "<p><a href=\"{link}\">Finish signing up</a></p>\
+         <p>The link works once and expires in {valid_hours} hours. If you did not sign up, you \
+         can ignore this email.</p>"
+    );
+    Message {
+        channel: Channel::Email,
+        to: to.to_string(),
+        subject: "Finish signing up".to_string(),
+        text,
+        html,
+    }
+}
 
 pub fn verification_code(channel: Channel, to: &str, code: &str) -> Message {
     let minutes = CODE_TTL.whole_minutes();

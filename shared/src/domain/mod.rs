@@ -4,6 +4,7 @@
 pub mod attempts;
 pub mod caller;
 pub mod codes;
+pub mod complete_signup;
 pub mod completion;
 pub mod error;
 pub mod grant;

@@ -125,6 +125,9 @@ pub struct SignupAttempt {
     /// The provider identity a `sso` sign-up continues; claimed for the user it creates.
     #[serde(default)]
     pub identity: Option<Identity>,
+    /// Set by completeSignup when the agreements were accepted; carried to the user.
+    #[serde(with = "time::serde::timestamp::option", default)]
+    pub signup_agreements_accepted_at: Option<Timestamp>,
     #[serde(flatten)]
     pub codes: CodeState,
     pub completed: bool,
@@ -365,6 +368,9 @@ pub struct User {
     pub blocked: bool,
     #[serde(default)]
     pub login_attempts: u32,
+    /// When the user accepted the signup agreements (seed 002's `signupAgreementsAccepted`).
+    #[serde(with = "time::serde::timestamp::option", default)]
+    pub signup_agreements_accepted_at: Option<Timestamp>,
     #[serde(with = "time::serde::timestamp")]
     pub created_at: Timestamp,
     #[serde(with = "time::serde::timestamp")]

@@ -280,6 +280,7 @@ async fn new_user(
         missing_fields,
         image_url,
         identity: Some(identity),
+        signup_agreements_accepted_at: None,
         codes: CodeState::default(),
         completed: false,
         user_id: None,

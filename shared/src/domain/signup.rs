@@ -11,7 +11,7 @@ use super::error::{AuthError, ErrorCode, FieldError};
 use super::limits::{ATTEMPT_TTL, Limit};
 use super::model::{Channel, Claim, CodeState, PendingCode, SignupAttempt, SignupMethod, Step};
 use super::validation::{self, Profile};
-use super::{password, verification};
+use super::{messages, password, verification};
 use crate::app::App;
 use crate::ids::{new_id, prefix};
 use crate::store::{AttemptKey, AttemptKind};
@@ -92,12 +92,19 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         None => None,
     };
     let to = valid.destination().to_string();
-    let code = codes::generate();
+    // An `email_link` sign-up gets a long signup code, finished by completeSignup (seed 002).
+    let link = valid.method == SignupMethod::EmailLink;
+    let code = if link {
+        codes::generate_link_secret()
+    } else {
+        codes::generate()
+    };
     let attempt_id = new_id(prefix::SIGNUP_ATTEMPT);
     let code_hash = codes::hash(&app.config.code_hash_key, &attempt_id, valid.channel, &code);
-    let step = match valid.channel {
-        Channel::Email => Step::VerifyEmailOtp,
-        Channel::Sms => Step::VerifyPhoneOtp,
+    let (step, code_ttl) = match valid.channel {
+        _ if link => (Step::VerifyEmailLink, app.config.signup_link_ttl),
+        Channel::Email => (Step::VerifyEmailOtp, CODE_TTL),
+        Channel::Sms => (Step::VerifyPhoneOtp, CODE_TTL),
     };
     let attempt = SignupAttempt {
         id: attempt_id,
@@ -111,8 +118,9 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         password_hash,
         metadata: valid.metadata,
         profile: valid.profile,
-        // Profile completion comes after the code: the user proves the contact first.
-        remaining_steps: if valid.missing_fields.is_empty() {
+        // Profile completion comes after the code: the user proves the contact first. A signup
+        // link's completion takes the missing fields with it.
+        remaining_steps: if valid.missing_fields.is_empty() || link {
             vec![step]
         } else {
             vec![step, Step::CompleteProfile]
@@ -122,11 +130,12 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         missing_fields: valid.missing_fields,
         image_url: None,
         identity: None,
+        signup_agreements_accepted_at: None,
         codes: CodeState {
             code: Some(PendingCode {
                 channel: valid.channel,
                 hash: code_hash.clone(),
-                expires_at: now + CODE_TTL,
+                expires_at: now + code_ttl,
                 sent_at: Some(now),
             }),
             sends: 1,
@@ -135,7 +144,7 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         completed: false,
         user_id: None,
         created_at: now,
-        expires_at: now + ATTEMPT_TTL,
+        expires_at: now + ATTEMPT_TTL.max(code_ttl),
     };
     let attempt_id = attempt.id.clone();
     let cap = Limit::sends_per_destination(&to, limits.sends_per_destination_per_hour);
@@ -152,7 +161,33 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         attempt_id: &attempt_id,
         kind: AttemptKind::Signup,
     };
+    if link {
+        let message = signup_link_message(app, &to, &session_id, &attempt_id, &code)?;
+        return verification::deliver_message(app, caller, key, message, &code_hash).await;
+    }
     verification::deliver(app, caller, key, valid.channel, &to, &code, &code_hash).await
+}
+
+/// The email of an `email_link` sign-up: `SIGNUP_LINK_URL?signupCode=<code>`.
+pub(crate) fn signup_link_message(
+    app: &App,
+    to: &str,
+    session_id: &str,
+    attempt_id: &str,
+    secret: &str,
+) -> Result<crate::notify::Message, AuthError> {
+    let base = app
+        .config
+        .signup_link_url
+        .as_deref()
+        .ok_or_else(|| AuthError::internal("an email_link attempt without SIGNUP_LINK_URL"))?;
+    let mut url = url::Url::parse(base).map_err(|e| AuthError::internal(e.to_string()))?;
+    url.query_pairs_mut().append_pair(
+        "signupCode",
+        &codes::link_code(session_id, attempt_id, secret),
+    );
+    let hours = app.config.signup_link_ttl.whole_hours();
+    Ok(messages::signup_link(to, url.as_str(), hours))
 }
 
 pub fn taken_error(claim: &Claim) -> FieldError {
@@ -194,10 +229,18 @@ fn validate(app: &App, input: SignupInput) -> Result<ValidSignup, AuthError> {
     let channel = match method {
         SignupMethod::EmailOtp => Some(Channel::Email),
         SignupMethod::PhoneOtp => Some(Channel::Sms),
-        SignupMethod::EmailLink | SignupMethod::Sso => {
+        SignupMethod::EmailLink if app.config.signup_link_url.is_some() => Some(Channel::Email),
+        SignupMethod::EmailLink => {
             errors.push(FieldError::invalid(
                 "strategy",
-                "must be email_otp or phone_otp",
+                "email_link needs SIGNUP_LINK_URL to be set",
+            ));
+            None
+        }
+        SignupMethod::Sso => {
+            errors.push(FieldError::invalid(
+                "strategy",
+                "must be email_otp, phone_otp or email_link; sso starts at /auth/oauth2/init",
             ));
             None
         }

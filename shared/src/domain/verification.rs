@@ -12,8 +12,8 @@ use super::limits::{
 };
 use super::messages;
 use super::model::{
-    AttemptKind, Channel, Claim, CodeAttempt, PendingCode, SigninAttempt, SignupAttempt, Timestamp,
-    User,
+    AttemptKind, Channel, Claim, CodeAttempt, PendingCode, SigninAttempt, SignupAttempt, Step,
+    Timestamp, User,
 };
 use super::signin;
 use super::signup::taken_error;
@@ -131,11 +131,17 @@ pub async fn prepare(
     };
     cap.check(app.store.as_ref(), now).await?;
 
-    let code = codes::generate();
+    // A signup link is resent as a new link, valid as long as the first.
+    let link = attempt.current_step() == Some(Step::VerifyEmailLink);
+    let (code, ttl) = if link {
+        (codes::generate_link_secret(), app.config.signup_link_ttl)
+    } else {
+        (codes::generate(), CODE_TTL)
+    };
     let pending = PendingCode {
         channel: step_channel,
         hash: codes::hash(&app.config.code_hash_key, attempt.id(), step_channel, &code),
-        expires_at: now + CODE_TTL,
+        expires_at: now + ttl,
         sent_at: Some(now),
     };
     let send = CodeSend {
@@ -156,6 +162,16 @@ pub async fn prepare(
         crate::store::apply_send(mirror.codes_mut(), &send);
     }
     match to {
+        Some(to) if link => {
+            let message = super::signup::signup_link_message(
+                app,
+                &to,
+                attempt.session_id(),
+                attempt.id(),
+                &code,
+            )?;
+            deliver_message(app, caller, key(attempt), message, &pending.hash).await
+        }
         Some(to) => {
             deliver(
                 app,
@@ -315,11 +331,13 @@ pub(crate) async fn complete_signup(
         password_hash: attempt.password_hash.clone(),
         blocked: false,
         login_attempts: 0,
+        signup_agreements_accepted_at: attempt.signup_agreements_accepted_at,
         created_at: now,
         updated_at: now,
     };
     let mut prepared = grant::prepare(app, caller.session.as_ref(), &user.id, now);
     let completion = SignupCompletion {
+        attempt_session_id: attempt.session_id.clone(),
         check,
         claims: Claim::for_user(&user)
             .into_iter()
@@ -369,6 +387,17 @@ pub(crate) async fn deliver(
     code_hash: &str,
 ) -> Result<(), AuthError> {
     let message = messages::verification_code(channel, to, code);
+    deliver_message(app, caller, key, message, code_hash).await
+}
+
+/// Like `deliver`, for a message already written (a signup link).
+pub(crate) async fn deliver_message(
+    app: &App,
+    caller: &mut Caller,
+    key: AttemptKey<'_>,
+    message: crate::notify::Message,
+    code_hash: &str,
+) -> Result<(), AuthError> {
     match app.notifier.send(&message).await {
         Ok(()) => Ok(()),
         Err(e) => {

@@ -13,6 +13,8 @@ pub enum ApiError {
         message: String,
     },
     UnsupportedMediaType,
+    /// The client accepts none of the media types the endpoint answers in (seed 002's list).
+    NotAcceptable,
     PayloadTooLarge,
     NotFound,
     MethodNotAllowed {
@@ -74,7 +76,12 @@ impl ApiError {
             ApiError::UnsupportedMediaType => Described::one(
                 S::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
-                "send the body as application/json",
+                "send the body as application/json (completeSignup: application/x-www-form-urlencoded)",
+            ),
+            ApiError::NotAcceptable => Described::one(
+                S::NOT_ACCEPTABLE,
+                ErrorCode::NotAcceptable,
+                "accept */*, application/json or application/vnd.soa.vNN+json",
             ),
             ApiError::PayloadTooLarge => Described::one(
                 S::PAYLOAD_TOO_LARGE,

@@ -24,6 +24,7 @@ pub enum Route {
     CompleteProfile,
     OauthInit,
     OauthCallback,
+    CompleteSignup,
     GetSession,
     SwitchSignin,
     SignOut,
@@ -32,7 +33,7 @@ pub enum Route {
 }
 
 impl Route {
-    pub const ALL: [Route; 12] = [
+    pub const ALL: [Route; 13] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -40,6 +41,7 @@ impl Route {
         Route::CompleteProfile,
         Route::OauthInit,
         Route::OauthCallback,
+        Route::CompleteSignup,
         Route::GetSession,
         Route::SwitchSignin,
         Route::SignOut,
@@ -58,6 +60,7 @@ impl Route {
             | Route::PrepareVerification
             | Route::AttemptVerification
             | Route::CompleteProfile
+            | Route::CompleteSignup
             | Route::SwitchSignin
             | Route::SignOut => Method::POST,
         }
@@ -72,6 +75,7 @@ impl Route {
             Route::CompleteProfile => "/auth/complete-profile",
             Route::OauthInit => "/auth/oauth2/init",
             Route::OauthCallback => "/auth/oauth2/callback",
+            Route::CompleteSignup => "/api/users/completeSignup",
             Route::GetSession => "/session",
             Route::SwitchSignin => "/session/switch-sign-in",
             Route::SignOut => "/session/sign-out",
@@ -92,6 +96,8 @@ pub enum Data {
     /// `data` is the caller's session as it stands after the handler (seeds 000 and 004).
     CallerSession,
     Json(Value),
+    /// No body at all (seed 002's success).
+    Empty,
 }
 
 impl Reply {
@@ -107,6 +113,15 @@ impl Reply {
         Self {
             status: StatusCode::OK,
             data: Data::Json(serde_json::to_value(data).unwrap_or(Value::Null)),
+            location: None,
+        }
+    }
+
+    /// `200` with no body.
+    pub fn empty() -> Self {
+        Self {
+            status: StatusCode::OK,
+            data: Data::Empty,
             location: None,
         }
     }
@@ -217,6 +232,7 @@ async fn run(
         Route::CompleteProfile => handlers::completion::post(app, req, caller).await,
         Route::OauthInit => handlers::oauth::init(app, req, caller).await,
         Route::OauthCallback => handlers::oauth::callback(app, req, caller).await,
+        Route::CompleteSignup => handlers::akana::complete_signup(app, req, caller).await,
         Route::GetSession => handlers::session::get(app, caller).await,
         Route::SwitchSignin => handlers::session::switch(app, req, caller).await,
         Route::SignOut => handlers::session::sign_out(app, req, caller).await,
@@ -230,6 +246,13 @@ fn render(app: &App, req: &Request, caller: &Caller, result: Result<Reply, ApiEr
     let session = caller.session.as_ref().map(views::session);
     let session = serde_json::to_value(session).unwrap_or(Value::Null);
     let mut headers = http::HeaderMap::new();
+    let empty = matches!(
+        &result,
+        Ok(Reply {
+            data: Data::Empty,
+            ..
+        })
+    );
     let (status, message, data, errors) = match result {
         Ok(reply) => {
             if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
@@ -238,6 +261,7 @@ fn render(app: &App, req: &Request, caller: &Caller, result: Result<Reply, ApiEr
             let data = match reply.data {
                 Data::CallerSession => session.clone(),
                 Data::Json(v) => v,
+                Data::Empty => Value::Null,
             };
             (reply.status, String::new(), data, Vec::new())
         }
@@ -270,11 +294,18 @@ fn render(app: &App, req: &Request, caller: &Caller, result: Result<Reply, ApiEr
     } else if caller.clear_cookie {
         headers.insert(SET_COOKIE, cookies::clear(name));
     }
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if !empty {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     cors::decorate(&app.config, req, &mut headers);
 
-    let mut res = Response::new(Bytes::from(body.to_string()));
+    let body = if empty {
+        Bytes::new()
+    } else {
+        Bytes::from(body.to_string())
+    };
+    let mut res = Response::new(body);
     *res.status_mut() = status;
     *res.headers_mut() = headers;
     res

@@ -424,7 +424,7 @@ impl AttemptStore for MemoryStore {
 
     async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
         let mut state = self.lock();
-        let session_id = c.grant.session_id();
+        let session_id = c.attempt_session_id.as_str();
         let kind = c.check.signup_kind();
         if !state.check_holds(session_id, kind, &c.check) {
             return Ok(Completion::AttemptChanged);

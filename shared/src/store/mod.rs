@@ -182,6 +182,9 @@ pub struct SignupAdvance {
 /// Everything a completed sign-up writes, in one transaction.
 #[derive(Clone, Debug)]
 pub struct SignupCompletion {
+    /// The session holding the attempt: the caller's, except for a signup code opened in another
+    /// browser (completeSignup), whose user is signed in where the code is used.
+    pub attempt_session_id: String,
     pub check: AttemptCheck,
     pub user: User,
     pub claims: Vec<Claim>,

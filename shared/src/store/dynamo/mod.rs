@@ -758,7 +758,7 @@ impl AttemptStore for DynamoStore {
     }
 
     async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
-        let session_id = c.grant.session_id();
+        let session_id = c.attempt_session_id.as_str();
         // An OAuth callback creating its user directly completes the `sso` sign-in attempt.
         let kind = c.check.signup_kind();
         let user = (kind == AttemptKind::Signup).then_some(&c.user);
