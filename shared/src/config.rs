@@ -181,7 +181,8 @@ impl Config {
             )?,
             signup_link_url,
             signup_link_ttl: Duration::hours(i64::from(signup_link_hours)),
-            admin_key: get("ADMIN_KEY").map(str::to_string),
+            // Dev server only: in Lambda the admin route is authorized by IAM, never by a key.
+            admin_key: get("ADMIN_KEY").filter(|_| !in_lambda).map(str::to_string),
             aws_endpoint_url: get("AWS_ENDPOINT_URL").map(str::to_string),
             aws_region: get("AWS_REGION")
                 .or(get("AWS_DEFAULT_REGION"))

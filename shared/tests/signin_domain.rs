@@ -51,6 +51,7 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
         blocked,
         login_attempts: 0,
         signup_agreements_accepted_at: None,
+        identities: vec![],
         created_at: now,
         updated_at: now,
     };

@@ -73,6 +73,8 @@ conformance!(
     an_sso_continuation_whose_charge_is_refused_writes_nothing,
     an_sso_signin_links_the_identity_once_and_only_to_its_owner,
     an_sso_signup_creates_the_user_with_its_identity_once,
+    an_import_writes_the_user_and_claims_or_reports_every_taken_claim,
+    a_password_hash_is_replaced_only_while_unchanged,
 );
 
 fn memory_store() -> Arc<dyn Store> {
@@ -191,6 +193,7 @@ fn completion(s: &Session, a: &SignupAttempt, code_hash: &str) -> SignupCompleti
         blocked: false,
         login_attempts: 0,
         signup_agreements_accepted_at: None,
+        identities: vec![],
         created_at: NOW,
         updated_at: NOW,
     };
@@ -1515,4 +1518,84 @@ async fn an_sso_signup_creates_the_user_with_its_identity_once(store: Arc<dyn St
         "one user per callback"
     );
     assert!(store.get_user(&again.user.id).await.unwrap().is_none());
+}
+
+async fn an_import_writes_the_user_and_claims_or_reports_every_taken_claim(store: Arc<dyn Store>) {
+    let (s, a) = opened(store.as_ref(), &email()).await;
+    let mut user = completion(&s, &a, "unused").user;
+    user.email_verified = false;
+    user.blocked = true;
+    user.login_attempts = 20_000;
+    user.identities = vec![ImportedIdentity {
+        connection: "google-oauth2".into(),
+        provider: "google".into(),
+        kind: "social".into(),
+        id: new_id("sub"),
+        details: serde_json::Map::new(),
+    }];
+    let claims = vec![
+        Claim::Email(user.email.clone().unwrap()),
+        Claim::Username(user.username.clone().unwrap()),
+        Claim::Identity(Identity {
+            provider: "google".into(),
+            subject: user.identities[0].id.clone(),
+        }),
+    ];
+    assert_eq!(
+        store.import_user(&user, &claims).await.unwrap(),
+        Completion::Done
+    );
+    assert_eq!(
+        store.get_user(&user.id).await.unwrap(),
+        Some(user.clone()),
+        "read back field for field"
+    );
+    for c in &claims {
+        assert_eq!(store.claim_owner(c).await.unwrap(), Some(user.id.clone()));
+    }
+
+    let mut second = user.clone();
+    second.id = new_id(prefix::USER);
+    let phone = Claim::Phone(format!("+1555{:07}", sesame::ids::random_below(10_000_000)));
+    let mut with_new = claims.clone();
+    with_new.push(phone.clone());
+    assert_eq!(
+        store.import_user(&second, &with_new).await.unwrap(),
+        Completion::Taken(claims.clone())
+    );
+    assert!(store.get_user(&second.id).await.unwrap().is_none());
+    assert_eq!(
+        store.claim_owner(&phone).await.unwrap(),
+        None,
+        "nothing written"
+    );
+}
+
+async fn a_password_hash_is_replaced_only_while_unchanged(store: Arc<dyn Store>) {
+    let (_, c) = signed_up(store.as_ref()).await;
+    let old = c.user.password_hash.clone().unwrap();
+    assert_eq!(
+        store
+            .replace_password_hash(&c.user.id, "$2b$10$not-the-stored-one", "$argon2id$new")
+            .await
+            .unwrap(),
+        Written::Conflict
+    );
+    assert_eq!(
+        store
+            .replace_password_hash(&c.user.id, &old, "$argon2id$new")
+            .await
+            .unwrap(),
+        Written::Done
+    );
+    let user = store.get_user(&c.user.id).await.unwrap().unwrap();
+    assert_eq!(user.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(
+        store
+            .replace_password_hash(&c.user.id, &old, "$argon2id$newer")
+            .await
+            .unwrap(),
+        Written::Conflict,
+        "a second rehash from the old hash"
+    );
 }

@@ -8,7 +8,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, service_fn};
 use sesame::App;
 use sesame::config::Config;
-use sesame::http::{ClientIp, RequestId, Route, dispatch, handle};
+use sesame::http::{ClientIp, IamAuthorized, RequestId, Route, dispatch, handle};
 
 pub use lambda_http::Error;
 
@@ -45,11 +45,18 @@ pub async fn serve(
 
 /// The plain request the handlers take, with API Gateway's source IP and request id attached.
 pub fn into_request(event: lambda_http::Request) -> sesame::http::Request {
-    let (ip, request_id) = match event.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            (ctx.http.source_ip.clone(), ctx.request_id.clone())
-        }
-        _ => (None, None),
+    let (ip, request_id, iam) = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.http.source_ip.clone(),
+            ctx.request_id.clone(),
+            ctx.authorizer
+                .as_ref()
+                .and_then(|a| a.iam.as_ref())
+                .map(|iam| IamAuthorized {
+                    caller_arn: iam.user_arn.clone(),
+                }),
+        ),
+        _ => (None, None, None),
     };
     let (parts, body) = event.into_parts();
     let mut req = http::Request::from_parts(parts, Bytes::copy_from_slice(body.as_ref()));
@@ -57,6 +64,10 @@ pub fn into_request(event: lambda_http::Request) -> sesame::http::Request {
         .insert(ClientIp(ip.unwrap_or_else(|| "unknown".to_string())));
     if let Some(id) = request_id {
         req.extensions_mut().insert(RequestId(id));
+    }
+    // Only API Gateway sets this, and only on a route with the AWS_IAM authorizer.
+    if let Some(iam) = iam {
+        req.extensions_mut().insert(iam);
     }
     req
 }

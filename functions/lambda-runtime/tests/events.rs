@@ -88,6 +88,12 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
             400,
             "INVALID_CODE",
         ),
+        (
+            "admin-import-user.json",
+            Some(Route::AdminImportUser),
+            201,
+            "",
+        ),
         ("get-session.json", Some(Route::GetSession), 200, ""),
         (
             "signin.json",
@@ -202,4 +208,35 @@ async fn when_the_fallback_gets_a_preflight_or_a_wrong_method_it_answers_for_the
         (status, body["errors"][0]["code"].as_str().unwrap()),
         (405, "METHOD_NOT_ALLOWED")
     );
+}
+
+#[tokio::test]
+async fn when_an_import_lacks_api_gateways_iam_authorization_it_does_not_exist() {
+    // In Lambda the admin key is ignored: only the AWS_IAM authorizer lets an import through.
+    let app = app(&[
+        ("AWS_LAMBDA_FUNCTION_NAME", "admin"),
+        ("CODE_HASH_KEY", &"ab".repeat(32)),
+        ("ADMIN_KEY", "k"),
+    ]);
+    let mut unsigned = event("admin-import-user.json");
+    unsigned["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    unsigned["headers"]["x-admin-key"] = "k".into();
+    for route in [Some(Route::AdminImportUser), None] {
+        let (status, _, body) = invoke(&app, route, &unsigned).await;
+        assert_eq!(
+            (status, body["errors"][0]["code"].as_str()),
+            (404, Some("NOT_FOUND")),
+            "{route:?}"
+        );
+    }
+    let (status, _, body) = invoke(
+        &app,
+        Some(Route::AdminImportUser),
+        &event("admin-import-user.json"),
+    )
+    .await;
+    assert_eq!(status, 201, "{body:#}");
 }

@@ -25,6 +25,21 @@ pub fn signup_link(to: &str, link: &str, valid_hours: i64) -> Message {
     }
 }
 
+/// Sent on import with `verify_email: true`: the first sign-in sends the code that verifies it.
+pub fn verify_email_notice(to: &str) -> Message {
+    let text = "Your account is ready. Sign in with this email address and we will send you a \
+                code to confirm it is yours."
+        .to_string();
+    let html = format!("<p>{text}</p>");
+    Message {
+        channel: Channel::Email,
+        to: to.to_string(),
+        subject: "Confirm your email address".to_string(),
+        text,
+        html,
+    }
+}
+
 pub fn verification_code(channel: Channel, to: &str, code: &str) -> Message {
     let minutes = CODE_TTL.whole_minutes();
     let text = match channel {

@@ -9,6 +9,7 @@ pub mod completion;
 pub mod error;
 pub mod grant;
 pub mod identifier;
+pub mod import;
 pub mod limits;
 pub mod me;
 pub mod messages;

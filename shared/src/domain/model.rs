@@ -371,10 +371,25 @@ pub struct User {
     /// When the user accepted the signup agreements (seed 002's `signupAgreementsAccepted`).
     #[serde(with = "time::serde::timestamp::option", default)]
     pub signup_agreements_accepted_at: Option<Timestamp>,
+    /// Accounts elsewhere an import brought along (seed 003), each also an `IDENTITY#` claim.
+    #[serde(default)]
+    pub identities: Vec<ImportedIdentity>,
     #[serde(with = "time::serde::timestamp")]
     pub created_at: Timestamp,
     #[serde(with = "time::serde::timestamp")]
     pub updated_at: Timestamp,
+}
+
+/// Seed 003's identity: the connection it came through and the raw user object it had there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportedIdentity {
+    pub connection: String,
+    pub provider: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    #[serde(default)]
+    pub details: Map<String, Value>,
 }
 
 /// A uniqueness claim: one item per normalized email, phone number or username.

@@ -198,8 +198,8 @@ async fn finish(
         .email
         .as_deref()
         .and_then(|e| validation::email(e).ok());
-    // Only a provider-verified email may match an account, and only a verified one: email
-    // claims exist for verified addresses alone.
+    // Only a provider-verified email may match an account, and only one whose email is verified
+    // (sign-ups claim verified addresses only; an import may claim an unverified one).
     let linkable = email
         .clone()
         .filter(|_| claims.email_verified)
@@ -214,8 +214,14 @@ async fn finish(
         return signin::grant(app, caller, &user_id, Some(check), None, None, now).await;
     }
     if let Some(user_id) = by_email? {
-        let link = Some(identity_claim);
-        return signin::grant(app, caller, &user_id, Some(check), None, link, now).await;
+        let verified = store
+            .get_user(&user_id)
+            .await?
+            .is_some_and(|u| u.email_verified);
+        if verified {
+            let link = Some(identity_claim);
+            return signin::grant(app, caller, &user_id, Some(check), None, link, now).await;
+        }
     }
     new_user(app, caller, attempt, identity, claims, email, now).await
 }

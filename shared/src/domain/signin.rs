@@ -103,13 +103,14 @@ async fn with_password(
     let user_id = owner.as_deref().unwrap_or(NO_SUCH_USER);
     let user = store.get_user(user_id).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    if !password::verify_blocking(password, hash).await {
+    if !password::verify_blocking(password.clone(), hash).await {
         store.record_failed_login(user_id).await?;
         return Err(AuthError::InvalidCredentials);
     }
 
     // The password was right: the reserved try was not a failure.
     let user = user.expect("only a stored hash verifies");
+    upgrade_imported_hash(app, &user, password).await;
     let release = failures.release(store, now);
     if user.blocked {
         release.await?;
@@ -132,6 +133,32 @@ async fn with_password(
         tokio::join!(release, grant(app, caller, &user.id, None, None, None, now));
     released?;
     granted
+}
+
+/// An imported hash (bcrypt, PBKDF2, older argon2) that just verified is replaced by argon2id,
+/// conditionally on it being unchanged. A failure here costs the user nothing: it is logged and
+/// retried at the next sign-in.
+async fn upgrade_imported_hash(app: &App, user: &User, password: String) {
+    let Some(old) = user
+        .password_hash
+        .as_deref()
+        .filter(|h| password::legacy::needs_upgrade(h))
+    else {
+        return;
+    };
+    let replaced = match password::hash_blocking(password).await {
+        Ok(new) => app.store.replace_password_hash(&user.id, old, &new).await,
+        Err(e) => {
+            tracing::warn!(user_id = %user.id, error = %e, "rehash failed");
+            return;
+        }
+    };
+    match replaced {
+        Ok(written) => {
+            tracing::info!(user_id = %user.id, ?written, "imported password hash upgraded")
+        }
+        Err(e) => tracing::warn!(user_id = %user.id, error = %e, "storing the rehash failed"),
+    }
 }
 
 async fn with_code(

@@ -332,6 +332,7 @@ pub(crate) async fn complete_signup(
         blocked: false,
         login_attempts: 0,
         signup_agreements_accepted_at: attempt.signup_agreements_accepted_at,
+        identities: Vec::new(),
         created_at: now,
         updated_at: now,
     };

@@ -22,6 +22,13 @@ pub fn body_too_large(req: &Request) -> bool {
     req.body().len() > MAX_BODY_BYTES || req.extensions().get::<BodyTooLarge>().is_some()
 }
 
+/// Set by the Lambda adapter when API Gateway's `AWS_IAM` authorizer signed the request off
+/// (`requestContext.authorizer.iam`): the admin import's credential in AWS.
+#[derive(Clone, Debug)]
+pub struct IamAuthorized {
+    pub caller_arn: Option<String>,
+}
+
 /// API Gateway's request id, or one the dev server made up; logged with every line.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);

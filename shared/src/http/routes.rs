@@ -25,6 +25,7 @@ pub enum Route {
     OauthInit,
     OauthCallback,
     CompleteSignup,
+    AdminImportUser,
     GetSession,
     SwitchSignin,
     SignOut,
@@ -33,7 +34,7 @@ pub enum Route {
 }
 
 impl Route {
-    pub const ALL: [Route; 13] = [
+    pub const ALL: [Route; 14] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -42,6 +43,7 @@ impl Route {
         Route::OauthInit,
         Route::OauthCallback,
         Route::CompleteSignup,
+        Route::AdminImportUser,
         Route::GetSession,
         Route::SwitchSignin,
         Route::SignOut,
@@ -61,6 +63,7 @@ impl Route {
             | Route::AttemptVerification
             | Route::CompleteProfile
             | Route::CompleteSignup
+            | Route::AdminImportUser
             | Route::SwitchSignin
             | Route::SignOut => Method::POST,
         }
@@ -76,6 +79,7 @@ impl Route {
             Route::OauthInit => "/auth/oauth2/init",
             Route::OauthCallback => "/auth/oauth2/callback",
             Route::CompleteSignup => "/api/users/completeSignup",
+            Route::AdminImportUser => "/admin/users",
             Route::GetSession => "/session",
             Route::SwitchSignin => "/session/switch-sign-in",
             Route::SignOut => "/session/sign-out",
@@ -114,6 +118,14 @@ impl Reply {
             status: StatusCode::OK,
             data: Data::Json(serde_json::to_value(data).unwrap_or(Value::Null)),
             location: None,
+        }
+    }
+
+    /// `201` with `data`.
+    pub fn created(data: impl serde::Serialize) -> Self {
+        Self {
+            status: StatusCode::CREATED,
+            ..Self::json(data)
         }
     }
 
@@ -233,6 +245,7 @@ async fn run(
         Route::OauthInit => handlers::oauth::init(app, req, caller).await,
         Route::OauthCallback => handlers::oauth::callback(app, req, caller).await,
         Route::CompleteSignup => handlers::akana::complete_signup(app, req, caller).await,
+        Route::AdminImportUser => handlers::admin::import_user(app, req, caller).await,
         Route::GetSession => handlers::session::get(app, caller).await,
         Route::SwitchSignin => handlers::session::switch(app, req, caller).await,
         Route::SignOut => handlers::session::sign_out(app, req, caller).await,

@@ -275,6 +275,42 @@ impl UserStore for MemoryStore {
         Ok(self.lock().users.get(user_id).cloned())
     }
 
+    async fn import_user(&self, user: &User, claims: &[Claim]) -> Result<Completion, StoreError> {
+        let mut state = self.lock();
+        let taken: Vec<Claim> = claims
+            .iter()
+            .filter(|c| state.claims.contains_key(&c.key()))
+            .cloned()
+            .collect();
+        if !taken.is_empty() {
+            return Ok(Completion::Taken(taken));
+        }
+        if state.users.contains_key(&user.id) {
+            return Ok(Completion::AttemptChanged);
+        }
+        for claim in claims {
+            state.claims.insert(claim.key(), user.id.clone());
+        }
+        state.users.insert(user.id.clone(), user.clone());
+        Ok(Completion::Done)
+    }
+
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        match state.users.get_mut(user_id) {
+            Some(u) if u.password_hash.as_deref() == Some(expected) => {
+                u.password_hash = Some(new_hash.to_string());
+                Ok(Written::Done)
+            }
+            _ => Ok(Written::Conflict),
+        }
+    }
+
     async fn record_failed_login(&self, user_id: &str) -> Result<(), StoreError> {
         if let Some(u) = self.lock().users.get_mut(user_id) {
             u.login_attempts += 1;

@@ -314,6 +314,19 @@ pub trait UserStore: Send + Sync {
 
     async fn get_user(&self, user_id: &str) -> Result<Option<User>, StoreError>;
 
+    /// Stores an imported user with its claims, all or nothing: `Taken` lists every claim
+    /// another user holds.
+    async fn import_user(&self, user: &User, claims: &[Claim]) -> Result<Completion, StoreError>;
+
+    /// Replaces the user's password hash, provided it is still `expected` (a rehash after a
+    /// sign-in with an imported hash must not undo a password change made meanwhile).
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<Written, StoreError>;
+
     /// Counts a failed password on the user (seed 003's `login_attempts`).
     async fn record_failed_login(&self, user_id: &str) -> Result<(), StoreError>;
 

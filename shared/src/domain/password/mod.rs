@@ -12,6 +12,8 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::error::{AuthError, ErrorCode, FieldError};
 
+pub mod legacy;
+
 pub const MIN_CHARS: usize = 8;
 pub const MAX_CHARS: usize = 256;
 pub const ARGON2_MEMORY_KIB: u32 = 19_456;
@@ -99,12 +101,12 @@ pub async fn hash_blocking(password: String) -> Result<String, AuthError> {
         .map_err(|e| AuthError::internal(format!("hashing task: {e}")))?
 }
 
-/// Verifies on the blocking pool. With no stored hash (unknown identifier, no password set) it
+/// Verifies on the blocking pool, any stored form (imported bcrypt and PBKDF2 too). With no stored hash (unknown identifier, no password set) it
 /// verifies against a dummy hash of the same cost and fails, so both cases take as long as a
 /// wrong password.
 pub async fn verify_blocking(password: String, phc: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => verify(&password, &phc),
+        Some(phc) => legacy::verify(&password, &phc),
         None => {
             let _ = verify(&password, &DUMMY_HASH);
             false

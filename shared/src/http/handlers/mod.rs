@@ -1,5 +1,6 @@
 //! One module per endpoint group: parse the body, call the domain, say what to answer.
 
+pub mod admin;
 pub mod akana;
 pub mod completion;
 pub mod me;

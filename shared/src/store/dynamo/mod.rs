@@ -524,6 +524,53 @@ impl UserStore for DynamoStore {
             .and_then(|item| item.get("user_id").and_then(|v| v.as_s().ok()).cloned()))
     }
 
+    async fn import_user(&self, user: &User, claims: &[Claim]) -> Result<Completion, StoreError> {
+        let mut items: Vec<TransactWriteItem> =
+            claims.iter().map(|c| self.claim_put(c, &user.id)).collect();
+        items.push(self.put(
+            to_item(user, user_pk(&user.id), USER_SK)?,
+            Some("attribute_not_exists(pk)"),
+        ));
+        match self.transact(items).await? {
+            TransactOutcome::Done => Ok(Completion::Done),
+            TransactOutcome::Cancelled(reasons) => {
+                let taken: Vec<Claim> = claims
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| reasons.failed(*i))
+                    .map(|(_, c)| c.clone())
+                    .collect();
+                Ok(if taken.is_empty() {
+                    Completion::AttemptChanged
+                } else {
+                    Completion::Taken(taken)
+                })
+            }
+        }
+    }
+
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<Written, StoreError> {
+        let e = Expr::new("SET #hash = :new")
+            .condition("#hash = :expected")
+            .name("#hash", "password_hash")
+            .value(":new", s(new_hash))
+            .value(":expected", s(expected));
+        Ok(
+            match self
+                .update_item(key(user_pk(user_id), USER_SK), e, false)
+                .await?
+            {
+                Some(_) => Written::Done,
+                None => Written::Conflict,
+            },
+        )
+    }
+
     async fn record_failed_login(&self, user_id: &str) -> Result<(), StoreError> {
         let e = Expr::new("ADD #attempts :one")
             .condition("attribute_exists(pk)")
