@@ -316,7 +316,7 @@ async fn when_the_code_or_fields_are_wrong_nothing_is_created() {
 }
 
 #[tokio::test]
-async fn when_a_form_post_comes_from_a_foreign_origin_with_a_cookie_it_is_refused() {
+async fn when_a_form_post_comes_from_a_foreign_origin_it_is_refused() {
     let server = Server::start(Backend::Embedded, &link_settings(&[]))
         .await
         .unwrap();
@@ -331,6 +331,27 @@ async fn when_a_form_post_comes_from_a_foreign_origin_with_a_cookie_it_is_refuse
     let refused = browser.send(req).await;
     assert_eq!((refused.status, refused.error()), (403, "FORBIDDEN_ORIGIN"));
     assert_eq!(browser.get("/me").await.status, 401);
+
+    // Without a cookie too: a foreign page must not sign its visitor into an account it chose.
+    let mut visitor = server.browser();
+    let req = visitor
+        .client
+        .post(format!("{}/api/users/completeSignup", visitor.base))
+        .header(ORIGIN, "https://evil.example.com")
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form(&fields(&code, &email)));
+    let refused = visitor.send(req).await;
+    assert_eq!((refused.status, refused.error()), (403, "FORBIDDEN_ORIGIN"));
+    assert!(refused.set_cookie().is_none());
+
+    // From the app's own origin it goes through.
+    let req = visitor
+        .client
+        .post(format!("{}/api/users/completeSignup", visitor.base))
+        .header(ORIGIN, "https://app.example.com")
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form(&fields(&code, &email)));
+    assert_eq!(visitor.send(req).await.status, 200);
 }
 
 #[tokio::test]

@@ -33,6 +33,16 @@ pub fn check_origin(config: &Config, req: &Request) -> Result<(), ApiError> {
     }
 }
 
+/// For an endpoint that takes a form (a "simple" cross-site request, never preflighted) and
+/// signs in: any `Origin` sent must be allowed, cookie or not, or a foreign page could sign its
+/// visitors into an account of its choosing (login CSRF).
+pub fn check_form_origin(config: &Config, req: &Request) -> Result<(), ApiError> {
+    match origin(req) {
+        Some(_) if allowed(config, req).is_none() => Err(ApiError::ForbiddenOrigin),
+        _ => Ok(()),
+    }
+}
+
 /// Adds CORS headers to an answer for an allowed origin.
 pub fn decorate(config: &Config, req: &Request, headers: &mut HeaderMap) {
     headers.append(VARY, HeaderValue::from_static("Origin"));

@@ -24,6 +24,7 @@ pub async fn complete_signup(
     req: &Request,
     caller: &mut Caller,
 ) -> Result<Reply, ApiError> {
+    crate::http::cors::check_form_origin(&app.config, req)?;
     check_accept(req)?;
     let input = parameters(req)?;
     Ok(match complete_signup::complete(app, caller, input).await? {
