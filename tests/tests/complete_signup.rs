@@ -22,13 +22,14 @@ fn link_settings<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 
 /// Signs up by email link; returns the browser and the signup code from the email.
 async fn link_signup(server: &Server, email: &str) -> (Browser, Answer, String) {
+    link_signup_with(server, json!({"email": email, "strategy": "email_link"})).await
+}
+
+async fn link_signup_with(server: &Server, body: serde_json::Value) -> (Browser, Answer, String) {
+    let email = body["email"].as_str().unwrap().to_string();
+    let email = email.as_str();
     let mut browser = server.browser();
-    let opened = browser
-        .post(
-            "/auth/signup",
-            json!({"email": email, "strategy": "email_link"}),
-        )
-        .await;
+    let opened = browser.post("/auth/signup", body.clone()).await;
     assert_eq!(opened.status, 200, "{:#}", opened.body);
     let code = signup_code_in(&server.messages_to(email).await.pop().expect("an email"));
     (browser, opened, code)
@@ -95,7 +96,14 @@ async fn a_signup_link_completes_in_another_browser(backend: Backend) {
         return;
     };
     let email = unique_email("akana");
-    let (_, opened, code) = link_signup(&server, &email).await;
+    // Anyone may start a sign-up for any address, choosing other fields too.
+    let starter_pick = format!("pick{}", &email[6..14]);
+    let (mut starter, opened, code) = link_signup_with(
+        &server,
+        json!({"email": email, "strategy": "email_link", "username": starter_pick,
+               "metadata": {"role": "admin"}}),
+    )
+    .await;
     let attempt = &opened.body["data"]["signup_attempts"][0];
     assert_eq!(attempt["method"], "email_link");
     assert_eq!(attempt["current_step"], "verify_email_link");
@@ -136,6 +144,18 @@ async fn a_signup_link_completes_in_another_browser(backend: Backend) {
         (&json!(email), &json!(true))
     );
     assert_eq!(me.body["data"]["last_name"], "Hamilton");
+    // Completed in another browser, nothing the starter chose is kept...
+    assert_eq!(me.body["data"]["username"], serde_json::Value::Null);
+    assert_eq!(me.body["data"]["metadata"], json!({}));
+    // ...and the starter's session learns nothing of who completed it.
+    let seen = starter.get("/session").await;
+    let theirs = &seen.body["data"]["signup_attempts"][0];
+    assert_eq!(theirs["completed"], true);
+    assert_eq!(
+        (&theirs["first_name"], &theirs["last_name"]),
+        (&serde_json::Value::Null, &serde_json::Value::Null)
+    );
+    assert_eq!(seen.user_id(), None);
     let signed_in = server.browser().sign_in(&email, PASSWORD).await;
     assert_eq!(signed_in.status, 200, "{:#}", signed_in.body);
 

@@ -75,6 +75,7 @@ conformance!(
     an_sso_signup_creates_the_user_with_its_identity_once,
     an_import_writes_the_user_and_claims_or_reports_every_taken_claim,
     a_password_hash_is_replaced_only_while_unchanged,
+    a_completion_from_another_session_tells_the_attempts_session_nothing,
 );
 
 fn memory_store() -> Arc<dyn Store> {
@@ -1598,4 +1599,26 @@ async fn a_password_hash_is_replaced_only_while_unchanged(store: Arc<dyn Store>)
         Written::Conflict,
         "a second rehash from the old hash"
     );
+}
+
+async fn a_completion_from_another_session_tells_the_attempts_session_nothing(
+    store: Arc<dyn Store>,
+) {
+    let (starter, a) = opened(store.as_ref(), &email()).await;
+    let (elsewhere, _) = opened(store.as_ref(), &email()).await;
+    let mut c = completion(&elsewhere, &a, "hash-1");
+    c.attempt_session_id = starter.id.clone();
+    assert_eq!(store.complete_signup(&c).await.unwrap(), Completion::Done);
+    let theirs = load(store.as_ref(), &starter.id).await;
+    let attempt = &theirs.signup_attempts[0];
+    assert!(attempt.completed && attempt.codes.code.is_none());
+    assert_eq!(attempt.user_id, None, "no user id in the starter's session");
+    assert_eq!(
+        attempt.email_verified, a.email_verified,
+        "nor anything the user has"
+    );
+    assert!(theirs.signins.is_empty());
+    let ours = load(store.as_ref(), &elsewhere.id).await;
+    assert_eq!(ours.signins, vec![c.grant.signin.clone()]);
+    assert!(store.get_user(&c.user.id).await.unwrap().is_some());
 }

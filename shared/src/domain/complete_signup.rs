@@ -16,8 +16,9 @@ use super::{password, validation, verification};
 use crate::app::App;
 use crate::store::{AttemptCheck, AttemptKey, CodeProof, WrongCode};
 
-/// Seed 002's parameters, from the query string and the form body.
-#[derive(Debug, Default)]
+/// Seed 002's parameters, from the query string and the form body. No `Debug`: it holds the
+/// password and the signup code.
+#[derive(Default)]
 pub struct CompleteSignupInput {
     pub signup_code: Option<String>,
     pub password: Option<String>,
@@ -142,6 +143,19 @@ async fn with_code(
         return Err(AuthError::CodeExpired);
     }
 
+    // Anyone can start an email_link sign-up for any address. Used in another browser, the code's
+    // owner did not necessarily start it: nothing the starter chose is kept.
+    let mut attempt = attempt;
+    let elsewhere = caller.session.as_ref().map(|s| s.session.id.as_str()) != Some(session_id);
+    if elsewhere {
+        attempt.username = None;
+        attempt.phone_number = None;
+        attempt.first_name = None;
+        attempt.last_name = None;
+        attempt.password_hash = None;
+        attempt.metadata.clear();
+        attempt.profile.clear();
+    }
     let (revised, password) = apply(app, &attempt, input)?;
     let mut revised = revised;
     revised.password_hash = Some(password::hash_blocking(password).await?);

@@ -61,7 +61,8 @@ const PROVIDERS: [&str; 33] = [
 ];
 const IDENTITY_TYPES: [&str; 6] = ["sms", "otp", "push", "email", "social", "enterprise"];
 
-#[derive(Debug, Default, Deserialize)]
+/// No `Debug`: it holds the password (or its hash).
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportInput {
     pub blocked: Option<bool>,

@@ -33,8 +33,8 @@ pub struct InitInput {
 }
 
 /// The provider's redirect. Providers add parameters of their own (`scope`, `iss`, ...), so
-/// unknown ones are ignored here.
-#[derive(Debug, Default, Deserialize)]
+/// unknown ones are ignored here. No `Debug`: it holds the authorization code.
+#[derive(Default, Deserialize)]
 pub struct CallbackInput {
     pub code: Option<String>,
     pub state: Option<String>,

@@ -65,8 +65,8 @@ pub async fn start(app: &App, caller: &mut Caller, input: SigninInput) -> Result
     let now = app.clock.now();
     match strategy {
         SigninMethod::Password => {
-            let password = password::normalize(&password.expect("checked above"));
-            with_password(app, caller, &typed, &claim, password, now).await
+            let typed_password = password.expect("checked above");
+            with_password(app, caller, &typed, &claim, typed_password, now).await
         }
         SigninMethod::EmailOtp => with_code(app, caller, &typed, &claim, Channel::Email, now).await,
         SigninMethod::PhoneOtp => with_code(app, caller, &typed, &claim, Channel::Sms, now).await,
@@ -79,6 +79,7 @@ async fn with_password(
     caller: &mut Caller,
     typed: &str,
     claim: &Claim,
+    // As typed: verification normalizes it (and tries it raw against imported hashes).
     password: String,
     now: Timestamp,
 ) -> Result<(), AuthError> {
@@ -110,7 +111,7 @@ async fn with_password(
 
     // The password was right: the reserved try was not a failure.
     let user = user.expect("only a stored hash verifies");
-    upgrade_imported_hash(app, &user, password).await;
+    upgrade_imported_hash(app, &user, password::normalize(&password)).await;
     let release = failures.release(store, now);
     if user.blocked {
         release.await?;

@@ -142,7 +142,7 @@ impl State {
         session_id: &str,
         kind: AttemptKind,
         attempt_id: &str,
-        user: &User,
+        user: Option<&User>,
     ) {
         let Some(state) = self.sessions.get_mut(session_id) else {
             return;
@@ -158,6 +158,9 @@ impl State {
                     a.remaining_steps.clear();
                     a.missing_fields.clear();
                     a.codes.code = None;
+                    let Some(user) = user else {
+                        return;
+                    };
                     a.user_id = Some(user.id.clone());
                     a.email_verified = user.email_verified;
                     a.phone_verified = user.phone_verified;
@@ -477,7 +480,10 @@ impl AttemptStore for MemoryStore {
         if !taken.is_empty() {
             return Ok(Completion::Taken(taken));
         }
-        state.complete_attempt(session_id, kind, c.check.attempt_id(), &c.user);
+        // A signup code used in another browser: the starter's session learns nothing of the user.
+        let same_session = session_id == c.grant.session_id();
+        let user = (kind == AttemptKind::Signup && same_session).then_some(&c.user);
+        state.complete_attempt(session_id, kind, c.check.attempt_id(), user);
         state.apply_grant(&c.grant);
         for claim in &c.claims {
             state.claims.insert(claim.key(), c.user.id.clone());
@@ -626,7 +632,12 @@ impl AttemptStore for MemoryStore {
             state.claims.insert(claim.key(), c.user_id.clone());
         }
         if let Some(check) = &c.check {
-            state.complete_attempt(&session_id, AttemptKind::Signin, check.attempt_id(), &user);
+            state.complete_attempt(
+                &session_id,
+                AttemptKind::Signin,
+                check.attempt_id(),
+                Some(&user),
+            );
         }
         state.apply_grant(&c.grant);
         Ok(Completion::Done)

@@ -21,6 +21,14 @@ use super::super::error::FieldError;
 /// Rounds of a bare PBKDF2 digest imported with `salt`.
 pub const BARE_PBKDF2_ROUNDS: u32 = 10_000;
 
+/// Cost ceilings. Anyone who knows an imported identifier can make Sesame check its hash, so a
+/// hash beyond these (a 4 GiB argon2, bcrypt cost 31) is refused at import and never evaluated.
+pub const MAX_BCRYPT_COST: u32 = 14;
+pub const MAX_PBKDF2_ROUNDS: u32 = 2_000_000;
+pub const MAX_ARGON2_MEMORY_KIB: u32 = 128 * 1024;
+pub const MAX_ARGON2_ITERATIONS: u32 = 10;
+pub const MAX_ARGON2_PARALLELISM: u32 = 8;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HashFn {
@@ -37,7 +45,9 @@ pub fn import(hash_fn: HashFn, hash: &str, salt: Option<&str>) -> Result<String,
     match hash_fn {
         HashFn::Bcrypt => {
             if !is_bcrypt(hash) {
-                return Err(bad("a bcrypt hash ($2a$, $2b$ or $2y$)"));
+                return Err(bad(&format!(
+                    "a bcrypt hash ($2a$, $2b$ or $2y$) of cost at most {MAX_BCRYPT_COST}"
+                )));
             }
             salt.map_or(Ok(hash.to_string()), |_| Err(no_salt()))
         }
@@ -49,11 +59,20 @@ pub fn import(hash_fn: HashFn, hash: &str, salt: Option<&str>) -> Result<String,
                     "an argon2 PHC string ($argon2i$, $argon2d$ or $argon2id$)",
                 ));
             }
+            if !argon2_affordable(hash) {
+                return Err(bad(&format!(
+                    "an argon2 hash within m={MAX_ARGON2_MEMORY_KIB}, t={MAX_ARGON2_ITERATIONS}, \
+                     p={MAX_ARGON2_PARALLELISM}"
+                )));
+            }
             salt.map_or(Ok(hash.to_string()), |_| Err(no_salt()))
         }
         HashFn::Pbkdf2 if hash.starts_with('$') => {
-            Pbkdf2::parse(hash)
-                .ok_or_else(|| bad("a $pbkdf2-sha256$ or $pbkdf2-sha512$ string"))?;
+            Pbkdf2::parse(hash).ok_or_else(|| {
+                bad(&format!(
+                    "a $pbkdf2-sha256$ or $pbkdf2-sha512$ string of at most {MAX_PBKDF2_ROUNDS} rounds"
+                ))
+            })?;
             salt.map_or(Ok(hash.to_string()), |_| Err(no_salt()))
         }
         HashFn::Pbkdf2 => {
@@ -85,7 +104,7 @@ fn is_bcrypt(hash: &str) -> bool {
     let cost_ok = hash
         .get(4..6)
         .and_then(|c| c.parse::<u32>().ok())
-        .is_some_and(|c| (4..=31).contains(&c));
+        .is_some_and(|c| (4..=MAX_BCRYPT_COST).contains(&c));
     let rest_ok = hash.get(6..7) == Some("$")
         && hash.get(7..).is_some_and(|r| {
             r.len() == 53
@@ -107,12 +126,29 @@ pub fn needs_upgrade(stored: &str) -> bool {
     !stored.starts_with(&current)
 }
 
-/// Verifies a password against any stored form: argon2 (any variant), bcrypt or PBKDF2.
+/// Whether an argon2 PHC string's parameters are within the ceilings.
+fn argon2_affordable(phc: &str) -> bool {
+    let Ok(parsed) = argon2::password_hash::phc::PasswordHash::new(phc) else {
+        return false;
+    };
+    let within = |name: &str, max: u32| {
+        parsed
+            .params
+            .get_decimal(name)
+            .is_some_and(|v| (1..=max).contains(&v))
+    };
+    within("m", MAX_ARGON2_MEMORY_KIB)
+        && within("t", MAX_ARGON2_ITERATIONS)
+        && within("p", MAX_ARGON2_PARALLELISM)
+}
+
+/// Verifies a password against any stored form: argon2 (any variant), bcrypt or PBKDF2, each
+/// only within the cost ceilings.
 pub fn verify(password: &str, stored: &str) -> bool {
     if stored.starts_with("$argon2") {
-        super::verify(password, stored)
+        argon2_affordable(stored) && super::verify(password, stored)
     } else if stored.starts_with("$2") {
-        bcrypt::verify(password, stored).unwrap_or(false)
+        is_bcrypt(stored) && bcrypt::verify(password, stored).unwrap_or(false)
     } else if stored.starts_with("$pbkdf2-") {
         Pbkdf2::parse(stored).is_some_and(|p| p.verify(password))
     } else {
@@ -148,7 +184,7 @@ impl Pbkdf2 {
         // passlib's base64 writes `.` for `+`.
         let decode = |v: &str| STANDARD_NO_PAD.decode(v.replace('.', "+")).ok();
         let (salt, hash) = (decode(salt)?, decode(hash)?);
-        let sane = (1..=10_000_000).contains(&rounds) && (16..=64).contains(&hash.len());
+        let sane = (1..=MAX_PBKDF2_ROUNDS).contains(&rounds) && (16..=64).contains(&hash.len());
         sane.then_some(Self {
             sha512,
             rounds,
@@ -189,6 +225,54 @@ mod tests {
         assert!(verify("analytical engine", &stored));
         assert!(!verify("analytical engines", &stored));
         assert!(needs_upgrade(&stored));
+    }
+
+    #[test]
+    fn when_an_imported_hash_costs_more_than_the_ceilings_it_is_refused_and_never_evaluated() {
+        let salt = "c2FsdHNhbHRzYWx0";
+        let hash = "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        let too_costly = [
+            (HashFn::Bcrypt, format!("$2b$15${}", "a".repeat(53))),
+            (
+                HashFn::Pbkdf2,
+                format!("$pbkdf2-sha256$3000000${salt}${hash}"),
+            ),
+            (
+                HashFn::Argon2,
+                format!("$argon2id$v=19$m=4194304,t=1,p=1${salt}${hash}"),
+            ),
+            (
+                HashFn::Argon2,
+                format!("$argon2id$v=19$m=65536,t=11,p=1${salt}${hash}"),
+            ),
+        ];
+        for (f, h) in too_costly {
+            assert!(import(f, &h, None).is_err(), "{h}");
+            assert!(!verify("anything", &h), "{h}");
+        }
+        let affordable = [
+            (HashFn::Bcrypt, format!("$2b$14${}", "a".repeat(53))),
+            (
+                HashFn::Pbkdf2,
+                format!("$pbkdf2-sha256$2000000${salt}${hash}"),
+            ),
+            (
+                HashFn::Argon2,
+                format!("$argon2id$v=19$m=131072,t=10,p=8${salt}${hash}"),
+            ),
+        ];
+        for (f, h) in affordable {
+            assert!(import(f, &h, None).is_ok(), "{h}");
+        }
+    }
+
+    #[tokio::test]
+    async fn when_an_imported_hash_was_made_from_the_password_as_typed_it_still_verifies() {
+        // Full-width letters change under NFKC; the old system hashed them as typed.
+        let typed = "ｆｕｌｌ ｗｉｄｔｈ 1843";
+        let stored = bcrypt::hash(typed, 4).unwrap();
+        assert!(super::super::verify_blocking(typed.to_string(), Some(stored.clone())).await);
+        assert!(!super::super::verify_blocking("full width 1843".into(), Some(stored)).await);
     }
 
     #[test]

@@ -104,12 +104,25 @@ pub async fn hash_blocking(password: String) -> Result<String, AuthError> {
 /// Verifies on the blocking pool, any stored form (imported bcrypt and PBKDF2 too). With no stored hash (unknown identifier, no password set) it
 /// verifies against a dummy hash of the same cost and fails, so both cases take as long as a
 /// wrong password.
-pub async fn verify_blocking(password: String, phc: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => legacy::verify(&password, &phc),
-        None => {
-            let _ = verify(&password, &DUMMY_HASH);
-            false
+///
+/// `typed` is the password as typed: Sesame's own hashes are of its NFKC form, while an imported
+/// hash was made by a system that may not have normalized, so both forms are tried there. An
+/// imported hash may also cost less than argon2id, so the dummy is verified as well: its cost
+/// never tells an imported user from an unknown one.
+pub async fn verify_blocking(typed: String, phc: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let normalized = normalize(&typed);
+        match phc {
+            Some(phc) if !legacy::needs_upgrade(&phc) => verify(&normalized, &phc),
+            Some(phc) => {
+                let _ = verify(&normalized, &DUMMY_HASH);
+                legacy::verify(&typed, &phc)
+                    || (typed != normalized && legacy::verify(&normalized, &phc))
+            }
+            None => {
+                let _ = verify(&normalized, &DUMMY_HASH);
+                false
+            }
         }
     })
     .await

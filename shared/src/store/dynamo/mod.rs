@@ -808,7 +808,10 @@ impl AttemptStore for DynamoStore {
         let session_id = c.attempt_session_id.as_str();
         // An OAuth callback creating its user directly completes the `sso` sign-in attempt.
         let kind = c.check.signup_kind();
-        let user = (kind == AttemptKind::Signup).then_some(&c.user);
+        // A signup code used in another browser completes an attempt in the starter's session,
+        // which must not learn who completed it.
+        let same_session = c.attempt_session_id == c.grant.session_id();
+        let user = (kind == AttemptKind::Signup && same_session).then_some(&c.user);
         let mut items = vec![self.completion_update(session_id, kind, &c.check, user)];
         // A new user's id owns nothing yet, so each claim is taken only if nobody holds it.
         for claim in &c.claims {
