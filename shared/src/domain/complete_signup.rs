@@ -180,6 +180,7 @@ fn apply(
     let mut errors = Vec::new();
     let mut revised = attempt.clone();
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let phone = phone(&input);
 
     match present(input.email_address).map(|e| validation::email(&e)) {
         None => errors.push(FieldError::required("emailAddress")),
@@ -199,11 +200,7 @@ fn apply(
             Some(Err(e)) => errors.push(e),
         }
     }
-    match phone(&CompleteSignupInput {
-        phone_number: input.phone_number.clone(),
-        country_code: input.country_code.clone(),
-        ..Default::default()
-    }) {
+    match phone {
         Ok(Some(p)) => revised.phone_number = Some(p),
         Ok(None)
             if app
