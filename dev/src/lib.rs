@@ -8,16 +8,16 @@ use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use sesame::App;
+use sesame::Deps;
+use sesame::adapters::outbox::Outbox;
 use sesame::http::request::MAX_BODY_BYTES;
 use sesame::http::{BodyTooLarge, ClientIp, RequestId, dispatch};
 use sesame::ids::new_id;
-use sesame::notify::outbox::Outbox;
 
 const READ_LIMIT_BYTES: usize = 16 * MAX_BODY_BYTES;
 
 /// All routes; `/dev/outbox` only when an outbox is given.
-pub fn router(app: App, outbox: Option<Arc<Outbox>>) -> Router {
+pub fn router(app: Deps, outbox: Option<Arc<Outbox>>) -> Router {
     let mut router = Router::new();
     if let Some(outbox) = outbox {
         router = router.route(
@@ -46,7 +46,7 @@ pub async fn serve(
 }
 
 async fn any_route(
-    State(app): State<App>,
+    State(app): State<Deps>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: axum::extract::Request,
 ) -> axum::response::Response {

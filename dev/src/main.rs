@@ -3,9 +3,8 @@
 
 use std::process::ExitCode;
 
-use sesame::App;
+use sesame::adapters::dynamo::ensure_table;
 use sesame::config::Config;
-use sesame::store::dynamo::ensure_table;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,15 +28,15 @@ async fn main() -> ExitCode {
     };
 
     let router = if aws {
-        let sdk = sesame::app::sdk_config(&config).await;
+        let sdk = sesame::wiring::sdk_config(&config).await;
         if let Err(e) = ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &config.table_name).await
         {
             eprintln!("sesame-dev: table {}: {e}", config.table_name);
             return ExitCode::FAILURE;
         }
-        sesame_dev::router(App::aws(config, None).await, None)
+        sesame_dev::router(sesame::wiring::aws(config, None).await, None)
     } else {
-        let (app, outbox) = App::embedded(config);
+        let (app, outbox) = sesame::wiring::embedded(config);
         sesame_dev::router(app, Some(outbox))
     };
 

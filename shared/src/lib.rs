@@ -1,16 +1,14 @@
-//! Sesame's shared crate: every Lambda binary and the dev server run the handlers in `http`,
-//! which call the domain services in `domain`, which reach DynamoDB and SES/SNS only through the
-//! ports in `store` and `notify`, and identity providers only through `oidc`.
+//! Sesame's shared crate. Every Lambda binary and the dev server run the handlers in `http`,
+//! which turn requests into domain types and call the services in `domain`. The domain reaches
+//! DynamoDB, SES/SNS, OpenID providers and the clock only through its `domain::ports`; `adapters`
+//! implement them and `wiring` (the composition root) chooses which.
 
-pub mod app;
-pub mod clock;
+pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod http;
 pub mod ids;
-pub mod notify;
-pub mod oidc;
-pub mod store;
 pub mod telemetry;
+pub mod wiring;
 
-pub use app::App;
+pub use domain::Deps;

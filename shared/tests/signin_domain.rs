@@ -3,13 +3,13 @@
 mod support;
 
 use sesame::domain::model::*;
-use sesame::domain::signin::{self, SigninInput};
-use sesame::domain::{AuthError, Caller, password};
-use sesame::ids::{new_id, prefix};
-use sesame::store::{
+use sesame::domain::ports::store::{
     AttemptCheck, CodeProof, Grant, GrantSession, NewAttempt, SessionRotation, SessionWrite,
     SignupCompletion,
 };
+use sesame::domain::signin::{self, SigninInput};
+use sesame::domain::{AuthError, Caller, password};
+use sesame::ids::{new_id, prefix};
 use support::harness;
 
 /// Stores a user directly, as an import would (seed 003's `blocked`).

@@ -5,8 +5,7 @@
 
 use std::time::{Duration as StdDuration, Instant};
 
-use sesame::App;
-use sesame::clock::ManualClock;
+use sesame::adapters::clock::ManualClock;
 use sesame::domain::signin::{self, SigninInput};
 use sesame::domain::signup::{self, SignupInput};
 use sesame::domain::verification::{self, Target};
@@ -63,7 +62,7 @@ async fn run(runs: usize) {
     // (2) known vs unknown identifier.
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let config = sesame::config::Config::for_tests(&[("LIMIT_SIGNINS_PER_IP_PER_HOUR", "1000000")]);
-    let (mut app, outbox) = App::embedded(config);
+    let (mut app, outbox) = sesame::wiring::embedded(config);
     app.clock = clock.clone();
     let mut caller = Caller::anonymous("198.51.100.1");
     let input = SignupInput {

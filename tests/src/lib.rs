@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
 use serde_json::Value;
-use sesame::App;
+use sesame::Deps;
+use sesame::adapters::dynamo::{CallLog, ensure_table};
+use sesame::adapters::outbox::Outbox;
 use sesame::config::Config;
 use sesame::ids::new_id;
-use sesame::notify::outbox::Outbox;
-use sesame::store::dynamo::{CallLog, ensure_table};
 use tokio::sync::oneshot;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +77,7 @@ impl Moto {
             table,
             sender,
         };
-        let sdk = sesame::app::sdk_config(&moto.config(&[])).await;
+        let sdk = sesame::wiring::sdk_config(&moto.config(&[])).await;
         ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &moto.table)
             .await
             .expect("emulator table");
@@ -89,7 +89,7 @@ impl Moto {
 
     /// SES v2 refuses to send from an unverified identity; this verifies the sender.
     pub async fn verify_sender(&self) {
-        let sdk = sesame::app::sdk_config(&self.config(&[])).await;
+        let sdk = sesame::wiring::sdk_config(&self.config(&[])).await;
         aws_sdk_sesv2::Client::new(&sdk)
             .create_email_identity()
             .email_identity(&self.sender)
@@ -155,7 +155,7 @@ pub struct Server {
     pub backend: Backend,
     pub outbox: Option<Arc<Outbox>>,
     pub moto: Option<Moto>,
-    pub app: App,
+    pub app: Deps,
     pub call_log: CallLog,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -174,12 +174,12 @@ impl Server {
         let call_log = CallLog::new();
         let (app, outbox, moto) = match backend {
             Backend::Embedded => {
-                let (app, outbox) = App::embedded(test_config(overrides));
+                let (app, outbox) = sesame::wiring::embedded(test_config(overrides));
                 (app, Some(outbox), None)
             }
             Backend::Moto => {
                 let moto = Moto::new(verify_sender).await?;
-                let app = App::aws(moto.config(overrides), Some(call_log.clone())).await;
+                let app = sesame::wiring::aws(moto.config(overrides), Some(call_log.clone())).await;
                 (app, None, Some(moto))
             }
         };
@@ -188,7 +188,7 @@ impl Server {
 
     /// Serves an app built by the test (own clock, own notifier).
     pub async fn serve(
-        app: App,
+        app: Deps,
         outbox: Option<Arc<Outbox>>,
         moto: Option<Moto>,
         call_log: CallLog,
@@ -218,17 +218,17 @@ impl Server {
     pub async fn start_with_clock(
         backend: Backend,
         overrides: &[(&str, &str)],
-        clock: Arc<sesame::clock::ManualClock>,
+        clock: Arc<sesame::adapters::clock::ManualClock>,
     ) -> Option<Self> {
         let call_log = CallLog::new();
         let (mut app, outbox, moto) = match backend {
             Backend::Embedded => {
-                let (app, outbox) = App::embedded(test_config(overrides));
+                let (app, outbox) = sesame::wiring::embedded(test_config(overrides));
                 (app, Some(outbox), None)
             }
             Backend::Moto => {
                 let moto = Moto::new(true).await?;
-                let app = App::aws(moto.config(overrides), Some(call_log.clone())).await;
+                let app = sesame::wiring::aws(moto.config(overrides), Some(call_log.clone())).await;
                 (app, None, Some(moto))
             }
         };
@@ -306,7 +306,7 @@ impl Server {
     /// "nothing was written" checks.
     pub async fn items_in_table(&self) -> usize {
         let moto = self.moto.as_ref().expect("only for the emulator");
-        let sdk = sesame::app::sdk_config(&moto.config(&[])).await;
+        let sdk = sesame::wiring::sdk_config(&moto.config(&[])).await;
         let out = aws_sdk_dynamodb::Client::new(&sdk)
             .scan()
             .table_name(&moto.table)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, ORIGIN};
 use serde_json::json;
-use sesame::clock::ManualClock;
+use sesame::adapters::clock::ManualClock;
 use sesame_e2e::providers::{OidcMock, settings, sign_in};
 use sesame_e2e::{Answer, Backend, Browser, Server, unique_email};
 use time::Duration;

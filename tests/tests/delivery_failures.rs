@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use sesame::App;
-use sesame::clock::SystemClock;
+use sesame::Deps;
+use sesame::adapters::clock::SystemClock;
+use sesame::adapters::dynamo::DynamoStore;
+use sesame::adapters::ses_sns::AwsNotifier;
 use sesame::domain::model::Channel;
-use sesame::notify::aws::AwsNotifier;
-use sesame::notify::{Message, Notifier};
-use sesame::store::dynamo::DynamoStore;
+use sesame::domain::ports::notifier::{Message, Notifier};
 use sesame_e2e::{Backend, Moto, Server, unique_email, unique_phone};
 
 /// A loopback port nothing listens on.
@@ -22,7 +22,7 @@ async fn closed_port() -> String {
 
 async fn notifier_at(endpoint: &str) -> AwsNotifier {
     let config = sesame_e2e::test_config(&[("AWS_ENDPOINT_URL", endpoint)]);
-    let sdk = sesame::app::sdk_config(&config).await;
+    let sdk = sesame::wiring::sdk_config(&config).await;
     AwsNotifier::new(
         aws_sdk_sesv2::Client::new(&sdk),
         aws_sdk_sns::Client::new(&sdk),
@@ -99,12 +99,12 @@ async fn when_ses_and_sns_are_unreachable_sign_up_answers_502_and_keeps_the_atte
         return;
     };
     let config = moto.config(&[]);
-    let sdk = sesame::app::sdk_config(&config).await;
-    let app = App {
+    let sdk = sesame::wiring::sdk_config(&config).await;
+    let app = Deps {
         store: Arc::new(DynamoStore::new(&sdk, moto.table.clone(), None)),
         notifier: Arc::new(notifier_at(&closed_port().await).await),
         clock: Arc::new(SystemClock),
-        oidc: Arc::new(sesame::oidc::Oidc::new(&config.oidc)),
+        identity: Arc::new(sesame::adapters::oidc::Oidc::new(&config.oidc)),
         config: Arc::new(config),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use futures_util::future::join_all;
 use serde_json::json;
-use sesame::clock::ManualClock;
+use sesame::adapters::clock::ManualClock;
 use sesame_e2e::{Backend, Server, both_backends};
 use time::{Duration, OffsetDateTime};
 

@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use sesame::App;
-use sesame::clock::ManualClock;
-use sesame::store::dynamo::{CallLog, DynamoStore, sequential_round_trips};
+use sesame::adapters::clock::ManualClock;
+use sesame::adapters::dynamo::{CallLog, DynamoStore, sequential_round_trips};
 use sesame_e2e::providers::{self, OidcMock};
 use sesame_e2e::{Backend, Moto, Server, unique_email};
 use time::{Duration, OffsetDateTime};
@@ -34,8 +33,8 @@ async fn requests_stay_within_their_dynamodb_round_trip_budget() {
     };
     let log = CallLog::new();
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let mut app = App::aws(moto.config(&[]), None).await;
-    let sdk = sesame::app::sdk_config(&moto.config(&[])).await;
+    let mut app = sesame::wiring::aws(moto.config(&[]), None).await;
+    let sdk = sesame::wiring::sdk_config(&moto.config(&[])).await;
     app.store = Arc::new(DynamoStore::new(
         &sdk,
         moto.table.clone(),
@@ -201,7 +200,7 @@ async fn oauth_requests_stay_within_their_dynamodb_round_trip_budget() {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     overrides.push(("REQUIRED_FIELDS", "username"));
-    let app = App::aws(moto.config(&overrides), Some(log.clone())).await;
+    let app = sesame::wiring::aws(moto.config(&overrides), Some(log.clone())).await;
     let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
     let sub = sesame::ids::new_id("sub");
     mock.set_user(

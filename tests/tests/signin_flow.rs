@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use sesame::clock::ManualClock;
+use sesame::adapters::clock::ManualClock;
 use sesame_e2e::{Backend, Server, both_backends, unique_email, unique_phone};
 use time::{Duration, OffsetDateTime};
 

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 use serde_json::Map;
 use serde_json::json;
+use sesame::adapters::dynamo::DynamoStore;
+use sesame::adapters::memory::MemoryStore;
 use sesame::domain::model::*;
+use sesame::domain::ports::store::*;
 use sesame::ids::{new_id, prefix};
-use sesame::store::dynamo::DynamoStore;
-use sesame::store::memory::MemoryStore;
-use sesame::store::*;
 use sesame_e2e::Moto;
 use time::Duration;
 use time::macros::datetime;
@@ -84,7 +84,7 @@ fn memory_store() -> Arc<dyn Store> {
 
 async fn dynamo_store() -> Option<Arc<dyn Store>> {
     let moto = Moto::new(false).await?;
-    let sdk = sesame::app::sdk_config(&moto.config(&[])).await;
+    let sdk = sesame::wiring::sdk_config(&moto.config(&[])).await;
     Some(Arc::new(DynamoStore::new(&sdk, moto.table.clone(), None)))
 }
 

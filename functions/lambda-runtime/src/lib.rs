@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, service_fn};
-use sesame::App;
+use sesame::Deps;
 use sesame::config::Config;
 use sesame::http::{ClientIp, IamAuthorized, RequestId, Route, dispatch, handle};
 
@@ -18,7 +18,7 @@ pub async fn run(route: Option<Route>) -> Result<(), Error> {
     sesame::telemetry::init();
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
-    let app = App::aws(config, None).await;
+    let app = sesame::wiring::aws(config, None).await;
     if route == Some(Route::Signin) {
         sesame::domain::password::warm_up();
     }
@@ -31,7 +31,7 @@ pub async fn run(route: Option<Route>) -> Result<(), Error> {
 
 /// One invocation: event in, response out.
 pub async fn serve(
-    app: &App,
+    app: &Deps,
     route: Option<Route>,
     event: lambda_http::Request,
 ) -> lambda_http::Response<Body> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use http::header::SET_COOKIE;
 use serde_json::Value;
-use sesame::App;
+use sesame::Deps;
 use sesame::config::Config;
 use sesame::http::Route;
 
@@ -17,7 +17,7 @@ fn event(name: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-async fn invoke(app: &App, route: Option<Route>, event: &Value) -> (u16, Option<String>, Value) {
+async fn invoke(app: &Deps, route: Option<Route>, event: &Value) -> (u16, Option<String>, Value) {
     let request =
         lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event");
     let response = sesame_lambda::serve(app, route, request).await;
@@ -33,10 +33,10 @@ async fn invoke(app: &App, route: Option<Route>, event: &Value) -> (u16, Option<
     (status, cookie, body)
 }
 
-fn app(overrides: &[(&str, &str)]) -> App {
+fn app(overrides: &[(&str, &str)]) -> Deps {
     let mut all = vec![("ALLOWED_ORIGINS", "https://app.example.com")];
     all.extend_from_slice(overrides);
-    App::embedded(Config::for_tests(&all)).0
+    sesame::wiring::embedded(Config::for_tests(&all)).0
 }
 
 #[test]

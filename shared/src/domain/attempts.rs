@@ -6,8 +6,8 @@ use super::error::AuthError;
 use super::limits::{Limit, seconds_until};
 use super::model::{SessionState, SigninAttempt, SignupAttempt, Timestamp};
 use super::session;
-use crate::app::App;
-use crate::store::{NewAttempt, Opened, SessionWrite};
+use crate::domain::Deps;
+use crate::domain::ports::store::{NewAttempt, Opened, SessionWrite};
 
 pub enum Opening {
     Signup(Box<SignupAttempt>),
@@ -40,7 +40,7 @@ impl Opening {
 /// Stores the attempt, charging `cap` (the per-destination limit of the code it will send) in
 /// the same write; returns the id of the session it joined.
 pub async fn open(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     mut attempt: Opening,
     cap: Option<&Limit>,
@@ -52,13 +52,13 @@ pub async fn open(
     };
     if let Some(state) = caller.session.as_mut() {
         attempt.set_session(&state.session.id);
-        let expires_at = session::deadline(app, state, now);
+        let expires_at = session::deadline(deps, state, now);
         let touch = SessionWrite::Touch {
             session_id: state.session.id.clone(),
             last_active_at: now,
             expires_at,
         };
-        match app
+        match deps
             .store
             .open_attempt(&touch, attempt.as_new(), charge)
             .await?
@@ -76,9 +76,9 @@ pub async fn open(
         // The session ended between the read and the write: start a fresh one.
         caller.session = None;
     }
-    let (new_session, cookie) = session::create(app, now);
+    let (new_session, cookie) = session::create(deps, now);
     attempt.set_session(&new_session.id);
-    match app
+    match deps
         .store
         .open_attempt(
             &SessionWrite::Create(new_session.clone()),

@@ -13,8 +13,8 @@ use super::error::{AuthError, FieldError};
 use super::limits::{WRONG_CODES_PER_ATTEMPT, seconds_until};
 use super::model::{AttemptKind, Channel, SignupAttempt, SignupMethod, Step};
 use super::{password, validation, verification};
-use crate::app::App;
-use crate::store::{AttemptCheck, AttemptKey, CodeProof, WrongCode};
+use crate::domain::Deps;
+use crate::domain::ports::store::{AttemptCheck, AttemptKey, CodeProof, WrongCode};
 
 /// Seed 002's parameters, from the query string and the form body. No `Debug`: it holds the
 /// password and the signup code.
@@ -39,19 +39,19 @@ pub enum Completed {
 }
 
 pub async fn complete(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     input: CompleteSignupInput,
 ) -> Result<Completed, AuthError> {
-    if app.config.signup_agreements_required && !input.signup_agreements_accepted {
+    if deps.config.signup_agreements_required && !input.signup_agreements_accepted {
         return Err(AuthError::invalid(
             "signupAgreementsAccepted",
             "the signup agreements must be accepted",
         ));
     }
     match input.signup_code.clone().filter(|c| !c.trim().is_empty()) {
-        Some(code) => with_code(app, caller, &code, input).await,
-        None => third_party(app, caller, input).await,
+        Some(code) => with_code(deps, caller, &code, input).await,
+        None => third_party(deps, caller, input).await,
     }
 }
 
@@ -88,12 +88,12 @@ fn phone(input: &CompleteSignupInput) -> Result<Option<String>, FieldError> {
 }
 
 async fn with_code(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     code: &str,
     input: CompleteSignupInput,
 ) -> Result<Completed, AuthError> {
-    let now = app.clock.now();
+    let now = deps.clock.now();
     let wrong = || {
         AuthError::Invalid(vec![FieldError::new(
             super::error::ErrorCode::InvalidCode,
@@ -102,7 +102,7 @@ async fn with_code(
         )])
     };
     let (session_id, attempt_id, secret) = codes::parse_link_code(code).ok_or_else(wrong)?;
-    let state = app
+    let state = deps
         .store
         .load_session(session_id)
         .await?
@@ -121,14 +121,14 @@ async fn with_code(
         });
     }
     let pending = attempt.codes.code.clone().ok_or_else(wrong)?;
-    let key = &app.config.code_hash_key;
+    let key = &deps.config.code_hash_key;
     if !codes::link_matches(key, &attempt.id, secret, &pending.hash) {
         let attempt_key = AttemptKey {
             session_id,
             attempt_id,
             kind: AttemptKind::Signup,
         };
-        let counted = app
+        let counted = deps
             .store
             .record_wrong_code(attempt_key, WRONG_CODES_PER_ATTEMPT)
             .await?;
@@ -156,7 +156,7 @@ async fn with_code(
         attempt.metadata.clear();
         attempt.profile.clear();
     }
-    let (revised, password) = apply(app, &attempt, input)?;
+    let (revised, password) = apply(deps, &attempt, input)?;
     let mut revised = revised;
     revised.password_hash = Some(password::hash_blocking(password).await?);
     revised.missing_fields.clear();
@@ -167,13 +167,13 @@ async fn with_code(
         max_wrong_codes: WRONG_CODES_PER_ATTEMPT,
     });
     let proven = Some(Channel::Email);
-    verification::complete_signup(app, caller, revised, check, proven, now).await?;
+    verification::complete_signup(deps, caller, revised, check, proven, now).await?;
     Ok(Completed::SignedIn)
 }
 
 /// The signup-code path's fields on the attempt: every problem at once.
 fn apply(
-    app: &App,
+    deps: &Deps,
     attempt: &SignupAttempt,
     input: CompleteSignupInput,
 ) -> Result<(SignupAttempt, String), AuthError> {
@@ -203,7 +203,7 @@ fn apply(
     match phone {
         Ok(Some(p)) => revised.phone_number = Some(p),
         Ok(None)
-            if app
+            if deps
                 .config
                 .required_fields
                 .iter()
@@ -235,7 +235,7 @@ fn apply(
         }
     }
     // Seed 002 cannot supply a username; a deployment that requires one uses complete-profile.
-    if app.config.required_fields.iter().any(|f| f == "username") && revised.username.is_none() {
+    if deps.config.required_fields.iter().any(|f| f == "username") && revised.username.is_none() {
         errors.push(FieldError::new(
             super::error::ErrorCode::RequiredField,
             "username",
@@ -247,7 +247,7 @@ fn apply(
         return Err(AuthError::Invalid(errors));
     }
     if input.signup_agreements_accepted {
-        revised.signup_agreements_accepted_at = Some(app.clock.now());
+        revised.signup_agreements_accepted_at = Some(deps.clock.now());
     }
     Ok((revised, password.expect("checked above")))
 }
@@ -255,7 +255,7 @@ fn apply(
 /// `signupCode=` empty: the session's pending `sso` sign-up, completed like complete-profile.
 /// Fields the provider already gave are kept; only what the attempt lacks is taken.
 async fn third_party(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     input: CompleteSignupInput,
 ) -> Result<Completed, AuthError> {
@@ -285,9 +285,9 @@ async fn third_party(
         last_name: missing(&attempt.last_name, input.last_name),
         metadata: None,
         profile: None,
-        signup_agreements_accepted_at: input.signup_agreements_accepted.then(|| app.clock.now()),
+        signup_agreements_accepted_at: input.signup_agreements_accepted.then(|| deps.clock.now()),
     };
-    completion::complete(app, caller, profile)
+    completion::complete(deps, caller, profile)
         .await
         .map_err(with_seed_names)?;
     let signed_in = caller

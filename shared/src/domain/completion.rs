@@ -13,8 +13,8 @@ use super::model::{Channel, Claim, CodeAttempt, PendingCode, SignupAttempt, Step
 use super::signup::taken_error;
 use super::validation::{self, Profile};
 use super::{password, verification};
-use crate::app::App;
-use crate::store::{AttemptCheck, AttemptKey, AttemptKind, Opened};
+use crate::domain::Deps;
+use crate::domain::ports::store::{AttemptCheck, AttemptKey, AttemptKind, Opened};
 
 /// The fields a pending attempt may still take. A field it already has is refused.
 #[derive(Debug, Default, Deserialize)]
@@ -35,17 +35,17 @@ pub struct ProfileInput {
 }
 
 pub async fn complete(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     input: ProfileInput,
 ) -> Result<(), AuthError> {
-    let now = app.clock.now();
+    let now = deps.clock.now();
     let attempt = waiting_attempt(caller, input.attempt_id.as_deref())?.clone();
     let (mut revised, password, new_contacts) = apply(&attempt, input)?;
 
     let claims = Claim::for_new_fields(&attempt, &revised);
     if !claims.is_empty() {
-        let taken = app.store.taken_claims(&claims).await?;
+        let taken = deps.store.taken_claims(&claims).await?;
         if !taken.is_empty() {
             return Err(AuthError::Taken(taken.iter().map(taken_error).collect()));
         }
@@ -61,9 +61,9 @@ pub async fn complete(
             attempt_id: attempt.id.clone(),
             step: Step::CompleteProfile,
         };
-        return verification::complete_signup(app, caller, revised, check, None, now).await;
+        return verification::complete_signup(deps, caller, revised, check, None, now).await;
     }
-    prove_contacts(app, caller, revised, &new_contacts, now).await
+    prove_contacts(deps, caller, revised, &new_contacts, now).await
 }
 
 /// The attempt named by `attempt_id`, or the session's newest one waiting for its profile.
@@ -221,7 +221,7 @@ fn apply(
 
 /// Moves the attempt to the code step of the first new contact and sends its code.
 async fn prove_contacts(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     mut revised: SignupAttempt,
     new_contacts: &[Channel],
@@ -240,7 +240,7 @@ async fn prove_contacts(
         .expect("a new contact was just set")
         .to_string();
     let code = codes::generate();
-    let hash = codes::hash(&app.config.code_hash_key, &revised.id, channel, &code);
+    let hash = codes::hash(&deps.config.code_hash_key, &revised.id, channel, &code);
     revised.codes.code = Some(PendingCode {
         channel,
         hash: hash.clone(),
@@ -248,8 +248,8 @@ async fn prove_contacts(
         sent_at: Some(now),
     });
     revised.codes.sends += 1;
-    let cap = Limit::sends_per_destination(&to, app.config.limits.sends_per_destination_per_hour);
-    match app
+    let cap = Limit::sends_per_destination(&to, deps.config.limits.sends_per_destination_per_hour);
+    match deps
         .store
         .revise_signup(&revised, Some(cap.charge(now)))
         .await?
@@ -275,5 +275,5 @@ async fn prove_contacts(
         attempt_id: &revised.id,
         kind: AttemptKind::Signup,
     };
-    verification::deliver(app, caller, key, channel, &to, &code, &hash).await
+    verification::deliver(deps, caller, key, channel, &to, &code, &hash).await
 }

@@ -139,8 +139,8 @@ impl fmt::Display for InternalError {
 
 impl std::error::Error for InternalError {}
 
-impl From<crate::store::StoreError> for AuthError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<crate::domain::ports::store::StoreError> for AuthError {
+    fn from(e: crate::domain::ports::store::StoreError) -> Self {
         AuthError::Internal(InternalError(Box::new(e)))
     }
 }

@@ -7,9 +7,9 @@ use super::caller::{Caller, IssuedCookie};
 use super::limits::SIGNINS_PER_SESSION;
 use super::model::{Session, SessionState, Signin, Timestamp};
 use super::session;
-use crate::app::App;
+use crate::domain::Deps;
+use crate::domain::ports::store::{Grant, GrantSession, SessionRotation};
 use crate::ids::{new_id, prefix};
-use crate::store::{Grant, GrantSession, SessionRotation};
 
 pub struct Prepared {
     pub grant: Grant,
@@ -19,7 +19,12 @@ pub struct Prepared {
     pub next: SessionState,
 }
 
-pub fn prepare(app: &App, state: Option<&SessionState>, user_id: &str, now: Timestamp) -> Prepared {
+pub fn prepare(
+    deps: &Deps,
+    state: Option<&SessionState>,
+    user_id: &str,
+    now: Timestamp,
+) -> Prepared {
     let (secret, secret_hash) = session::new_secret();
     let mut next = match state {
         Some(s) => s.clone(),
@@ -37,7 +42,7 @@ pub fn prepare(app: &App, state: Option<&SessionState>, user_id: &str, now: Time
         session_id: next.session.id.clone(),
         user_id: user_id.to_string(),
         created_at: now,
-        expires_at: now + app.config.session_max,
+        expires_at: now + deps.config.session_max,
         last_active_at: now,
     };
 
@@ -63,7 +68,7 @@ pub fn prepare(app: &App, state: Option<&SessionState>, user_id: &str, now: Time
     next.session.secret_hash = secret_hash.clone();
     next.session.active_signin_id = Some(signin.id.clone());
     next.session.last_active_at = now;
-    next.session.expires_at = session::deadline(app, &next, now);
+    next.session.expires_at = session::deadline(deps, &next, now);
 
     let session = match state {
         None => GrantSession::Create(next.session.clone()),
@@ -88,11 +93,11 @@ pub fn prepare(app: &App, state: Option<&SessionState>, user_id: &str, now: Time
 }
 
 /// The caller after the store applied the grant: the new session, and its new cookie.
-pub fn apply(app: &App, caller: &mut Caller, prepared: Prepared) {
+pub fn apply(deps: &Deps, caller: &mut Caller, prepared: Prepared) {
     caller.issued = Some(IssuedCookie {
         session_id: prepared.next.session.id.clone(),
         secret: prepared.secret,
-        expires_at: session::absolute_end(app, &prepared.next),
+        expires_at: session::absolute_end(deps, &prepared.next),
     });
     caller.clear_cookie = false;
     caller.session = Some(prepared.next);

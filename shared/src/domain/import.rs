@@ -16,9 +16,9 @@ use super::model::{Claim, Identity, ImportedIdentity, User};
 use super::password::{self, legacy::HashFn};
 use super::signup::taken_error;
 use super::validation::{self, Profile};
-use crate::app::App;
+use crate::domain::Deps;
+use crate::domain::ports::store::Completion;
 use crate::ids::{new_id, prefix};
-use crate::store::Completion;
 
 pub const MAX_LOGIN_ATTEMPTS: i64 = 20_000;
 pub const MAX_IDENTITIES: usize = 10;
@@ -94,7 +94,7 @@ pub struct IdentityInput {
     pub details: Option<Map<String, Value>>,
 }
 
-pub async fn import_user(app: &App, input: ImportInput) -> Result<User, AuthError> {
+pub async fn import_user(deps: &Deps, input: ImportInput) -> Result<User, AuthError> {
     let verify_email = input.verify_email.unwrap_or(false);
     let (mut user, password) = validate(input)?;
     user.password_hash = match password {
@@ -102,7 +102,7 @@ pub async fn import_user(app: &App, input: ImportInput) -> Result<User, AuthErro
         Password::Imported(hash) => Some(hash),
         Password::Plain(pw) => Some(password::hash_blocking(pw).await?),
     };
-    let now = app.clock.now();
+    let now = deps.clock.now();
     user.created_at = now;
     user.updated_at = now;
 
@@ -116,7 +116,7 @@ pub async fn import_user(app: &App, input: ImportInput) -> Result<User, AuthErro
             subject: i.id.clone(),
         })
     }));
-    match app.store.import_user(&user, &claims).await? {
+    match deps.store.import_user(&user, &claims).await? {
         Completion::Done => {}
         Completion::Taken(taken) => {
             return Err(AuthError::Taken(taken.iter().map(taken_error).collect()));
@@ -128,7 +128,7 @@ pub async fn import_user(app: &App, input: ImportInput) -> Result<User, AuthErro
         && let Some(email) = &user.email
     {
         // A code needs a session to be entered in; the first sign-in sends it (see the README).
-        if let Err(e) = app
+        if let Err(e) = deps
             .notifier
             .send(&messages::verify_email_notice(email))
             .await

@@ -6,7 +6,7 @@ use time::Duration;
 
 use super::error::AuthError;
 use super::model::Timestamp;
-use crate::store::{Charge, Hit, LimitStore};
+use crate::domain::ports::store::{Charge, Hit, LimitStore};
 
 pub const WRONG_CODES_PER_ATTEMPT: u32 = 5;
 pub const SENDS_PER_ATTEMPT: u32 = 5;

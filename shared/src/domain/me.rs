@@ -9,8 +9,8 @@ use super::model::{Claim, Timestamp, User};
 use super::session;
 use super::signup::taken_error;
 use super::validation::{self, Profile};
-use crate::app::App;
-use crate::store::{ProfileChanges, UsernameChange};
+use crate::domain::Deps;
+use crate::domain::ports::store::{ProfileChanges, UsernameChange};
 
 /// The fields a user may change about themselves. Anything else (`email_verified`, `id`,
 /// `phone_verified`, `two_factor_enabled`, ...) is unknown here and so refused with 400.
@@ -46,23 +46,23 @@ fn signed_in_user_id(caller: &Caller) -> Result<String, AuthError> {
         .ok_or(AuthError::Unauthenticated)
 }
 
-pub async fn current(app: &App, caller: &mut Caller) -> Result<User, AuthError> {
+pub async fn current(deps: &Deps, caller: &mut Caller) -> Result<User, AuthError> {
     let user_id = signed_in_user_id(caller)?;
     let (user, touched) = tokio::join!(
-        app.store.get_user(&user_id),
-        session::touch_if_stale(app, caller)
+        deps.store.get_user(&user_id),
+        session::touch_if_stale(deps, caller)
     );
     touched?;
     user?.ok_or(AuthError::Unauthenticated)
 }
 
-pub async fn update(app: &App, caller: &mut Caller, input: MeUpdate) -> Result<User, AuthError> {
+pub async fn update(deps: &Deps, caller: &mut Caller, input: MeUpdate) -> Result<User, AuthError> {
     let user_id = signed_in_user_id(caller)?;
-    let now = app.clock.now();
+    let now = deps.clock.now();
     let (changes, username) = validate(input, now)?;
 
     let Some(username) = username else {
-        return app
+        return deps
             .store
             .update_profile(&user_id, &changes)
             .await?
@@ -71,13 +71,13 @@ pub async fn update(app: &App, caller: &mut Caller, input: MeUpdate) -> Result<U
     // Moving the username claim needs the old name; read it, and read again if another request
     // changed it in between.
     for _ in 0..3 {
-        let mut user = app
+        let mut user = deps
             .store
             .get_user(&user_id)
             .await?
             .ok_or(AuthError::Unauthenticated)?;
         let from = user.username.clone();
-        match app
+        match deps
             .store
             .change_username(&user_id, from.as_deref(), &username, &changes)
             .await?

@@ -3,7 +3,7 @@
 
 use super::codes::CODE_TTL;
 use super::model::Channel;
-use crate::notify::Message;
+use crate::domain::ports::Message;
 
 /// The `email_link` sign-up email: a link carrying the signup code.
 pub fn signup_link(to: &str, link: &str, valid_hours: i64) -> Message {

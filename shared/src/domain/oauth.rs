@@ -20,10 +20,10 @@ use super::model::{
     SignupAttempt, SignupMethod, SsoRequest, Step, Timestamp,
 };
 use super::{session, signin, validation, verification};
-use crate::app::App;
+use crate::domain::Deps;
+use crate::domain::ports::identity::{OidcError, ProviderClaims};
+use crate::domain::ports::store::{AttemptCheck, AttemptKey, Opened};
 use crate::ids::{new_id, prefix};
-use crate::oidc::{OidcError, ProviderClaims};
-use crate::store::{AttemptCheck, AttemptKey, Opened};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,18 +50,18 @@ pub struct CallbackError {
 }
 
 /// Opens the `sso` attempt and returns the provider's authorization URL.
-pub async fn init(app: &App, caller: &mut Caller, input: InitInput) -> Result<String, AuthError> {
+pub async fn init(deps: &Deps, caller: &mut Caller, input: InitInput) -> Result<String, AuthError> {
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let mut errors = Vec::new();
     let provider = present(input.provider);
     let redirect_uri = present(input.redirect_uri);
     match &provider {
         None => errors.push(FieldError::required("provider")),
-        Some(p) if !app.oidc.has_provider(p) => errors.push(FieldError::invalid(
+        Some(p) if !deps.identity.has_provider(p) => errors.push(FieldError::invalid(
             "provider",
             format!(
                 "is not a configured provider; configured: {}",
-                app.oidc.provider_names().join(", ")
+                deps.identity.provider_names().join(", ")
             ),
         )),
         Some(_) => {}
@@ -69,7 +69,7 @@ pub async fn init(app: &App, caller: &mut Caller, input: InitInput) -> Result<St
     match &redirect_uri {
         None => errors.push(FieldError::required("redirect_uri")),
         // Exact match only: a prefix or pattern would be an open redirect.
-        Some(uri) if !app.config.oidc.allowed_redirect_uris.contains(uri) => errors.push(
+        Some(uri) if !deps.config.oidc.allowed_redirect_uris.contains(uri) => errors.push(
             FieldError::invalid("redirect_uri", "is not on ALLOWED_REDIRECT_URIS"),
         ),
         Some(_) => {}
@@ -79,8 +79,12 @@ pub async fn init(app: &App, caller: &mut Caller, input: InitInput) -> Result<St
         return Err(AuthError::Invalid(errors));
     };
 
-    let now = app.clock.now();
-    let authorization = app.oidc.authorize(&provider).await.map_err(oidc_error)?;
+    let now = deps.clock.now();
+    let authorization = deps
+        .identity
+        .authorize(&provider)
+        .await
+        .map_err(oidc_error)?;
     let attempt = SigninAttempt {
         id: new_id(prefix::SIGNIN_ATTEMPT),
         session_id: String::new(),
@@ -102,15 +106,15 @@ pub async fn init(app: &App, caller: &mut Caller, input: InitInput) -> Result<St
         created_at: now,
         expires_at: now + ATTEMPT_TTL,
     };
-    let ip_limit = Limit::signins_per_ip(&caller.ip, app.config.limits.signins_per_ip_per_hour);
+    let ip_limit = Limit::signins_per_ip(&caller.ip, deps.config.limits.signins_per_ip_per_hour);
     let opening = Opening::Signin(Box::new(attempt));
-    attempts::open(app, caller, opening, Some(&ip_limit), now).await?;
+    attempts::open(deps, caller, opening, Some(&ip_limit), now).await?;
     Ok(authorization.url)
 }
 
 /// Finishes the sign-in; on success returns the redirect URI `init` was given.
 pub async fn callback(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     input: CallbackInput,
 ) -> Result<String, CallbackError> {
@@ -134,7 +138,7 @@ pub async fn callback(
         error,
     };
 
-    let now = app.clock.now();
+    let now = deps.clock.now();
     if attempt.completed {
         return Err(failed(AuthError::AttemptCompleted));
     }
@@ -156,8 +160,8 @@ pub async fn callback(
         .code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| failed(AuthError::Invalid(vec![FieldError::required("code")])))?;
-    let claims = app
-        .oidc
+    let claims = deps
+        .identity
         .redeem(&sso.provider, &code, &sso.pkce_verifier, &sso.nonce)
         .await
         .map_err(|e| failed(oidc_error(e)))?;
@@ -165,7 +169,7 @@ pub async fn callback(
         provider: sso.provider.clone(),
         subject: claims.subject.clone(),
     };
-    finish(app, caller, &attempt, identity, claims, now)
+    finish(deps, caller, &attempt, identity, claims, now)
         .await
         .map_err(failed)?;
     Ok(sso.redirect_uri)
@@ -182,14 +186,14 @@ fn matching_attempt<'a>(caller: &'a Caller, state: &str) -> Option<&'a SigninAtt
 }
 
 async fn finish(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     attempt: &SigninAttempt,
     identity: Identity,
     claims: ProviderClaims,
     now: Timestamp,
 ) -> Result<(), AuthError> {
-    let store = app.store.as_ref();
+    let store = deps.store.as_ref();
     let check = AttemptCheck::Sso {
         attempt_id: attempt.id.clone(),
     };
@@ -211,7 +215,7 @@ async fn finish(
         }
     });
     if let Some(user_id) = by_identity? {
-        return signin::grant(app, caller, &user_id, Some(check), None, None, now).await;
+        return signin::grant(deps, caller, &user_id, Some(check), None, None, now).await;
     }
     if let Some(user_id) = by_email? {
         let verified = store
@@ -220,16 +224,16 @@ async fn finish(
             .is_some_and(|u| u.email_verified);
         if verified {
             let link = Some(identity_claim);
-            return signin::grant(app, caller, &user_id, Some(check), None, link, now).await;
+            return signin::grant(deps, caller, &user_id, Some(check), None, link, now).await;
         }
     }
-    new_user(app, caller, attempt, identity, claims, email, now).await
+    new_user(deps, caller, attempt, identity, claims, email, now).await
 }
 
 /// A first sign-in: the user is created now if nothing is missing, else an `sso` sign-up
 /// attempt takes over (a code for an unverified email first, then `complete_profile`).
 async fn new_user(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     attempt: &SigninAttempt,
     identity: Identity,
@@ -248,7 +252,7 @@ async fn new_user(
         .and_then(|v| validation::url("image_url", &v).ok());
     let email_verified = email.is_some() && claims.email_verified;
     // The provider is the credential: a password is never required of an `sso` user.
-    let missing_fields: Vec<String> = app
+    let missing_fields: Vec<String> = deps
         .config
         .required_fields
         .iter()
@@ -298,7 +302,7 @@ async fn new_user(
         let check = AttemptCheck::Sso {
             attempt_id: attempt.id.clone(),
         };
-        verification::complete_signup(app, caller, signup, check, None, now).await?;
+        verification::complete_signup(deps, caller, signup, check, None, now).await?;
         mark_completed(caller, &attempt.id);
         return Ok(());
     }
@@ -311,7 +315,12 @@ async fn new_user(
             .clone()
             .expect("the step is there for an email");
         let code = codes::generate();
-        let hash = codes::hash(&app.config.code_hash_key, &signup.id, Channel::Email, &code);
+        let hash = codes::hash(
+            &deps.config.code_hash_key,
+            &signup.id,
+            Channel::Email,
+            &code,
+        );
         signup.codes = CodeState {
             code: Some(PendingCode {
                 channel: Channel::Email,
@@ -325,9 +334,9 @@ async fn new_user(
         delivery = Some((to, code, hash));
     }
     let cap = delivery.as_ref().map(|(to, _, _)| {
-        Limit::sends_per_destination(to, app.config.limits.sends_per_destination_per_hour)
+        Limit::sends_per_destination(to, deps.config.limits.sends_per_destination_per_hour)
     });
-    match app
+    match deps
         .store
         .continue_as_signup(&attempt.id, &signup, cap.as_ref().map(|c| c.charge(now)))
         .await?
@@ -353,7 +362,7 @@ async fn new_user(
         attempt_id: &signup.id,
         kind: AttemptKind::Signup,
     };
-    verification::deliver(app, caller, key, Channel::Email, &to, &code, &hash).await
+    verification::deliver(deps, caller, key, Channel::Email, &to, &code, &hash).await
 }
 
 /// Mirrors the store's completion of the `sso` sign-in attempt in the caller's session.

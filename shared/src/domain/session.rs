@@ -9,9 +9,9 @@ use time::Duration;
 use super::caller::{Caller, IssuedCookie};
 use super::error::AuthError;
 use super::model::{Session, SessionState, Timestamp};
-use crate::app::App;
+use crate::domain::Deps;
+use crate::domain::ports::store::Written;
 use crate::ids::{new_id, prefix, random_bytes};
-use crate::store::Written;
 
 /// A read moves the idle deadline at most this often, so most reads stay read-only.
 pub const TOUCH_INTERVAL: Duration = Duration::hours(1);
@@ -28,7 +28,7 @@ pub fn hash_secret(secret: &str) -> String {
 }
 
 /// A new session for a caller who had none, and the cookie that proves it.
-pub fn create(app: &App, now: Timestamp) -> (Session, IssuedCookie) {
+pub fn create(deps: &Deps, now: Timestamp) -> (Session, IssuedCookie) {
     let (secret, secret_hash) = new_secret();
     let mut session = Session {
         id: new_id(prefix::SESSION),
@@ -39,38 +39,38 @@ pub fn create(app: &App, now: Timestamp) -> (Session, IssuedCookie) {
         expires_at: now,
     };
     let state = SessionState::new(session.clone());
-    session.expires_at = deadline(app, &state, now);
+    session.expires_at = deadline(deps, &state, now);
     let cookie = IssuedCookie {
         session_id: session.id.clone(),
         secret,
-        expires_at: absolute_end(app, &state),
+        expires_at: absolute_end(deps, &state),
     };
     (session, cookie)
 }
 
 /// When the session ends if nothing else happens: idle time from now, but never past the
 /// absolute end.
-pub fn deadline(app: &App, state: &SessionState, now: Timestamp) -> Timestamp {
-    (now + app.config.session_idle).min(absolute_end(app, state))
+pub fn deadline(deps: &Deps, state: &SessionState, now: Timestamp) -> Timestamp {
+    (now + deps.config.session_idle).min(absolute_end(deps, state))
 }
 
 /// The latest the session can live: its newest signin's end, or for a session without signins,
 /// its own creation plus the maximum lifetime. The cookie lasts this long; the server enforces
 /// the idle deadline itself, so the browser need not be told about every extension.
-pub fn absolute_end(app: &App, state: &SessionState) -> Timestamp {
+pub fn absolute_end(deps: &Deps, state: &SessionState) -> Timestamp {
     state
         .signins
         .iter()
         .map(|s| s.expires_at)
         .max()
-        .unwrap_or(state.session.created_at + app.config.session_max)
+        .unwrap_or(state.session.created_at + deps.config.session_max)
 }
 
 /// Loads the session a cookie names and checks its secret and lifetimes. Expired signins and
 /// attempts are dropped from the view. A cookie that proves nothing yields an anonymous caller
 /// whose cookie is to be cleared.
 pub async fn resolve(
-    app: &App,
+    deps: &Deps,
     cookie: Option<(&str, &str)>,
     ip: &str,
 ) -> Result<Caller, AuthError> {
@@ -78,8 +78,8 @@ pub async fn resolve(
     let Some((session_id, secret)) = cookie else {
         return Ok(caller);
     };
-    let now = app.clock.now();
-    let Some(state) = app.store.load_session(session_id).await? else {
+    let now = deps.clock.now();
+    let Some(state) = deps.store.load_session(session_id).await? else {
         caller.clear_cookie = true;
         return Ok(caller);
     };
@@ -95,14 +95,14 @@ pub async fn resolve(
     // A wrong secret proves nothing, but the cookie is left alone: it may be a request sent just
     // before a sign-in replaced the secret, and clearing it would drop the new cookie.
     if secret_ok {
-        caller.session = Some(prune(app, state, now));
+        caller.session = Some(prune(deps, state, now));
     }
     Ok(caller)
 }
 
 /// Drops signins past their absolute end or idle too long, and attempts past their end.
-fn prune(app: &App, mut state: SessionState, now: Timestamp) -> SessionState {
-    let idle = app.config.session_idle;
+fn prune(deps: &Deps, mut state: SessionState, now: Timestamp) -> SessionState {
+    let idle = deps.config.session_idle;
     state
         .signins
         .retain(|s| now < s.expires_at && now < s.last_active_at + idle);
@@ -115,20 +115,20 @@ fn prune(app: &App, mut state: SessionState, now: Timestamp) -> SessionState {
 }
 
 /// Moves the idle deadline for a caller whose session has not been touched for a while.
-pub async fn touch_if_stale(app: &App, caller: &mut Caller) -> Result<(), AuthError> {
+pub async fn touch_if_stale(deps: &Deps, caller: &mut Caller) -> Result<(), AuthError> {
     let Some(state) = caller.session.as_mut() else {
         return Ok(());
     };
-    let now = app.clock.now();
+    let now = deps.clock.now();
     let signin_fresh = state
         .active_signin()
         .is_none_or(|s| now - s.last_active_at < TOUCH_INTERVAL);
     if now - state.session.last_active_at < TOUCH_INTERVAL && signin_fresh {
         return Ok(());
     }
-    let expires_at = deadline(app, state, now);
+    let expires_at = deadline(deps, state, now);
     let active = state.session.active_signin_id.clone();
-    app.store
+    deps.store
         .touch_session(&state.session.id, active.as_deref(), now, expires_at)
         .await?;
     state.session.last_active_at = now;
@@ -144,14 +144,14 @@ pub async fn touch_if_stale(app: &App, caller: &mut Caller) -> Result<(), AuthEr
 }
 
 /// Makes another of the session's signins active.
-pub async fn switch(app: &App, caller: &mut Caller, signin_id: &str) -> Result<(), AuthError> {
-    let now = app.clock.now();
+pub async fn switch(deps: &Deps, caller: &mut Caller, signin_id: &str) -> Result<(), AuthError> {
+    let now = deps.clock.now();
     let state = caller.session.as_mut().ok_or(AuthError::Unauthenticated)?;
     let not_here = || AuthError::invalid("signin_id", "is not a signin of this session");
     if !state.signins.iter().any(|s| s.id == signin_id) {
         return Err(not_here());
     }
-    if app
+    if deps
         .store
         .switch_signin(&state.session.id, signin_id, now)
         .await?
@@ -170,13 +170,13 @@ pub async fn switch(app: &App, caller: &mut Caller, signin_id: &str) -> Result<(
 /// Ends one signin (the most recently active one left becomes active), or, without an id, the
 /// whole session: then the session is deleted and the cookie cleared.
 pub async fn sign_out(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     signin_id: Option<&str>,
 ) -> Result<(), AuthError> {
     let Some(signin_id) = signin_id else {
         if let Some(state) = caller.session.take() {
-            app.store.delete_session(&state.session.id).await?;
+            deps.store.delete_session(&state.session.id).await?;
         }
         caller.clear_cookie = true;
         return Ok(());
@@ -197,7 +197,7 @@ pub async fn sign_out(
     } else {
         state.session.active_signin_id.clone()
     };
-    let written = app
+    let written = deps
         .store
         .remove_signin(&state.session.id, signin_id, next_active.as_deref())
         .await?;

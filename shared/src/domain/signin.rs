@@ -18,9 +18,11 @@ use super::model::{
 };
 use super::password;
 use super::verification;
-use crate::app::App;
+use crate::domain::Deps;
+use crate::domain::ports::store::{
+    AttemptCheck, AttemptKey, AttemptKind, Completion, SigninCompletion,
+};
 use crate::ids::{new_id, prefix};
-use crate::store::{AttemptCheck, AttemptKey, AttemptKind, Completion, SigninCompletion};
 
 /// An id no user can have (ids are `usr_` and 32 hex digits).
 const NO_SUCH_USER: &str = "usr_none";
@@ -33,7 +35,7 @@ pub struct SigninInput {
     pub strategy: Option<SigninMethod>,
 }
 
-pub async fn start(app: &App, caller: &mut Caller, input: SigninInput) -> Result<(), AuthError> {
+pub async fn start(deps: &Deps, caller: &mut Caller, input: SigninInput) -> Result<(), AuthError> {
     let strategy = input.strategy.unwrap_or(SigninMethod::Password);
     let typed = input.identifier.filter(|i| !i.trim().is_empty());
     let password = input.password.filter(|p| !p.is_empty());
@@ -62,20 +64,22 @@ pub async fn start(app: &App, caller: &mut Caller, input: SigninInput) -> Result
         return Err(AuthError::Invalid(errors));
     };
 
-    let now = app.clock.now();
+    let now = deps.clock.now();
     match strategy {
         SigninMethod::Password => {
             let typed_password = password.expect("checked above");
-            with_password(app, caller, &typed, &claim, typed_password, now).await
+            with_password(deps, caller, &typed, &claim, typed_password, now).await
         }
-        SigninMethod::EmailOtp => with_code(app, caller, &typed, &claim, Channel::Email, now).await,
-        SigninMethod::PhoneOtp => with_code(app, caller, &typed, &claim, Channel::Sms, now).await,
+        SigninMethod::EmailOtp => {
+            with_code(deps, caller, &typed, &claim, Channel::Email, now).await
+        }
+        SigninMethod::PhoneOtp => with_code(deps, caller, &typed, &claim, Channel::Sms, now).await,
         SigninMethod::Sso => unreachable!("refused above"),
     }
 }
 
 async fn with_password(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     typed: &str,
     claim: &Claim,
@@ -83,8 +87,8 @@ async fn with_password(
     password: String,
     now: Timestamp,
 ) -> Result<(), AuthError> {
-    let store = app.store.as_ref();
-    let ip_limit = Limit::signins_per_ip(&caller.ip, app.config.limits.signins_per_ip_per_hour);
+    let store = deps.store.as_ref();
+    let ip_limit = Limit::signins_per_ip(&caller.ip, deps.config.limits.signins_per_ip_per_hour);
     let failures = Limit::password_failures(&claim.key());
     let (ip_checked, reserved, owner) = tokio::join!(
         ip_limit.check(store, now),
@@ -111,7 +115,7 @@ async fn with_password(
 
     // The password was right: the reserved try was not a failure.
     let user = user.expect("only a stored hash verifies");
-    upgrade_imported_hash(app, &user, password::normalize(&password)).await;
+    upgrade_imported_hash(deps, &user, password::normalize(&password)).await;
     let release = failures.release(store, now);
     if user.blocked {
         release.await?;
@@ -121,17 +125,19 @@ async fn with_password(
         release.await?;
         // The password was right, so this path reveals nothing: cap the address itself.
         let cap =
-            Limit::sends_per_destination(email, app.config.limits.sends_per_destination_per_hour);
+            Limit::sends_per_destination(email, deps.config.limits.sends_per_destination_per_hour);
         let request = CodeRequest {
             typed,
             method: SigninMethod::Password,
             channel: Channel::Email,
             cap,
         };
-        return open_code_attempt(app, caller, request, Some(&user), now).await;
+        return open_code_attempt(deps, caller, request, Some(&user), now).await;
     }
-    let (released, granted) =
-        tokio::join!(release, grant(app, caller, &user.id, None, None, None, now));
+    let (released, granted) = tokio::join!(
+        release,
+        grant(deps, caller, &user.id, None, None, None, now)
+    );
     released?;
     granted
 }
@@ -139,7 +145,7 @@ async fn with_password(
 /// An imported hash (bcrypt, PBKDF2, older argon2) that just verified is replaced by argon2id,
 /// conditionally on it being unchanged. A failure here costs the user nothing: it is logged and
 /// retried at the next sign-in.
-async fn upgrade_imported_hash(app: &App, user: &User, password: String) {
+async fn upgrade_imported_hash(deps: &Deps, user: &User, password: String) {
     let Some(old) = user
         .password_hash
         .as_deref()
@@ -148,7 +154,7 @@ async fn upgrade_imported_hash(app: &App, user: &User, password: String) {
         return;
     };
     let replaced = match password::hash_blocking(password).await {
-        Ok(new) => app.store.replace_password_hash(&user.id, old, &new).await,
+        Ok(new) => deps.store.replace_password_hash(&user.id, old, &new).await,
         Err(e) => {
             tracing::warn!(user_id = %user.id, error = %e, "rehash failed");
             return;
@@ -163,15 +169,15 @@ async fn upgrade_imported_hash(app: &App, user: &User, password: String) {
 }
 
 async fn with_code(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     typed: &str,
     claim: &Claim,
     channel: Channel,
     now: Timestamp,
 ) -> Result<(), AuthError> {
-    let store = app.store.as_ref();
-    let ip_limit = Limit::signins_per_ip(&caller.ip, app.config.limits.signins_per_ip_per_hour);
+    let store = deps.store.as_ref();
+    let ip_limit = Limit::signins_per_ip(&caller.ip, deps.config.limits.signins_per_ip_per_hour);
     let (ip_checked, owner) = tokio::join!(ip_limit.check(store, now), store.claim_owner(claim));
     ip_checked?;
     let user = match owner? {
@@ -185,7 +191,7 @@ async fn with_code(
     // Charged per identifier, known or not, so a full cap (429) says nothing about existence.
     let cap = Limit::codes_per_identifier(
         &claim.key(),
-        app.config.limits.sends_per_destination_per_hour,
+        deps.config.limits.sends_per_destination_per_hour,
     );
     let request = CodeRequest {
         typed,
@@ -193,7 +199,7 @@ async fn with_code(
         channel,
         cap,
     };
-    open_code_attempt(app, caller, request, user.as_ref(), now).await
+    open_code_attempt(deps, caller, request, user.as_ref(), now).await
 }
 
 /// Where a sign-in code for `user` may go: the email on file, or a verified phone number only.
@@ -215,7 +221,7 @@ struct CodeRequest<'a> {
 /// Opens a sign-in attempt at the code step for `channel` and sends the code, or, when there is no
 /// user or nowhere to send, opens the same attempt with a code nobody receives.
 async fn open_code_attempt(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     request: CodeRequest<'_>,
     user: Option<&User>,
@@ -232,7 +238,7 @@ async fn open_code_attempt(
         .map(str::to_string);
     let attempt_id = new_id(prefix::SIGNIN_ATTEMPT);
     let code = codes::generate();
-    let code_hash = codes::hash(&app.config.code_hash_key, &attempt_id, channel, &code);
+    let code_hash = codes::hash(&deps.config.code_hash_key, &attempt_id, channel, &code);
     let step = match channel {
         Channel::Email => Step::VerifyEmailOtp,
         Channel::Sms => Step::VerifyPhoneOtp,
@@ -262,7 +268,7 @@ async fn open_code_attempt(
         expires_at: now + ATTEMPT_TTL,
     };
     let session_id = attempts::open(
-        app,
+        deps,
         caller,
         Opening::Signin(Box::new(attempt)),
         Some(&cap),
@@ -277,14 +283,14 @@ async fn open_code_attempt(
         attempt_id: &attempt_id,
         kind: AttemptKind::Signin,
     };
-    verification::deliver(app, caller, key, channel, &to, &code, &code_hash).await
+    verification::deliver(deps, caller, key, channel, &to, &code, &code_hash).await
 }
 
 /// Signs `user_id` in: completes the attempt the check names (if any), resets the user's failed
 /// logins, marks a proven contact verified and claims it, links a provider identity, adds the
 /// signin, makes it active and replaces the cookie secret, in one transaction.
 pub(crate) async fn grant(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     user_id: &str,
     check: Option<AttemptCheck>,
@@ -292,7 +298,7 @@ pub(crate) async fn grant(
     link: Option<Claim>,
     now: Timestamp,
 ) -> Result<(), AuthError> {
-    let mut prepared = grant::prepare(app, caller.session.as_ref(), user_id, now);
+    let mut prepared = grant::prepare(deps, caller.session.as_ref(), user_id, now);
     let completion = SigninCompletion {
         user_id: user_id.to_string(),
         check: check.clone(),
@@ -300,7 +306,7 @@ pub(crate) async fn grant(
         link,
         grant: prepared.grant.clone(),
     };
-    match app.store.complete_signin(&completion).await? {
+    match deps.store.complete_signin(&completion).await? {
         Completion::Done => {}
         Completion::UserBlocked => return Err(AuthError::UserBlocked),
         Completion::AttemptChanged if check.is_some() => return Err(AuthError::AttemptCompleted),
@@ -326,6 +332,6 @@ pub(crate) async fn grant(
         done.remaining_steps.clear();
         done.codes.code = None;
     }
-    grant::apply(app, caller, prepared);
+    grant::apply(deps, caller, prepared);
     Ok(())
 }

@@ -12,9 +12,9 @@ use super::limits::{ATTEMPT_TTL, Limit};
 use super::model::{Channel, Claim, CodeState, PendingCode, SignupAttempt, SignupMethod, Step};
 use super::validation::{self, Profile};
 use super::{messages, password, verification};
-use crate::app::App;
+use crate::domain::Deps;
+use crate::domain::ports::store::{AttemptKey, AttemptKind};
 use crate::ids::{new_id, prefix};
-use crate::store::{AttemptKey, AttemptKind};
 
 /// The end-user sign-up body. Privileged fields (`email_verified`, `blocked`, `hash_fn`, ...) are
 /// unknown here and so refused with `400 BAD_REQUEST_BODY`.
@@ -71,11 +71,11 @@ impl ValidSignup {
     }
 }
 
-pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result<(), AuthError> {
-    let valid = validate(app, input)?;
-    let now = app.clock.now();
-    let store = app.store.as_ref();
-    let limits = &app.config.limits;
+pub async fn start(deps: &Deps, caller: &mut Caller, input: SignupInput) -> Result<(), AuthError> {
+    let valid = validate(deps, input)?;
+    let now = deps.clock.now();
+    let store = deps.store.as_ref();
+    let limits = &deps.config.limits;
 
     // The per-IP limit guards the EMAIL_EXISTS answer; it is counted alongside the claims read.
     let ip_limit = Limit::signups_per_ip(&caller.ip, limits.signups_per_ip_per_hour);
@@ -100,9 +100,14 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         codes::generate()
     };
     let attempt_id = new_id(prefix::SIGNUP_ATTEMPT);
-    let code_hash = codes::hash(&app.config.code_hash_key, &attempt_id, valid.channel, &code);
+    let code_hash = codes::hash(
+        &deps.config.code_hash_key,
+        &attempt_id,
+        valid.channel,
+        &code,
+    );
     let (step, code_ttl) = match valid.channel {
-        _ if link => (Step::VerifyEmailLink, app.config.signup_link_ttl),
+        _ if link => (Step::VerifyEmailLink, deps.config.signup_link_ttl),
         Channel::Email => (Step::VerifyEmailOtp, CODE_TTL),
         Channel::Sms => (Step::VerifyPhoneOtp, CODE_TTL),
     };
@@ -149,7 +154,7 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
     let attempt_id = attempt.id.clone();
     let cap = Limit::sends_per_destination(&to, limits.sends_per_destination_per_hour);
     let session_id = attempts::open(
-        app,
+        deps,
         caller,
         Opening::Signup(Box::new(attempt)),
         Some(&cap),
@@ -162,21 +167,21 @@ pub async fn start(app: &App, caller: &mut Caller, input: SignupInput) -> Result
         kind: AttemptKind::Signup,
     };
     if link {
-        let message = signup_link_message(app, &to, &session_id, &attempt_id, &code)?;
-        return verification::deliver_message(app, caller, key, message, &code_hash).await;
+        let message = signup_link_message(deps, &to, &session_id, &attempt_id, &code)?;
+        return verification::deliver_message(deps, caller, key, message, &code_hash).await;
     }
-    verification::deliver(app, caller, key, valid.channel, &to, &code, &code_hash).await
+    verification::deliver(deps, caller, key, valid.channel, &to, &code, &code_hash).await
 }
 
 /// The email of an `email_link` sign-up: `SIGNUP_LINK_URL?signupCode=<code>`.
 pub(crate) fn signup_link_message(
-    app: &App,
+    deps: &Deps,
     to: &str,
     session_id: &str,
     attempt_id: &str,
     secret: &str,
-) -> Result<crate::notify::Message, AuthError> {
-    let base = app
+) -> Result<crate::domain::ports::Message, AuthError> {
+    let base = deps
         .config
         .signup_link_url
         .as_deref()
@@ -186,7 +191,7 @@ pub(crate) fn signup_link_message(
         "signupCode",
         &codes::link_code(session_id, attempt_id, secret),
     );
-    let hours = app.config.signup_link_ttl.whole_hours();
+    let hours = deps.config.signup_link_ttl.whole_hours();
     Ok(messages::signup_link(to, url.as_str(), hours))
 }
 
@@ -205,7 +210,7 @@ pub fn taken_error(claim: &Claim) -> FieldError {
 }
 
 /// Checks every field and reports every problem at once.
-fn validate(app: &App, input: SignupInput) -> Result<ValidSignup, AuthError> {
+fn validate(deps: &Deps, input: SignupInput) -> Result<ValidSignup, AuthError> {
     let mut errors = Vec::new();
     // Blank optional fields are treated as absent: forms send "" for untouched inputs.
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
@@ -229,7 +234,7 @@ fn validate(app: &App, input: SignupInput) -> Result<ValidSignup, AuthError> {
     let channel = match method {
         SignupMethod::EmailOtp => Some(Channel::Email),
         SignupMethod::PhoneOtp => Some(Channel::Sms),
-        SignupMethod::EmailLink if app.config.signup_link_url.is_some() => Some(Channel::Email),
+        SignupMethod::EmailLink if deps.config.signup_link_url.is_some() => Some(Channel::Email),
         SignupMethod::EmailLink => {
             errors.push(FieldError::invalid(
                 "strategy",
@@ -270,7 +275,7 @@ fn validate(app: &App, input: SignupInput) -> Result<ValidSignup, AuthError> {
     if let Some(field) = identifier.filter(|f| absent(f)) {
         errors.push(FieldError::required(field));
     }
-    let missing_fields: Vec<String> = app
+    let missing_fields: Vec<String> = deps
         .config
         .required_fields
         .iter()

@@ -17,12 +17,12 @@ use super::model::{
 };
 use super::signin;
 use super::signup::taken_error;
-use crate::app::App;
-use crate::ids::{new_id, prefix};
-use crate::store::{
+use crate::domain::Deps;
+use crate::domain::ports::store::{
     AttemptCheck, AttemptKey, CodeProof, CodeSend, Completion, SignupAdvance, SignupCompletion,
     Written, WrongCode,
 };
+use crate::ids::{new_id, prefix};
 
 /// The attempt a request names: seed 004's `signup_attempt_id` or `signin_attempt_id`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,12 +86,12 @@ fn key(attempt: &dyn CodeAttempt) -> AttemptKey<'_> {
 
 /// Sends a fresh code for the attempt's current step; the new code replaces the old one.
 pub async fn prepare(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     target: &Target,
     channel: Option<Channel>,
 ) -> Result<(), AuthError> {
-    let now = app.clock.now();
+    let now = deps.clock.now();
     let found = find(caller, target)?;
     let attempt = found.attempt();
     ensure_open(attempt, now)?;
@@ -120,7 +120,7 @@ pub async fn prepare(
     // A sign-in attempt for an unknown identifier has nowhere to send; it answers alike, and its
     // resends are capped per identifier like a known one's.
     let to = attempt.destination(step_channel).map(str::to_string);
-    let max = app.config.limits.sends_per_destination_per_hour;
+    let max = deps.config.limits.sends_per_destination_per_hour;
     let cap = match &found {
         Found::Signin(a) => {
             let claim = identifier::parse(&a.identifier)
@@ -129,18 +129,23 @@ pub async fn prepare(
         }
         Found::Signup(_) => Limit::sends_per_destination(to.as_deref().unwrap_or_default(), max),
     };
-    cap.check(app.store.as_ref(), now).await?;
+    cap.check(deps.store.as_ref(), now).await?;
 
     // A signup link is resent as a new link, valid as long as the first.
     let link = attempt.current_step() == Some(Step::VerifyEmailLink);
     let (code, ttl) = if link {
-        (codes::generate_link_secret(), app.config.signup_link_ttl)
+        (codes::generate_link_secret(), deps.config.signup_link_ttl)
     } else {
         (codes::generate(), CODE_TTL)
     };
     let pending = PendingCode {
         channel: step_channel,
-        hash: codes::hash(&app.config.code_hash_key, attempt.id(), step_channel, &code),
+        hash: codes::hash(
+            &deps.config.code_hash_key,
+            attempt.id(),
+            step_channel,
+            &code,
+        ),
         expires_at: now + ttl,
         sent_at: Some(now),
     };
@@ -148,7 +153,7 @@ pub async fn prepare(
         code: pending.clone(),
         expected_sends: attempt.codes().sends,
     };
-    if app.store.record_send(key(attempt), &send).await? == Written::Conflict {
+    if deps.store.record_send(key(attempt), &send).await? == Written::Conflict {
         // Another send (or a completion) got there first.
         return Err(AuthError::RateLimited {
             retry_after_secs: RESEND_COOLDOWN.whole_seconds() as u64,
@@ -159,22 +164,22 @@ pub async fn prepare(
         .as_mut()
         .and_then(|s| s.attempt_mut(target.kind(), target.id()))
     {
-        crate::store::apply_send(mirror.codes_mut(), &send);
+        crate::domain::ports::store::apply_send(mirror.codes_mut(), &send);
     }
     match to {
         Some(to) if link => {
             let message = super::signup::signup_link_message(
-                app,
+                deps,
                 &to,
                 attempt.session_id(),
                 attempt.id(),
                 &code,
             )?;
-            deliver_message(app, caller, key(attempt), message, &pending.hash).await
+            deliver_message(deps, caller, key(attempt), message, &pending.hash).await
         }
         Some(to) => {
             deliver(
-                app,
+                deps,
                 caller,
                 key(attempt),
                 step_channel,
@@ -190,12 +195,12 @@ pub async fn prepare(
 
 /// Checks a code. The right code on the last step completes the attempt.
 pub async fn attempt(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     target: &Target,
     submitted: &str,
 ) -> Result<(), AuthError> {
-    let now = app.clock.now();
+    let now = deps.clock.now();
     let found = find(caller, target)?;
     let attempt = found.attempt();
     ensure_open(attempt, now)?;
@@ -204,7 +209,7 @@ pub async fn attempt(
         return Err(AuthError::CodeExpired);
     }
     let right = codes::matches(
-        &app.config.code_hash_key,
+        &deps.config.code_hash_key,
         attempt.id(),
         pending.channel,
         submitted,
@@ -213,14 +218,14 @@ pub async fn attempt(
     // A sign-in attempt of an unknown identifier holds a code nobody was sent: never right.
     let known = !matches!(&found, Found::Signin(a) if a.user_id.is_none());
     if !(right && known) {
-        return match app
+        return match deps
             .store
             .record_wrong_code(key(attempt), WRONG_CODES_PER_ATTEMPT)
             .await?
         {
             WrongCode::Counted(n) if n >= WRONG_CODES_PER_ATTEMPT => Err(dead(attempt, now)),
             WrongCode::Counted(_) => Err(AuthError::InvalidCode),
-            WrongCode::Refused => Err(explain_conflict(app, caller, target, now).await),
+            WrongCode::Refused => Err(explain_conflict(deps, caller, target, now).await),
         };
     }
     let proof = CodeProof {
@@ -230,11 +235,11 @@ pub async fn attempt(
     };
     let result = match found {
         Found::Signup(a) if a.remaining_steps.len() > 1 => {
-            advance_signup(app, caller, *a, proof, pending.channel).await
+            advance_signup(deps, caller, *a, proof, pending.channel).await
         }
         Found::Signup(a) => {
             complete_signup(
-                app,
+                deps,
                 caller,
                 *a,
                 AttemptCheck::Code(proof),
@@ -255,7 +260,7 @@ pub async fn attempt(
                 Claim::for_contact(pending.channel, destination),
             );
             signin::grant(
-                app,
+                deps,
                 caller,
                 &user_id,
                 Some(AttemptCheck::Code(proof)),
@@ -267,7 +272,7 @@ pub async fn attempt(
         }
     };
     match result {
-        Err(AuthError::AttemptCompleted) => Err(explain_conflict(app, caller, target, now).await),
+        Err(AuthError::AttemptCompleted) => Err(explain_conflict(deps, caller, target, now).await),
         other => other,
     }
 }
@@ -275,7 +280,7 @@ pub async fn attempt(
 /// A right code with steps still to go (profile completion): the contact is proven and the
 /// attempt moves on; no user yet.
 async fn advance_signup(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     attempt: SignupAttempt,
     proof: CodeProof,
@@ -288,7 +293,7 @@ async fn advance_signup(
         email_verified: attempt.email_verified || channel == Channel::Email,
         phone_verified: attempt.phone_verified || channel == Channel::Sms,
     };
-    if app.store.advance_signup(&advance).await? == Written::Conflict {
+    if deps.store.advance_signup(&advance).await? == Written::Conflict {
         return Err(AuthError::AttemptCompleted);
     }
     let mirror = caller
@@ -308,7 +313,7 @@ async fn advance_signup(
 /// signin and the rotated session, in one transaction. `attempt` carries every field the user
 /// will have; `proven` is the channel the final code proved, if it was a code.
 pub(crate) async fn complete_signup(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     attempt: SignupAttempt,
     check: AttemptCheck,
@@ -336,7 +341,7 @@ pub(crate) async fn complete_signup(
         created_at: now,
         updated_at: now,
     };
-    let mut prepared = grant::prepare(app, caller.session.as_ref(), &user.id, now);
+    let mut prepared = grant::prepare(deps, caller.session.as_ref(), &user.id, now);
     let completion = SignupCompletion {
         attempt_session_id: attempt.session_id.clone(),
         check,
@@ -347,7 +352,7 @@ pub(crate) async fn complete_signup(
         user,
         grant: prepared.grant.clone(),
     };
-    match app.store.complete_signup(&completion).await? {
+    match deps.store.complete_signup(&completion).await? {
         Completion::Done => {}
         Completion::Taken(claims) => {
             return Err(AuthError::Taken(claims.iter().map(taken_error).collect()));
@@ -372,14 +377,14 @@ pub(crate) async fn complete_signup(
         done.email_verified = completion.user.email_verified;
         done.phone_verified = completion.user.phone_verified;
     }
-    grant::apply(app, caller, prepared);
+    grant::apply(deps, caller, prepared);
     Ok(())
 }
 
 /// Hands a code to the notifier. On failure the attempt survives and its cooldown is lifted,
 /// so the client can resend at once; the answer is `502 DELIVERY_FAILED`.
 pub(crate) async fn deliver(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     key: AttemptKey<'_>,
     channel: Channel,
@@ -388,22 +393,22 @@ pub(crate) async fn deliver(
     code_hash: &str,
 ) -> Result<(), AuthError> {
     let message = messages::verification_code(channel, to, code);
-    deliver_message(app, caller, key, message, code_hash).await
+    deliver_message(deps, caller, key, message, code_hash).await
 }
 
 /// Like `deliver`, for a message already written (a signup link).
 pub(crate) async fn deliver_message(
-    app: &App,
+    deps: &Deps,
     caller: &mut Caller,
     key: AttemptKey<'_>,
-    message: crate::notify::Message,
+    message: crate::domain::ports::Message,
     code_hash: &str,
 ) -> Result<(), AuthError> {
-    match app.notifier.send(&message).await {
+    match deps.notifier.send(&message).await {
         Ok(()) => Ok(()),
         Err(e) => {
             tracing::warn!(attempt_id = key.attempt_id, error = %e, "code delivery failed");
-            app.store.record_send_failed(key, code_hash).await?;
+            deps.store.record_send_failed(key, code_hash).await?;
             let mirror = caller
                 .session
                 .as_mut()
@@ -436,7 +441,7 @@ fn dead(attempt: &dyn CodeAttempt, now: Timestamp) -> AuthError {
 
 /// A conditional write lost a race: read the attempt again to tell the caller why.
 async fn explain_conflict(
-    app: &App,
+    deps: &Deps,
     caller: &Caller,
     target: &Target,
     now: Timestamp,
@@ -446,7 +451,7 @@ async fn explain_conflict(
     };
     // The fresh state only explains the failure; the envelope keeps what the cookie proved, since
     // a winning request may have rotated the secret this caller holds.
-    let mut fresh = match app.store.load_session(&session_id).await {
+    let mut fresh = match deps.store.load_session(&session_id).await {
         Ok(Some(state)) => state,
         Ok(None) => return AuthError::AttemptNotFound,
         Err(e) => return e.into(),

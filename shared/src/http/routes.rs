@@ -11,7 +11,7 @@ use tracing::Instrument;
 use super::error::ApiError;
 use super::request::{RequestId, body_too_large, client_ip};
 use super::{Request, Response, cookies, cors, handlers, views};
-use crate::app::App;
+use crate::domain::Deps;
 use crate::domain::{Caller, session};
 use crate::ids::new_id;
 
@@ -172,32 +172,32 @@ fn resolve(method: &Method, path: &str) -> Resolved {
 
 /// Every route on one entry point: the dev server, and the Lambda behind API Gateway's
 /// `$default` route (unknown paths, wrong methods, CORS preflights).
-pub async fn dispatch(app: &App, req: Request) -> Response {
+pub async fn dispatch(deps: &Deps, req: Request) -> Response {
     if req.method() == Method::OPTIONS {
-        return match cors::preflight(&app.config, &req) {
+        return match cors::preflight(&deps.config, &req) {
             Ok(headers) => {
                 let mut res = Response::new(Bytes::new());
                 *res.status_mut() = StatusCode::NO_CONTENT;
                 res.headers_mut().extend(headers);
                 res
             }
-            Err(e) => render(app, &req, &Caller::default(), Err(e)),
+            Err(e) => render(deps, &req, &Caller::default(), Err(e)),
         };
     }
     match resolve(req.method(), req.uri().path()) {
-        Resolved::Route(route) => handle(app, route, req).await,
+        Resolved::Route(route) => handle(deps, route, req).await,
         Resolved::MethodNotAllowed(allow) => render(
-            app,
+            deps,
             &req,
             &Caller::default(),
             Err(ApiError::MethodNotAllowed { allow }),
         ),
-        Resolved::NotFound => render(app, &req, &Caller::default(), Err(ApiError::NotFound)),
+        Resolved::NotFound => render(deps, &req, &Caller::default(), Err(ApiError::NotFound)),
     }
 }
 
 /// Runs one endpoint: the checks every request gets, the handler, and the envelope.
-pub async fn handle(app: &App, route: Route, req: Request) -> Response {
+pub async fn handle(deps: &Deps, route: Route, req: Request) -> Response {
     let request_id = req
         .extensions()
         .get::<RequestId>()
@@ -207,8 +207,8 @@ pub async fn handle(app: &App, route: Route, req: Request) -> Response {
     async move {
         let started = Instant::now();
         let mut caller = Caller::anonymous(client_ip(&req));
-        let result = run(app, route, &req, &mut caller).await;
-        let response = render(app, &req, &caller, result);
+        let result = run(deps, route, &req, &mut caller).await;
+        let response = render(deps, &req, &caller, result);
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -221,41 +221,46 @@ pub async fn handle(app: &App, route: Route, req: Request) -> Response {
 }
 
 async fn run(
-    app: &App,
+    deps: &Deps,
     route: Route,
     req: &Request,
     caller: &mut Caller,
 ) -> Result<Reply, ApiError> {
     // A forbidden origin learns nothing about the session; every other refusal shows it.
-    cors::check_origin(&app.config, req)?;
-    let presented = cookies::session(req, &app.config.cookie_name);
+    cors::check_origin(&deps.config, req)?;
+    let presented = cookies::session(req, &deps.config.cookie_name);
     let presented = presented
         .as_ref()
         .map(|(id, secret)| (id.as_str(), secret.as_str()));
-    *caller = session::resolve(app, presented, &caller.ip).await?;
+    *caller = session::resolve(deps, presented, &caller.ip).await?;
     if body_too_large(req) {
         return Err(ApiError::PayloadTooLarge);
     }
     match route {
-        Route::Signup => handlers::signup::post(app, req, caller).await,
-        Route::Signin => handlers::signin::post(app, req, caller).await,
-        Route::PrepareVerification => handlers::verification::prepare(app, req, caller).await,
-        Route::AttemptVerification => handlers::verification::attempt(app, req, caller).await,
-        Route::CompleteProfile => handlers::completion::post(app, req, caller).await,
-        Route::OauthInit => handlers::oauth::init(app, req, caller).await,
-        Route::OauthCallback => handlers::oauth::callback(app, req, caller).await,
-        Route::CompleteSignup => handlers::akana::complete_signup(app, req, caller).await,
-        Route::AdminImportUser => handlers::admin::import_user(app, req, caller).await,
-        Route::GetSession => handlers::session::get(app, caller).await,
-        Route::SwitchSignin => handlers::session::switch(app, req, caller).await,
-        Route::SignOut => handlers::session::sign_out(app, req, caller).await,
-        Route::GetMe => handlers::me::get(app, caller).await,
-        Route::PatchMe => handlers::me::patch(app, req, caller).await,
+        Route::Signup => handlers::signup::post(deps, req, caller).await,
+        Route::Signin => handlers::signin::post(deps, req, caller).await,
+        Route::PrepareVerification => handlers::verification::prepare(deps, req, caller).await,
+        Route::AttemptVerification => handlers::verification::attempt(deps, req, caller).await,
+        Route::CompleteProfile => handlers::completion::post(deps, req, caller).await,
+        Route::OauthInit => handlers::oauth::init(deps, req, caller).await,
+        Route::OauthCallback => handlers::oauth::callback(deps, req, caller).await,
+        Route::CompleteSignup => handlers::akana::complete_signup(deps, req, caller).await,
+        Route::AdminImportUser => handlers::admin::import_user(deps, req, caller).await,
+        Route::GetSession => handlers::session::get(deps, caller).await,
+        Route::SwitchSignin => handlers::session::switch(deps, req, caller).await,
+        Route::SignOut => handlers::session::sign_out(deps, req, caller).await,
+        Route::GetMe => handlers::me::get(deps, caller).await,
+        Route::PatchMe => handlers::me::patch(deps, req, caller).await,
     }
 }
 
 /// The envelope: `{status, message, data, session, errors}`, with the cookie and CORS headers.
-fn render(app: &App, req: &Request, caller: &Caller, result: Result<Reply, ApiError>) -> Response {
+fn render(
+    deps: &Deps,
+    req: &Request,
+    caller: &Caller,
+    result: Result<Reply, ApiError>,
+) -> Response {
     let session = caller.session.as_ref().map(views::session);
     let session = serde_json::to_value(session).unwrap_or(Value::Null);
     let mut headers = http::HeaderMap::new();
@@ -301,9 +306,9 @@ fn render(app: &App, req: &Request, caller: &Caller, result: Result<Reply, ApiEr
         "errors": errors,
     });
 
-    let name = &app.config.cookie_name;
+    let name = &deps.config.cookie_name;
     if let Some(issued) = &caller.issued {
-        headers.insert(SET_COOKIE, cookies::issue(name, issued, app.clock.now()));
+        headers.insert(SET_COOKIE, cookies::issue(name, issued, deps.clock.now()));
     } else if caller.clear_cookie {
         headers.insert(SET_COOKIE, cookies::clear(name));
     }
@@ -311,7 +316,7 @@ fn render(app: &App, req: &Request, caller: &Caller, result: Result<Reply, ApiEr
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    cors::decorate(&app.config, req, &mut headers);
+    cors::decorate(&deps.config, req, &mut headers);
 
     let body = if empty {
         Bytes::new()

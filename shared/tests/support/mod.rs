@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use sesame::App;
-use sesame::clock::ManualClock;
+use sesame::Deps;
+use sesame::adapters::clock::ManualClock;
+use sesame::adapters::memory::MemoryStore;
 use sesame::config::Config;
 use sesame::domain::Caller;
+use sesame::domain::ports::notifier::{DeliveryError, Message, Notifier};
 use sesame::domain::signup::{self, SignupInput};
 use sesame::domain::verification::{self, Target};
-use sesame::notify::{DeliveryError, Message, Notifier};
-use sesame::store::memory::MemoryStore;
 use time::macros::datetime;
 
 #[derive(Default)]
@@ -64,7 +64,7 @@ impl Notifier for RecordingNotifier {
 }
 
 pub struct Harness {
-    pub app: App,
+    pub app: Deps,
     pub clock: Arc<ManualClock>,
     pub notifier: Arc<RecordingNotifier>,
 }
@@ -73,8 +73,8 @@ pub fn harness(overrides: &[(&str, &str)]) -> Harness {
     let clock = Arc::new(ManualClock::new(datetime!(2026-03-01 09:00:00 UTC)));
     let notifier = Arc::new(RecordingNotifier::default());
     let config = Config::for_tests(overrides);
-    let app = App {
-        oidc: Arc::new(sesame::oidc::Oidc::new(&config.oidc)),
+    let app = Deps {
+        identity: Arc::new(sesame::adapters::oidc::Oidc::new(&config.oidc)),
         config: Arc::new(config),
         store: Arc::new(MemoryStore::new()),
         notifier: notifier.clone(),

@@ -4,8 +4,8 @@
 
 use subtle::ConstantTimeEq;
 
-use crate::App;
 use crate::domain::Caller;
+use crate::domain::Deps;
 use crate::domain::error::AuthError;
 use crate::domain::import::{self, ImportInput};
 use crate::http::error::ApiError;
@@ -16,21 +16,21 @@ use crate::http::{IamAuthorized, Request, views};
 pub const ADMIN_KEY_HEADER: &str = "x-admin-key";
 
 pub async fn import_user(
-    app: &App,
+    deps: &Deps,
     req: &Request,
     _caller: &mut Caller,
 ) -> Result<Reply, ApiError> {
-    authorize(app, req)?;
+    authorize(deps, req)?;
     let input: ImportInput = json(req)?;
-    let user = import::import_user(app, input).await?;
+    let user = import::import_user(deps, input).await?;
     Ok(Reply::created(views::user(&user)))
 }
 
-fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
+fn authorize(deps: &Deps, req: &Request) -> Result<(), ApiError> {
     if req.extensions().get::<IamAuthorized>().is_some() {
         return Ok(());
     }
-    let Some(expected) = app.config.admin_key.as_deref() else {
+    let Some(expected) = deps.config.admin_key.as_deref() else {
         return Err(ApiError::NotFound);
     };
     let given = req

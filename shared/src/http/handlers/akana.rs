@@ -1,8 +1,8 @@
 //! `POST /api/users/completeSignup` (seed 002): parameters from the query string and/or an
 //! `application/x-www-form-urlencoded` body; success is `200` with no body and the cookie.
 
-use crate::App;
 use crate::domain::Caller;
+use crate::domain::Deps;
 use crate::domain::complete_signup::{self, CompleteSignupInput, Completed};
 use crate::http::Request;
 use crate::http::error::ApiError;
@@ -20,19 +20,21 @@ const PARAMETERS: [&str; 8] = [
 ];
 
 pub async fn complete_signup(
-    app: &App,
+    deps: &Deps,
     req: &Request,
     caller: &mut Caller,
 ) -> Result<Reply, ApiError> {
-    crate::http::cors::check_form_origin(&app.config, req)?;
+    crate::http::cors::check_form_origin(&deps.config, req)?;
     check_accept(req)?;
     let input = parameters(req)?;
-    Ok(match complete_signup::complete(app, caller, input).await? {
-        Completed::SignedIn => Reply::empty(),
-        // A phone number or email added on the third-party path is proven by code first: the
-        // session shows the step.
-        Completed::CodeStepNext => Reply::session(),
-    })
+    Ok(
+        match complete_signup::complete(deps, caller, input).await? {
+            Completed::SignedIn => Reply::empty(),
+            // A phone number or email added on the third-party path is proven by code first: the
+            // session shows the step.
+            Completed::CodeStepNext => Reply::session(),
+        },
+    )
 }
 
 /// Seed 002's media types: `*/*`, `application/json` and `application/vnd.soa.v<NN>+json`.

@@ -1,4 +1,4 @@
-use crate::App;
+use crate::domain::Deps;
 use crate::domain::{Caller, me};
 use crate::http::Request;
 use crate::http::error::ApiError;
@@ -7,14 +7,14 @@ use crate::http::routes::Reply;
 use crate::http::views;
 
 /// `GET /me`.
-pub async fn get(app: &App, caller: &mut Caller) -> Result<Reply, ApiError> {
-    let user = me::current(app, caller).await?;
+pub async fn get(deps: &Deps, caller: &mut Caller) -> Result<Reply, ApiError> {
+    let user = me::current(deps, caller).await?;
     Ok(Reply::json(views::user(&user)))
 }
 
 /// `PATCH /me` (seed 001).
-pub async fn patch(app: &App, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
+pub async fn patch(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
     let input: me::MeUpdate = json(req)?;
-    let user = me::update(app, caller, input).await?;
+    let user = me::update(deps, caller, input).await?;
     Ok(Reply::json(views::user(&user)))
 }

@@ -1,4 +1,4 @@
-use crate::App;
+use crate::domain::Deps;
 use crate::domain::{Caller, signin};
 use crate::http::Request;
 use crate::http::error::ApiError;
@@ -6,8 +6,8 @@ use crate::http::request::json;
 use crate::http::routes::Reply;
 
 /// `POST /auth/signin`.
-pub async fn post(app: &App, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
+pub async fn post(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
     let input: signin::SigninInput = json(req)?;
-    signin::start(app, caller, input).await?;
+    signin::start(deps, caller, input).await?;
     Ok(Reply::session())
 }

@@ -1,7 +1,7 @@
 use serde::Deserialize;
 
-use crate::App;
 use crate::domain::Caller;
+use crate::domain::Deps;
 use crate::domain::error::{AuthError, FieldError};
 use crate::domain::model::Channel;
 use crate::domain::verification::{self, Target};
@@ -34,26 +34,26 @@ enum CodeStrategy {
 }
 
 /// `POST /auth/prepare-verification`.
-pub async fn prepare(app: &App, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
+pub async fn prepare(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
     let body: PrepareBody = json(req)?;
     let target = target(body.signin_attempt_id, body.signup_attempt_id)?;
     let channel = body.strategy.map(|s| match s {
         CodeStrategy::EmailOtp => Channel::Email,
         CodeStrategy::PhoneOtp => Channel::Sms,
     });
-    verification::prepare(app, caller, &target, channel).await?;
+    verification::prepare(deps, caller, &target, channel).await?;
     Ok(Reply::session())
 }
 
 /// `POST /auth/attempt-verification` (seed 004).
-pub async fn attempt(app: &App, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
+pub async fn attempt(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
     let body: AttemptBody = json(req)?;
     let target = target(body.signin_attempt_id, body.signup_attempt_id)?;
     let code = body
         .code
         .filter(|c| !c.trim().is_empty())
         .ok_or_else(|| AuthError::Invalid(vec![FieldError::required("code")]))?;
-    verification::attempt(app, caller, &target, &code).await?;
+    verification::attempt(deps, caller, &target, &code).await?;
     Ok(Reply::session())
 }
 

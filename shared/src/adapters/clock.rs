@@ -1,12 +1,9 @@
-//! Time as a dependency, so lifetimes and cooldowns can be tested without sleeping.
+//! The clocks: the system's, and a manual one for tests and the dev server's `--manual-clock`.
 
 use std::sync::Mutex;
-use time::{Duration, OffsetDateTime};
 
-pub trait Clock: Send + Sync {
-    /// The current time in UTC, truncated to whole seconds (the wire format's precision).
-    fn now(&self) -> OffsetDateTime;
-}
+use crate::domain::ports::clock::Clock;
+use time::{Duration, OffsetDateTime};
 
 #[derive(Debug, Default)]
 pub struct SystemClock;

@@ -7,8 +7,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::*;
+use crate::domain::model::*;
 use crate::domain::model::{CodeAttempt, Step};
+use crate::domain::ports::store::*;
 
 #[derive(Default)]
 pub struct MemoryStore {

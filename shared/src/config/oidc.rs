@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::ConfigError;
+use super::error::ConfigError;
 
 #[derive(Clone, Debug, Default)]
 pub struct OidcSettings {

@@ -1,8 +1,5 @@
-//! The Notifier port: hand one message to one destination. `outbox` keeps messages in memory
-//! for the dev server and tests; `aws` routes email to SES v2 and SMS to SNS.
-
-pub mod aws;
-pub mod outbox;
+//! The Notifier port: hand one message to one destination. `adapters::outbox` keeps messages in
+//! memory for the dev server and tests; `adapters::ses_sns` routes email to SES v2 and SMS to SNS.
 
 use async_trait::async_trait;
 use serde::Serialize;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{DeliveryError, Message, Notifier};
+use crate::domain::ports::notifier::{DeliveryError, Message, Notifier};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct OutboxEntry {

@@ -4,8 +4,12 @@
 use std::collections::HashMap;
 use time::Duration;
 
+mod error;
+pub mod oidc;
+
 use crate::ids::random_bytes;
-use crate::oidc::settings::{self as oidc_settings, OidcSettings};
+pub use error::ConfigError;
+use oidc::OidcSettings;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -51,13 +55,6 @@ pub const REQUIRABLE_FIELDS: [&str; 6] = [
     "first_name",
     "last_name",
 ];
-
-#[derive(Debug, thiserror::Error)]
-#[error("invalid setting {name}: {reason}")]
-pub struct ConfigError {
-    pub name: &'static str,
-    pub reason: String,
-}
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -158,7 +155,7 @@ impl Config {
         };
         let signup_link_hours = number(get("SIGNUP_LINK_TTL_HOURS"), "SIGNUP_LINK_TTL_HOURS", 24)?;
 
-        let oidc = oidc_settings::parse(
+        let oidc = oidc::parse(
             get("OIDC_PROVIDERS"),
             get("OIDC_CALLBACK_URL"),
             list(get("ALLOWED_REDIRECT_URIS")),

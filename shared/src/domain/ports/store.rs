@@ -2,9 +2,6 @@
 //! must not happen twice is a conditional operation whose outcome is returned, not assumed.
 //! `memory` and `dynamo` implement it and pass the same conformance suite (`tests/store_*.rs`).
 
-pub mod dynamo;
-pub mod memory;
-
 use async_trait::async_trait;
 
 pub use crate::domain::model::AttemptKind;

@@ -3,8 +3,6 @@
 //! with PKCE, state and nonce); and the code exchange with every ID token check (signature
 //! against the JWKS, `iss`, `aud`, `exp`, `nonce`), done by the `openidconnect` crate.
 
-pub mod settings;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -20,44 +18,15 @@ use openidconnect::{
     RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
 };
 
-pub use settings::{OidcSettings, ProviderSettings};
+use async_trait::async_trait;
+
+use crate::config::oidc::{OidcSettings, ProviderSettings};
+use crate::domain::ports::identity::{Authorization, IdentityProviders, OidcError, ProviderClaims};
 
 /// How long a provider may take to answer one request.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 /// An ID token signed by a key the cached JWKS lacks refetches it (keys rotate), at most this often.
 const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
-
-#[derive(Debug, thiserror::Error)]
-pub enum OidcError {
-    #[error("no such provider")]
-    UnknownProvider,
-    /// The provider refused, or its answer failed a check. The text is safe to show.
-    #[error("{0}")]
-    Rejected(String),
-    /// The provider could not be reached or answered nonsense. The text is for the log.
-    #[error("{0}")]
-    Unavailable(String),
-}
-
-/// What `init` keeps server-side and what it sends the browser to.
-pub struct Authorization {
-    pub url: String,
-    pub state: String,
-    pub nonce: String,
-    pub pkce_verifier: String,
-}
-
-/// The verified ID token's claims that Sesame uses.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ProviderClaims {
-    pub subject: String,
-    pub email: Option<String>,
-    /// Only a provider's explicit `email_verified: true` counts.
-    pub email_verified: bool,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub picture: Option<String>,
-}
 
 struct Provider {
     settings: ProviderSettings,
@@ -71,6 +40,33 @@ pub struct Oidc {
     providers: HashMap<String, Provider>,
     /// Requests made to providers, for the budget tests.
     calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl IdentityProviders for Oidc {
+    fn has_provider(&self, name: &str) -> bool {
+        self.providers.contains_key(name)
+    }
+
+    fn provider_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.providers.keys().cloned().collect();
+        names.sort_unstable();
+        names
+    }
+
+    async fn authorize(&self, name: &str) -> Result<Authorization, OidcError> {
+        self.start_authorization(name).await
+    }
+
+    async fn redeem(
+        &self,
+        name: &str,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+    ) -> Result<ProviderClaims, OidcError> {
+        self.exchange(name, code, pkce_verifier, nonce).await
+    }
 }
 
 impl Oidc {
@@ -104,23 +100,12 @@ impl Oidc {
         }
     }
 
-    pub fn has_provider(&self, name: &str) -> bool {
-        self.providers.contains_key(name)
-    }
-
-    pub fn provider_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.providers.keys().map(String::as_str).collect();
-        names.sort_unstable();
-        names
-    }
-
     /// HTTP requests made to providers so far (discovery, JWKS, token endpoint).
     pub fn external_calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
 
-    /// A fresh authorization request: the provider's URL with state, nonce and PKCE challenge.
-    pub async fn authorize(&self, name: &str) -> Result<Authorization, OidcError> {
+    async fn start_authorization(&self, name: &str) -> Result<Authorization, OidcError> {
         let provider = self.providers.get(name).ok_or(OidcError::UnknownProvider)?;
         let client = self.client(provider, self.metadata(provider).await?)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -143,8 +128,7 @@ impl Oidc {
         })
     }
 
-    /// Exchanges the code (with the PKCE verifier) and verifies the ID token it brings.
-    pub async fn redeem(
+    async fn exchange(
         &self,
         name: &str,
         code: &str,

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage};
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use super::{DeliveryError, Message, Notifier};
 use crate::domain::model::Channel;
+use crate::domain::ports::notifier::{DeliveryError, Message, Notifier};
 
 pub struct AwsNotifier {
     ses: aws_sdk_sesv2::Client,

@@ -32,8 +32,9 @@ use serde::de::DeserializeOwned;
 pub use call_log::{Call, CallLog, sequential_round_trips};
 use expr::Expr;
 
-use super::*;
+use crate::domain::model::*;
 use crate::domain::model::{SigninAttempt, Step};
+use crate::domain::ports::store::*;
 
 type Item = HashMap<String, AttributeValue>;
 

@@ -1,0 +1,17 @@
+//! Everything a domain service may use: the settings and one trait object per port. Built once
+//! per container (or dev server) by `crate::wiring` and shared by every request.
+
+use std::sync::Arc;
+
+use super::ports::{Clock, IdentityProviders, Notifier, Store};
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct Deps {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub notifier: Arc<dyn Notifier>,
+    pub clock: Arc<dyn Clock>,
+    /// The OpenID providers, their discovery documents and keys cached for the container's life.
+    pub identity: Arc<dyn IdentityProviders>,
+}

@@ -1,0 +1,13 @@
+//! What the domain needs from the outside world, as traits. Adapters (`crate::adapters`)
+//! implement them; the composition root (`crate::wiring`) picks which and hands the domain a
+//! `Deps` of trait objects.
+
+pub mod clock;
+pub mod identity;
+pub mod notifier;
+pub mod store;
+
+pub use clock::Clock;
+pub use identity::{IdentityProviders, OidcError, ProviderClaims};
+pub use notifier::{DeliveryError, Message, Notifier};
+pub use store::{Store, StoreError};
