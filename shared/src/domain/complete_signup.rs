@@ -8,11 +8,12 @@
 
 use super::caller::Caller;
 use super::codes;
-use super::completion::{self, ProfileInput};
+use super::complete_profile::{self, ProfileInput};
 use super::error::{AuthError, FieldError};
+use super::grant;
 use super::limits::{WRONG_CODES_PER_ATTEMPT, seconds_until};
 use super::model::{AttemptKind, Channel, SignupAttempt, SignupMethod, Step};
-use super::{password, validation, verification};
+use super::{password, validation};
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptCheck, AttemptKey, CodeProof, WrongCode};
 
@@ -167,7 +168,7 @@ async fn with_code(
         max_wrong_codes: WRONG_CODES_PER_ATTEMPT,
     });
     let proven = Some(Channel::Email);
-    verification::complete_signup(deps, caller, revised, check, proven, now).await?;
+    grant::finish_signup(deps, caller, revised, check, proven, now).await?;
     Ok(Completed::SignedIn)
 }
 
@@ -287,7 +288,7 @@ async fn third_party(
         profile: None,
         signup_agreements_accepted_at: input.signup_agreements_accepted.then(|| deps.clock.now()),
     };
-    completion::complete(deps, caller, profile)
+    complete_profile::complete(deps, caller, profile)
         .await
         .map_err(with_seed_names)?;
     let signed_in = caller

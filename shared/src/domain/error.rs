@@ -4,6 +4,8 @@
 use serde::Serialize;
 use std::fmt;
 
+use super::model::Claim;
+
 /// Stable error codes of the wire format: add codes, never rename.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -52,6 +54,21 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// The conflict a uniqueness claim held by another account is reported as.
+    pub fn taken(claim: &Claim) -> Self {
+        let (code, what) = match claim {
+            Claim::Email(_) => (ErrorCode::EmailExists, "email address"),
+            Claim::Phone(_) => (ErrorCode::PhoneNumberExists, "phone number"),
+            Claim::Username(_) => (ErrorCode::UsernameExists, "username"),
+            Claim::Identity(_) => (ErrorCode::IdentityExists, "provider account"),
+        };
+        FieldError::new(
+            code,
+            claim.field(),
+            format!("an account with this {what} already exists"),
+        )
+    }
+
     pub fn new(code: ErrorCode, field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -146,6 +163,11 @@ impl From<crate::domain::ports::store::StoreError> for AuthError {
 }
 
 impl AuthError {
+    /// Every claim another account holds, reported together.
+    pub fn taken(claims: &[Claim]) -> Self {
+        AuthError::Taken(claims.iter().map(FieldError::taken).collect())
+    }
+
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         AuthError::Invalid(vec![FieldError::invalid(field, message)])
     }

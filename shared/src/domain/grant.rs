@@ -4,11 +4,15 @@
 //! in the caller.
 
 use super::caller::{Caller, IssuedCookie};
+use super::error::AuthError;
 use super::limits::SIGNINS_PER_SESSION;
-use super::model::{Session, SessionState, Signin, Timestamp};
+use super::model::{Channel, Claim, Session, SessionState, Signin, SignupAttempt, Timestamp, User};
 use super::session;
 use crate::domain::Deps;
-use crate::domain::ports::store::{Grant, GrantSession, SessionRotation};
+use crate::domain::ports::store::{
+    AttemptCheck, Completion, Grant, GrantSession, SessionRotation, SigninCompletion,
+    SignupCompletion,
+};
 use crate::ids::{new_id, prefix};
 
 pub struct Prepared {
@@ -101,4 +105,124 @@ pub fn apply(deps: &Deps, caller: &mut Caller, prepared: Prepared) {
     });
     caller.clear_cookie = false;
     caller.session = Some(prepared.next);
+}
+
+/// Signs `user_id` in: completes the attempt the check names (if any), resets the user's failed
+/// logins, marks a proven contact verified and claims it, links a provider identity, adds the
+/// signin, makes it active and replaces the cookie secret, in one transaction.
+pub(crate) async fn sign_in(
+    deps: &Deps,
+    caller: &mut Caller,
+    user_id: &str,
+    check: Option<AttemptCheck>,
+    verified: Option<(Channel, Claim)>,
+    link: Option<Claim>,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let mut prepared = prepare(deps, caller.session.as_ref(), user_id, now);
+    let completion = SigninCompletion {
+        user_id: user_id.to_string(),
+        check: check.clone(),
+        verified,
+        link,
+        grant: prepared.grant.clone(),
+    };
+    match deps.store.complete_signin(&completion).await? {
+        Completion::Done => {}
+        Completion::UserBlocked => return Err(AuthError::UserBlocked),
+        Completion::AttemptChanged if check.is_some() => return Err(AuthError::AttemptCompleted),
+        // The proven contact (or the identity) was claimed by another account first: it is theirs.
+        Completion::Taken(claims) => {
+            return Err(AuthError::taken(&claims));
+        }
+        // Another sign-in replaced the secret this caller proved (or the session ended).
+        Completion::SessionChanged | Completion::AttemptChanged => {
+            return Err(AuthError::Unauthenticated);
+        }
+    }
+    if let Some(c) = &check
+        && let Some(done) = prepared
+            .next
+            .signin_attempts
+            .iter_mut()
+            .find(|a| a.id == c.attempt_id())
+    {
+        done.completed = true;
+        done.remaining_steps.clear();
+        done.codes.code = None;
+    }
+    apply(deps, caller, prepared);
+    Ok(())
+}
+
+/// The last step of a sign-up (a right code, or profile completion): the user, its claims, the
+/// signin and the rotated session, in one transaction. `attempt` carries every field the user
+/// will have; `proven` is the channel the final code proved, if it was a code.
+pub(crate) async fn finish_signup(
+    deps: &Deps,
+    caller: &mut Caller,
+    attempt: SignupAttempt,
+    check: AttemptCheck,
+    proven: Option<Channel>,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let user = User {
+        id: new_id(prefix::USER),
+        first_name: attempt.first_name.clone(),
+        last_name: attempt.last_name.clone(),
+        username: attempt.username.clone(),
+        email: attempt.email.clone(),
+        phone_number: attempt.phone_number.clone(),
+        image_url: attempt.image_url.clone(),
+        two_factor_enabled: false,
+        email_verified: attempt.email_verified || proven == Some(Channel::Email),
+        phone_verified: attempt.phone_verified || proven == Some(Channel::Sms),
+        metadata: attempt.metadata.clone(),
+        profile: attempt.profile.clone(),
+        password_hash: attempt.password_hash.clone(),
+        blocked: false,
+        login_attempts: 0,
+        signup_agreements_accepted_at: attempt.signup_agreements_accepted_at,
+        identities: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut prepared = prepare(deps, caller.session.as_ref(), &user.id, now);
+    let completion = SignupCompletion {
+        attempt_session_id: attempt.session_id.clone(),
+        check,
+        claims: Claim::for_user(&user)
+            .into_iter()
+            .chain(attempt.identity.clone().map(Claim::Identity))
+            .collect(),
+        user,
+        grant: prepared.grant.clone(),
+    };
+    match deps.store.complete_signup(&completion).await? {
+        Completion::Done => {}
+        Completion::Taken(claims) => {
+            return Err(AuthError::taken(&claims));
+        }
+        Completion::AttemptChanged => return Err(AuthError::AttemptCompleted),
+        // Another sign-in replaced the secret this caller proved: their cookie is dead.
+        Completion::SessionChanged => return Err(AuthError::Unauthenticated),
+        Completion::UserBlocked => return Err(AuthError::internal("a new user cannot be blocked")),
+    }
+    if let Some(done) = prepared
+        .next
+        .signup_attempts
+        .iter_mut()
+        .find(|a| a.id == attempt.id)
+    {
+        *done = attempt;
+        done.missing_fields.clear();
+        done.completed = true;
+        done.remaining_steps.clear();
+        done.codes.code = None;
+        done.user_id = Some(completion.user.id.clone());
+        done.email_verified = completion.user.email_verified;
+        done.phone_verified = completion.user.phone_verified;
+    }
+    apply(deps, caller, prepared);
+    Ok(())
 }

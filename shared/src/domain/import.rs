@@ -14,7 +14,6 @@ use super::error::{AuthError, FieldError};
 use super::messages;
 use super::model::{Claim, Identity, ImportedIdentity, User};
 use super::password::{self, legacy::HashFn};
-use super::signup::taken_error;
 use super::validation::{self, Profile};
 use crate::domain::Deps;
 use crate::domain::ports::store::Completion;
@@ -119,7 +118,7 @@ pub async fn import_user(deps: &Deps, input: ImportInput) -> Result<User, AuthEr
     match deps.store.import_user(&user, &claims).await? {
         Completion::Done => {}
         Completion::Taken(taken) => {
-            return Err(AuthError::Taken(taken.iter().map(taken_error).collect()));
+            return Err(AuthError::taken(&taken));
         }
         other => return Err(AuthError::internal(format!("import: {other:?}"))),
     }

@@ -7,7 +7,6 @@ use super::caller::Caller;
 use super::error::{AuthError, ErrorCode, FieldError};
 use super::model::{Claim, Timestamp, User};
 use super::session;
-use super::signup::taken_error;
 use super::validation::{self, Profile};
 use crate::domain::Deps;
 use crate::domain::ports::store::{ProfileChanges, UsernameChange};
@@ -88,9 +87,7 @@ pub async fn update(deps: &Deps, caller: &mut Caller, input: MeUpdate) -> Result
                 return Ok(user);
             }
             UsernameChange::Taken => {
-                return Err(AuthError::Taken(vec![taken_error(&Claim::Username(
-                    username,
-                ))]));
+                return Err(AuthError::taken(&[Claim::Username(username)]));
             }
             UsernameChange::Stale => continue,
         }

@@ -1,9 +1,11 @@
 //! The texts that carry codes and signup links. They appear in the message body only, never in a
 //! log.
 
-use super::codes::CODE_TTL;
+use super::Deps;
+use super::codes::{self, CODE_TTL};
+use super::error::AuthError;
 use super::model::Channel;
-use crate::domain::ports::Message;
+use super::ports::Message;
 
 /// The `email_link` sign-up email: a link carrying the signup code.
 pub fn signup_link(to: &str, link: &str, valid_hours: i64) -> Message {
@@ -62,4 +64,26 @@ pub fn verification_code(channel: Channel, to: &str, code: &str) -> Message {
         text,
         html,
     }
+}
+
+/// The email of an `email_link` sign-up: `SIGNUP_LINK_URL?signupCode=<code>`.
+pub(crate) fn signup_link_for(
+    deps: &Deps,
+    to: &str,
+    session_id: &str,
+    attempt_id: &str,
+    secret: &str,
+) -> Result<Message, AuthError> {
+    let base = deps
+        .config
+        .signup_link_url
+        .as_deref()
+        .ok_or_else(|| AuthError::internal("an email_link attempt without SIGNUP_LINK_URL"))?;
+    let mut url = url::Url::parse(base).map_err(|e| AuthError::internal(e.to_string()))?;
+    url.query_pairs_mut().append_pair(
+        "signupCode",
+        &codes::link_code(session_id, attempt_id, secret),
+    );
+    let hours = deps.config.signup_link_ttl.whole_hours();
+    Ok(signup_link(to, url.as_str(), hours))
 }

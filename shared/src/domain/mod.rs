@@ -4,8 +4,9 @@
 pub mod attempts;
 pub mod caller;
 pub mod codes;
+pub mod complete_profile;
 pub mod complete_signup;
-pub mod completion;
+pub mod delivery;
 pub mod deps;
 pub mod error;
 pub mod grant;

@@ -13,13 +13,15 @@ use subtle::ConstantTimeEq;
 use super::attempts::{self, Opening};
 use super::caller::Caller;
 use super::codes::{self, CODE_TTL};
+use super::delivery;
 use super::error::{AuthError, FieldError};
+use super::grant;
 use super::limits::{ATTEMPT_TTL, Limit, seconds_until};
 use super::model::{
     AttemptKind, Channel, Claim, CodeState, Identity, PendingCode, SigninAttempt, SigninMethod,
     SignupAttempt, SignupMethod, SsoRequest, Step, Timestamp,
 };
-use super::{session, signin, validation, verification};
+use super::{session, validation};
 use crate::domain::Deps;
 use crate::domain::ports::identity::{OidcError, ProviderClaims};
 use crate::domain::ports::store::{AttemptCheck, AttemptKey, Opened};
@@ -215,7 +217,7 @@ async fn finish(
         }
     });
     if let Some(user_id) = by_identity? {
-        return signin::grant(deps, caller, &user_id, Some(check), None, None, now).await;
+        return grant::sign_in(deps, caller, &user_id, Some(check), None, None, now).await;
     }
     if let Some(user_id) = by_email? {
         let verified = store
@@ -224,7 +226,7 @@ async fn finish(
             .is_some_and(|u| u.email_verified);
         if verified {
             let link = Some(identity_claim);
-            return signin::grant(deps, caller, &user_id, Some(check), None, link, now).await;
+            return grant::sign_in(deps, caller, &user_id, Some(check), None, link, now).await;
         }
     }
     new_user(deps, caller, attempt, identity, claims, email, now).await
@@ -302,7 +304,7 @@ async fn new_user(
         let check = AttemptCheck::Sso {
             attempt_id: attempt.id.clone(),
         };
-        verification::complete_signup(deps, caller, signup, check, None, now).await?;
+        grant::finish_signup(deps, caller, signup, check, None, now).await?;
         mark_completed(caller, &attempt.id);
         return Ok(());
     }
@@ -362,7 +364,7 @@ async fn new_user(
         attempt_id: &signup.id,
         kind: AttemptKind::Signup,
     };
-    verification::deliver(deps, caller, key, Channel::Email, &to, &code, &hash).await
+    delivery::code(deps, caller, key, Channel::Email, &to, &code, &hash).await
 }
 
 /// Mirrors the store's completion of the `sso` sign-in attempt in the caller's session.

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::attempts::{self, Opening};
 use super::caller::Caller;
 use super::codes::{self, CODE_TTL};
+use super::delivery;
 use super::error::{AuthError, FieldError};
 use super::grant;
 use super::identifier;
@@ -17,11 +18,8 @@ use super::model::{
     Channel, Claim, CodeState, PendingCode, SigninAttempt, SigninMethod, Step, Timestamp, User,
 };
 use super::password;
-use super::verification;
 use crate::domain::Deps;
-use crate::domain::ports::store::{
-    AttemptCheck, AttemptKey, AttemptKind, Completion, SigninCompletion,
-};
+use crate::domain::ports::store::{AttemptKey, AttemptKind};
 use crate::ids::{new_id, prefix};
 
 /// An id no user can have (ids are `usr_` and 32 hex digits).
@@ -136,7 +134,7 @@ async fn with_password(
     }
     let (released, granted) = tokio::join!(
         release,
-        grant(deps, caller, &user.id, None, None, None, now)
+        grant::sign_in(deps, caller, &user.id, None, None, None, now)
     );
     released?;
     granted
@@ -283,55 +281,5 @@ async fn open_code_attempt(
         attempt_id: &attempt_id,
         kind: AttemptKind::Signin,
     };
-    verification::deliver(deps, caller, key, channel, &to, &code, &code_hash).await
-}
-
-/// Signs `user_id` in: completes the attempt the check names (if any), resets the user's failed
-/// logins, marks a proven contact verified and claims it, links a provider identity, adds the
-/// signin, makes it active and replaces the cookie secret, in one transaction.
-pub(crate) async fn grant(
-    deps: &Deps,
-    caller: &mut Caller,
-    user_id: &str,
-    check: Option<AttemptCheck>,
-    verified: Option<(Channel, Claim)>,
-    link: Option<Claim>,
-    now: Timestamp,
-) -> Result<(), AuthError> {
-    let mut prepared = grant::prepare(deps, caller.session.as_ref(), user_id, now);
-    let completion = SigninCompletion {
-        user_id: user_id.to_string(),
-        check: check.clone(),
-        verified,
-        link,
-        grant: prepared.grant.clone(),
-    };
-    match deps.store.complete_signin(&completion).await? {
-        Completion::Done => {}
-        Completion::UserBlocked => return Err(AuthError::UserBlocked),
-        Completion::AttemptChanged if check.is_some() => return Err(AuthError::AttemptCompleted),
-        // The proven contact (or the identity) was claimed by another account first: it is theirs.
-        Completion::Taken(claims) => {
-            return Err(AuthError::Taken(
-                claims.iter().map(super::signup::taken_error).collect(),
-            ));
-        }
-        // Another sign-in replaced the secret this caller proved (or the session ended).
-        Completion::SessionChanged | Completion::AttemptChanged => {
-            return Err(AuthError::Unauthenticated);
-        }
-    }
-    if let Some(c) = &check
-        && let Some(done) = prepared
-            .next
-            .signin_attempts
-            .iter_mut()
-            .find(|a| a.id == c.attempt_id())
-    {
-        done.completed = true;
-        done.remaining_steps.clear();
-        done.codes.code = None;
-    }
-    grant::apply(deps, caller, prepared);
-    Ok(())
+    delivery::code(deps, caller, key, channel, &to, &code, &code_hash).await
 }

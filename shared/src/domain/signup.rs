@@ -7,11 +7,12 @@ use serde_json::{Map, Value};
 use super::attempts::{self, Opening};
 use super::caller::Caller;
 use super::codes::{self, CODE_TTL};
-use super::error::{AuthError, ErrorCode, FieldError};
+use super::delivery;
+use super::error::{AuthError, FieldError};
 use super::limits::{ATTEMPT_TTL, Limit};
 use super::model::{Channel, Claim, CodeState, PendingCode, SignupAttempt, SignupMethod, Step};
 use super::validation::{self, Profile};
-use super::{messages, password, verification};
+use super::{messages, password};
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptKey, AttemptKind};
 use crate::ids::{new_id, prefix};
@@ -84,7 +85,7 @@ pub async fn start(deps: &Deps, caller: &mut Caller, input: SignupInput) -> Resu
     ip_checked?;
     let taken = taken?;
     if !taken.is_empty() {
-        return Err(AuthError::Taken(taken.iter().map(taken_error).collect()));
+        return Err(AuthError::taken(&taken));
     }
 
     let password_hash = match valid.password.clone() {
@@ -167,46 +168,10 @@ pub async fn start(deps: &Deps, caller: &mut Caller, input: SignupInput) -> Resu
         kind: AttemptKind::Signup,
     };
     if link {
-        let message = signup_link_message(deps, &to, &session_id, &attempt_id, &code)?;
-        return verification::deliver_message(deps, caller, key, message, &code_hash).await;
+        let message = messages::signup_link_for(deps, &to, &session_id, &attempt_id, &code)?;
+        return delivery::message(deps, caller, key, message, &code_hash).await;
     }
-    verification::deliver(deps, caller, key, valid.channel, &to, &code, &code_hash).await
-}
-
-/// The email of an `email_link` sign-up: `SIGNUP_LINK_URL?signupCode=<code>`.
-pub(crate) fn signup_link_message(
-    deps: &Deps,
-    to: &str,
-    session_id: &str,
-    attempt_id: &str,
-    secret: &str,
-) -> Result<crate::domain::ports::Message, AuthError> {
-    let base = deps
-        .config
-        .signup_link_url
-        .as_deref()
-        .ok_or_else(|| AuthError::internal("an email_link attempt without SIGNUP_LINK_URL"))?;
-    let mut url = url::Url::parse(base).map_err(|e| AuthError::internal(e.to_string()))?;
-    url.query_pairs_mut().append_pair(
-        "signupCode",
-        &codes::link_code(session_id, attempt_id, secret),
-    );
-    let hours = deps.config.signup_link_ttl.whole_hours();
-    Ok(messages::signup_link(to, url.as_str(), hours))
-}
-
-pub fn taken_error(claim: &Claim) -> FieldError {
-    let (code, what) = match claim {
-        Claim::Email(_) => (ErrorCode::EmailExists, "email address"),
-        Claim::Phone(_) => (ErrorCode::PhoneNumberExists, "phone number"),
-        Claim::Username(_) => (ErrorCode::UsernameExists, "username"),
-        Claim::Identity(_) => (ErrorCode::IdentityExists, "provider account"),
-    };
-    FieldError::new(
-        code,
-        claim.field(),
-        format!("an account with this {what} already exists"),
-    )
+    delivery::code(deps, caller, key, valid.channel, &to, &code, &code_hash).await
 }
 
 /// Checks every field and reports every problem at once.

@@ -4,6 +4,7 @@
 
 use super::caller::Caller;
 use super::codes::{self, CODE_TTL};
+use super::delivery;
 use super::error::AuthError;
 use super::grant;
 use super::identifier;
@@ -13,16 +14,12 @@ use super::limits::{
 use super::messages;
 use super::model::{
     AttemptKind, Channel, Claim, CodeAttempt, PendingCode, SigninAttempt, SignupAttempt, Step,
-    Timestamp, User,
+    Timestamp,
 };
-use super::signin;
-use super::signup::taken_error;
 use crate::domain::Deps;
 use crate::domain::ports::store::{
-    AttemptCheck, AttemptKey, CodeProof, CodeSend, Completion, SignupAdvance, SignupCompletion,
-    Written, WrongCode,
+    AttemptCheck, AttemptKey, CodeProof, CodeSend, SignupAdvance, Written, WrongCode,
 };
-use crate::ids::{new_id, prefix};
 
 /// The attempt a request names: seed 004's `signup_attempt_id` or `signin_attempt_id`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,17 +165,12 @@ pub async fn prepare(
     }
     match to {
         Some(to) if link => {
-            let message = super::signup::signup_link_message(
-                deps,
-                &to,
-                attempt.session_id(),
-                attempt.id(),
-                &code,
-            )?;
-            deliver_message(deps, caller, key(attempt), message, &pending.hash).await
+            let message =
+                messages::signup_link_for(deps, &to, attempt.session_id(), attempt.id(), &code)?;
+            delivery::message(deps, caller, key(attempt), message, &pending.hash).await
         }
         Some(to) => {
-            deliver(
+            delivery::code(
                 deps,
                 caller,
                 key(attempt),
@@ -238,7 +230,7 @@ pub async fn attempt(
             advance_signup(deps, caller, *a, proof, pending.channel).await
         }
         Found::Signup(a) => {
-            complete_signup(
+            grant::finish_signup(
                 deps,
                 caller,
                 *a,
@@ -259,7 +251,7 @@ pub async fn attempt(
                 pending.channel,
                 Claim::for_contact(pending.channel, destination),
             );
-            signin::grant(
+            grant::sign_in(
                 deps,
                 caller,
                 &user_id,
@@ -307,119 +299,6 @@ async fn advance_signup(
         a.codes.code = None;
     }
     Ok(())
-}
-
-/// The last step of a sign-up (a right code, or profile completion): the user, its claims, the
-/// signin and the rotated session, in one transaction. `attempt` carries every field the user
-/// will have; `proven` is the channel the final code proved, if it was a code.
-pub(crate) async fn complete_signup(
-    deps: &Deps,
-    caller: &mut Caller,
-    attempt: SignupAttempt,
-    check: AttemptCheck,
-    proven: Option<Channel>,
-    now: Timestamp,
-) -> Result<(), AuthError> {
-    let user = User {
-        id: new_id(prefix::USER),
-        first_name: attempt.first_name.clone(),
-        last_name: attempt.last_name.clone(),
-        username: attempt.username.clone(),
-        email: attempt.email.clone(),
-        phone_number: attempt.phone_number.clone(),
-        image_url: attempt.image_url.clone(),
-        two_factor_enabled: false,
-        email_verified: attempt.email_verified || proven == Some(Channel::Email),
-        phone_verified: attempt.phone_verified || proven == Some(Channel::Sms),
-        metadata: attempt.metadata.clone(),
-        profile: attempt.profile.clone(),
-        password_hash: attempt.password_hash.clone(),
-        blocked: false,
-        login_attempts: 0,
-        signup_agreements_accepted_at: attempt.signup_agreements_accepted_at,
-        identities: Vec::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    let mut prepared = grant::prepare(deps, caller.session.as_ref(), &user.id, now);
-    let completion = SignupCompletion {
-        attempt_session_id: attempt.session_id.clone(),
-        check,
-        claims: Claim::for_user(&user)
-            .into_iter()
-            .chain(attempt.identity.clone().map(Claim::Identity))
-            .collect(),
-        user,
-        grant: prepared.grant.clone(),
-    };
-    match deps.store.complete_signup(&completion).await? {
-        Completion::Done => {}
-        Completion::Taken(claims) => {
-            return Err(AuthError::Taken(claims.iter().map(taken_error).collect()));
-        }
-        Completion::AttemptChanged => return Err(AuthError::AttemptCompleted),
-        // Another sign-in replaced the secret this caller proved: their cookie is dead.
-        Completion::SessionChanged => return Err(AuthError::Unauthenticated),
-        Completion::UserBlocked => return Err(AuthError::internal("a new user cannot be blocked")),
-    }
-    if let Some(done) = prepared
-        .next
-        .signup_attempts
-        .iter_mut()
-        .find(|a| a.id == attempt.id)
-    {
-        *done = attempt;
-        done.missing_fields.clear();
-        done.completed = true;
-        done.remaining_steps.clear();
-        done.codes.code = None;
-        done.user_id = Some(completion.user.id.clone());
-        done.email_verified = completion.user.email_verified;
-        done.phone_verified = completion.user.phone_verified;
-    }
-    grant::apply(deps, caller, prepared);
-    Ok(())
-}
-
-/// Hands a code to the notifier. On failure the attempt survives and its cooldown is lifted,
-/// so the client can resend at once; the answer is `502 DELIVERY_FAILED`.
-pub(crate) async fn deliver(
-    deps: &Deps,
-    caller: &mut Caller,
-    key: AttemptKey<'_>,
-    channel: Channel,
-    to: &str,
-    code: &str,
-    code_hash: &str,
-) -> Result<(), AuthError> {
-    let message = messages::verification_code(channel, to, code);
-    deliver_message(deps, caller, key, message, code_hash).await
-}
-
-/// Like `deliver`, for a message already written (a signup link).
-pub(crate) async fn deliver_message(
-    deps: &Deps,
-    caller: &mut Caller,
-    key: AttemptKey<'_>,
-    message: crate::domain::ports::Message,
-    code_hash: &str,
-) -> Result<(), AuthError> {
-    match deps.notifier.send(&message).await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            tracing::warn!(attempt_id = key.attempt_id, error = %e, "code delivery failed");
-            deps.store.record_send_failed(key, code_hash).await?;
-            let mirror = caller
-                .session
-                .as_mut()
-                .and_then(|s| s.attempt_mut(key.kind, key.attempt_id))
-                .and_then(|a| a.codes_mut().code.as_mut());
-            if let Some(code) = mirror {
-                code.sent_at = None;
-            }
-            Err(AuthError::DeliveryFailed(e.to_string()))
-        }
-    }
 }
 
 fn ensure_open(attempt: &dyn CodeAttempt, now: Timestamp) -> Result<(), AuthError> {

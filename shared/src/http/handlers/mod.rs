@@ -1,8 +1,8 @@
 //! One module per endpoint group: parse the body, call the domain, say what to answer.
 
 pub mod admin;
-pub mod akana;
-pub mod completion;
+pub mod complete_profile;
+pub mod complete_signup;
 pub mod me;
 pub mod oauth;
 pub mod session;

@@ -19,11 +19,7 @@ const PARAMETERS: [&str; 8] = [
     "phoneNumber",
 ];
 
-pub async fn complete_signup(
-    deps: &Deps,
-    req: &Request,
-    caller: &mut Caller,
-) -> Result<Reply, ApiError> {
+pub async fn post(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
     crate::http::cors::check_form_origin(&deps.config, req)?;
     check_accept(req)?;
     let input = parameters(req)?;

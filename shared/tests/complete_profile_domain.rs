@@ -2,7 +2,7 @@
 
 mod support;
 
-use sesame::domain::completion::{self, ProfileInput};
+use sesame::domain::complete_profile::{self, ProfileInput};
 use sesame::domain::model::{Claim, CodeAttempt, Step};
 use sesame::domain::signin::{self, SigninInput};
 use sesame::domain::signup::{self, SignupInput};
@@ -65,7 +65,7 @@ async fn when_an_email_only_sign_up_is_completed_the_user_exists_and_signs_in_by
     missing.sort();
     assert_eq!(missing, ["first_name", "last_name", "password"]);
 
-    completion::complete(
+    complete_profile::complete(
         &h.app,
         &mut caller,
         fields(Some("analytical engine"), Some("Ada"), Some("Lovelace")),
@@ -107,7 +107,7 @@ async fn when_an_email_only_sign_up_is_completed_the_user_exists_and_signs_in_by
 async fn when_fields_are_still_missing_each_is_named_and_nothing_is_written() {
     let h = harness(&[("REQUIRED_FIELDS", "password,first_name,last_name")]);
     let mut caller = at_profile(&h, "ada@example.com").await;
-    let err = completion::complete(&h.app, &mut caller, fields(None, Some("Ada"), None))
+    let err = complete_profile::complete(&h.app, &mut caller, fields(None, Some("Ada"), None))
         .await
         .unwrap_err();
     let mut got = field_errors(err);
@@ -147,7 +147,7 @@ async fn when_a_field_the_attempt_has_is_sent_again_it_is_refused() {
         ..ProfileInput::default()
     };
     let got = field_errors(
-        completion::complete(&h.app, &mut caller, again)
+        complete_profile::complete(&h.app, &mut caller, again)
             .await
             .unwrap_err(),
     );
@@ -158,7 +158,7 @@ async fn when_a_field_the_attempt_has_is_sent_again_it_is_refused() {
 async fn when_there_is_no_pending_attempt_it_is_not_found() {
     let h = harness(&[]);
     let mut nobody = Caller::anonymous("198.51.100.1");
-    let r = completion::complete(
+    let r = complete_profile::complete(
         &h.app,
         &mut nobody,
         fields(Some("analytical engine"), None, None),
@@ -173,7 +173,7 @@ async fn when_there_is_no_pending_attempt_it_is_not_found() {
         ..SignupInput::default()
     };
     signup::start(&h.app, &mut early, only_email).await.unwrap();
-    let r = completion::complete(
+    let r = complete_profile::complete(
         &h.app,
         &mut early,
         fields(Some("analytical engine"), None, None),
@@ -191,7 +191,7 @@ async fn when_a_phone_number_is_added_it_is_verified_before_the_user_is_created(
         password: Some("analytical engine".into()),
         ..ProfileInput::default()
     };
-    completion::complete(&h.app, &mut caller, with_phone)
+    complete_profile::complete(&h.app, &mut caller, with_phone)
         .await
         .unwrap();
     let attempt = caller.session.as_ref().unwrap().signup_attempts[0].clone();

@@ -1,5 +1,5 @@
 use crate::domain::Deps;
-use crate::domain::{Caller, completion};
+use crate::domain::{Caller, complete_profile};
 use crate::http::Request;
 use crate::http::error::ApiError;
 use crate::http::request::json;
@@ -7,7 +7,7 @@ use crate::http::routes::Reply;
 
 /// `POST /auth/complete-profile` (seed 000).
 pub async fn post(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
-    let input: completion::ProfileInput = json(req)?;
-    completion::complete(deps, caller, input).await?;
+    let input: complete_profile::ProfileInput = json(req)?;
+    complete_profile::complete(deps, caller, input).await?;
     Ok(Reply::session())
 }

@@ -7,12 +7,13 @@ use serde_json::{Map, Value};
 
 use super::caller::Caller;
 use super::codes::{self, CODE_TTL};
+use super::delivery;
 use super::error::{AuthError, FieldError};
+use super::grant;
 use super::limits::{Limit, seconds_until};
 use super::model::{Channel, Claim, CodeAttempt, PendingCode, SignupAttempt, Step, Timestamp};
-use super::signup::taken_error;
+use super::password;
 use super::validation::{self, Profile};
-use super::{password, verification};
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptCheck, AttemptKey, AttemptKind, Opened};
 
@@ -47,7 +48,7 @@ pub async fn complete(
     if !claims.is_empty() {
         let taken = deps.store.taken_claims(&claims).await?;
         if !taken.is_empty() {
-            return Err(AuthError::Taken(taken.iter().map(taken_error).collect()));
+            return Err(AuthError::taken(&taken));
         }
     }
     if let Some(pw) = password {
@@ -61,7 +62,7 @@ pub async fn complete(
             attempt_id: attempt.id.clone(),
             step: Step::CompleteProfile,
         };
-        return verification::complete_signup(deps, caller, revised, check, None, now).await;
+        return grant::finish_signup(deps, caller, revised, check, None, now).await;
     }
     prove_contacts(deps, caller, revised, &new_contacts, now).await
 }
@@ -275,5 +276,5 @@ async fn prove_contacts(
         attempt_id: &revised.id,
         kind: AttemptKind::Signup,
     };
-    verification::deliver(deps, caller, key, channel, &to, &code, &hash).await
+    delivery::code(deps, caller, key, channel, &to, &code, &hash).await
 }
