@@ -2,7 +2,6 @@
 //! either completed (the user is created and signed in) or, when a new phone number or email
 //! needs proving, moved to that code step first.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::caller::Caller;
@@ -18,8 +17,7 @@ use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptCheck, AttemptKey, AttemptKind, Opened};
 
 /// The fields a pending attempt may still take. A field it already has is refused.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct ProfileInput {
     pub attempt_id: Option<String>,
     pub email: Option<String>,
@@ -31,7 +29,6 @@ pub struct ProfileInput {
     pub metadata: Option<Map<String, Value>>,
     pub profile: Option<Profile>,
     /// Set by completeSignup (seed 002), never read from a complete-profile body.
-    #[serde(skip)]
     pub signup_agreements_accepted_at: Option<Timestamp>,
 }
 

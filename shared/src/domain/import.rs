@@ -7,7 +7,6 @@
 //! them. A password sign-in with an unverified email then continues at `verify_email_otp`, and an
 //! OAuth sign-in links only to a *verified* email.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::{AuthError, FieldError};
@@ -61,8 +60,7 @@ const PROVIDERS: [&str; 33] = [
 const IDENTITY_TYPES: [&str; 6] = ["sms", "otp", "push", "email", "social", "enterprise"];
 
 /// No `Debug`: it holds the password (or its hash).
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Default)]
 pub struct ImportInput {
     pub blocked: Option<bool>,
     pub email: Option<String>,
@@ -82,12 +80,10 @@ pub struct ImportInput {
     pub profile: Option<Profile>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct IdentityInput {
     pub connection: Option<String>,
     pub provider: Option<String>,
-    #[serde(rename = "type")]
     pub kind: Option<String>,
     pub id: Option<String>,
     pub details: Option<Map<String, Value>>,

@@ -1,6 +1,5 @@
 //! `GET /me` and `PATCH /me` (seed 001): the active signin's user.
 
-use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::caller::Caller;
@@ -11,29 +10,16 @@ use super::validation::{self, Profile};
 use crate::domain::Deps;
 use crate::domain::ports::store::{ProfileChanges, UsernameChange};
 
-/// The fields a user may change about themselves. Anything else (`email_verified`, `id`,
-/// `phone_verified`, `two_factor_enabled`, ...) is unknown here and so refused with 400.
-/// `null` (or `""`) clears a name or the image; `metadata` and `profile` replace the whole object.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The fields a user may change about themselves: `Some(None)` clears a name or the image;
+/// `metadata` and `profile` replace the whole object.
+#[derive(Debug, Default)]
 pub struct MeUpdate {
-    #[serde(default, deserialize_with = "present")]
     pub first_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
     pub last_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
     pub username: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
     pub image_url: Option<Option<String>>,
     pub metadata: Option<Map<String, Value>>,
     pub profile: Option<Profile>,
-}
-
-/// Tells `"field": null` (Some(None)) from an absent field (None).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 fn signed_in_user_id(caller: &Caller) -> Result<String, AuthError> {

@@ -7,7 +7,6 @@
 //! else continues as an `sso` sign-up attempt (a code for an unverified email, then the profile
 //! fields `REQUIRED_FIELDS` asks for), or creates the user at once when nothing is missing.
 
-use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::attempts::{self, Opening};
@@ -27,16 +26,14 @@ use crate::domain::ports::identity::{OidcError, ProviderClaims};
 use crate::domain::ports::store::{AttemptCheck, AttemptKey, Opened};
 use crate::ids::{new_id, prefix};
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct InitInput {
     pub provider: Option<String>,
     pub redirect_uri: Option<String>,
 }
 
-/// The provider's redirect. Providers add parameters of their own (`scope`, `iss`, ...), so
-/// unknown ones are ignored here. No `Debug`: it holds the authorization code.
-#[derive(Default, Deserialize)]
+/// The provider's redirect. No `Debug`: it holds the authorization code.
+#[derive(Default)]
 pub struct CallbackInput {
     pub code: Option<String>,
     pub state: Option<String>,

@@ -4,8 +4,6 @@
 //! dummy hash of the same cost and fails alike; an OTP sign-in opens the same attempt and simply
 //! sends nothing.
 
-use serde::Deserialize;
-
 use super::attempts::{self, Opening};
 use super::caller::Caller;
 use super::codes::{self, CODE_TTL};
@@ -25,8 +23,7 @@ use crate::ids::{new_id, prefix};
 /// An id no user can have (ids are `usr_` and 32 hex digits).
 const NO_SUCH_USER: &str = "usr_none";
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct SigninInput {
     pub identifier: Option<String>,
     pub password: Option<String>,

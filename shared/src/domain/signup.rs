@@ -1,7 +1,6 @@
 //! `POST /auth/signup`: validate, check uniqueness, hash the password, open the attempt in the
 //! caller's session (created lazily) and send the first code.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::attempts::{self, Opening};
@@ -17,10 +16,8 @@ use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptKey, AttemptKind};
 use crate::ids::{new_id, prefix};
 
-/// The end-user sign-up body. Privileged fields (`email_verified`, `blocked`, `hash_fn`, ...) are
-/// unknown here and so refused with `400 BAD_REQUEST_BODY`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// An end-user sign-up as typed (`http::bodies::SignupBody` refuses privileged fields).
+#[derive(Debug, Default)]
 pub struct SignupInput {
     pub email: Option<String>,
     pub phone_number: Option<String>,

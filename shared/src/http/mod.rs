@@ -1,6 +1,7 @@
 //! Plain async functions from `http::Request<Bytes>` to `http::Response<Bytes>`: the Lambda
 //! adapter and the dev server call exactly these.
 
+pub mod bodies;
 pub mod cookies;
 pub mod cors;
 pub mod error;

@@ -7,7 +7,8 @@ use subtle::ConstantTimeEq;
 use crate::domain::Caller;
 use crate::domain::Deps;
 use crate::domain::error::AuthError;
-use crate::domain::import::{self, ImportInput};
+use crate::domain::import;
+use crate::http::bodies::ImportBody;
 use crate::http::error::ApiError;
 use crate::http::request::json;
 use crate::http::routes::Reply;
@@ -21,8 +22,8 @@ pub async fn import_user(
     _caller: &mut Caller,
 ) -> Result<Reply, ApiError> {
     authorize(deps, req)?;
-    let input: ImportInput = json(req)?;
-    let user = import::import_user(deps, input).await?;
+    let input: ImportBody = json(req)?;
+    let user = import::import_user(deps, input.into()).await?;
     Ok(Reply::created(views::user(&user)))
 }
 

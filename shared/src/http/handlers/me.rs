@@ -1,6 +1,7 @@
 use crate::domain::Deps;
 use crate::domain::{Caller, me};
 use crate::http::Request;
+use crate::http::bodies::MeBody;
 use crate::http::error::ApiError;
 use crate::http::request::json;
 use crate::http::routes::Reply;
@@ -14,7 +15,7 @@ pub async fn get(deps: &Deps, caller: &mut Caller) -> Result<Reply, ApiError> {
 
 /// `PATCH /me` (seed 001).
 pub async fn patch(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
-    let input: me::MeUpdate = json(req)?;
-    let user = me::update(deps, caller, input).await?;
+    let input: MeBody = json(req)?;
+    let user = me::update(deps, caller, input.into()).await?;
     Ok(Reply::json(views::user(&user)))
 }

@@ -5,16 +5,17 @@ use serde_json::json;
 
 use crate::domain::Caller;
 use crate::domain::Deps;
-use crate::domain::oauth::{self, CallbackError, CallbackInput, InitInput};
+use crate::domain::oauth::{self, CallbackError};
 use crate::http::Request;
+use crate::http::bodies::{CallbackQuery, InitQuery};
 use crate::http::error::ApiError;
 use crate::http::request::{query, wants_json};
 use crate::http::routes::Reply;
 
 /// Starts the sign-in: 302 to the provider, or `data: {oauth_url}`.
 pub async fn init(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
-    let input: InitInput = query(req)?;
-    let url = oauth::init(deps, caller, input).await?;
+    let query: InitQuery = query(req)?;
+    let url = oauth::init(deps, caller, query.into()).await?;
     Ok(if wants_json(req) {
         Reply::json(json!({ "oauth_url": url }))
     } else {
@@ -22,11 +23,11 @@ pub async fn init(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Rep
     })
 }
 
-/// Finishes it: 302 to the deps's `redirect_uri` (with `?error=CODE` on failure), or the envelope.
+/// Finishes it: 302 to the app's `redirect_uri` (with `?error=CODE` on failure), or the envelope.
 pub async fn callback(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
-    let input: CallbackInput = query(req)?;
+    let input: CallbackQuery = query(req)?;
     let json = wants_json(req);
-    match oauth::callback(deps, caller, input).await {
+    match oauth::callback(deps, caller, input.into()).await {
         Ok(_) if json => Ok(Reply::session()),
         Ok(redirect_uri) => Ok(Reply::redirect(redirect_uri)),
         Err(CallbackError {

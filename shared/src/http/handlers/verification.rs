@@ -1,46 +1,18 @@
-use serde::Deserialize;
-
 use crate::domain::Caller;
 use crate::domain::Deps;
 use crate::domain::error::{AuthError, FieldError};
-use crate::domain::model::Channel;
 use crate::domain::verification::{self, Target};
 use crate::http::Request;
+use crate::http::bodies::{AttemptBody, PrepareBody};
 use crate::http::error::ApiError;
 use crate::http::request::json;
 use crate::http::routes::Reply;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PrepareBody {
-    signin_attempt_id: Option<String>,
-    signup_attempt_id: Option<String>,
-    strategy: Option<CodeStrategy>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AttemptBody {
-    signin_attempt_id: Option<String>,
-    signup_attempt_id: Option<String>,
-    code: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum CodeStrategy {
-    EmailOtp,
-    PhoneOtp,
-}
-
 /// `POST /auth/prepare-verification`.
 pub async fn prepare(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
     let body: PrepareBody = json(req)?;
+    let channel = body.channel();
     let target = target(body.signin_attempt_id, body.signup_attempt_id)?;
-    let channel = body.strategy.map(|s| match s {
-        CodeStrategy::EmailOtp => Channel::Email,
-        CodeStrategy::PhoneOtp => Channel::Sms,
-    });
     verification::prepare(deps, caller, &target, channel).await?;
     Ok(Reply::session())
 }

@@ -1,0 +1,272 @@
+//! The wire shapes of request bodies and query strings, and their conversion into the domain's
+//! inputs. `deny_unknown_fields` is the rule that refuses privileged or misspelt fields with
+//! `400 BAD_REQUEST_BODY`; the domain then checks values and reports every problem at once.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+use crate::domain::complete_profile::ProfileInput;
+use crate::domain::import::{IdentityInput, ImportInput};
+use crate::domain::me::MeUpdate;
+use crate::domain::model::{Channel, SigninMethod, SignupMethod};
+use crate::domain::oauth::{CallbackInput, InitInput};
+use crate::domain::password::legacy::HashFn;
+use crate::domain::signin::SigninInput;
+use crate::domain::signup::SignupInput;
+use crate::domain::validation::Profile;
+
+/// `POST /auth/signup`. Privileged fields (`email_verified`, `blocked`, `hash_fn`, ...) are
+/// unknown here and so refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupBody {
+    email: Option<String>,
+    phone_number: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    metadata: Option<Map<String, Value>>,
+    profile: Option<Profile>,
+    strategy: Option<SignupMethod>,
+}
+
+impl From<SignupBody> for SignupInput {
+    fn from(b: SignupBody) -> Self {
+        SignupInput {
+            email: b.email,
+            phone_number: b.phone_number,
+            username: b.username,
+            password: b.password,
+            first_name: b.first_name,
+            last_name: b.last_name,
+            metadata: b.metadata,
+            profile: b.profile,
+            strategy: b.strategy,
+        }
+    }
+}
+
+/// `POST /auth/signin`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigninBody {
+    identifier: Option<String>,
+    password: Option<String>,
+    strategy: Option<SigninMethod>,
+}
+
+impl From<SigninBody> for SigninInput {
+    fn from(b: SigninBody) -> Self {
+        SigninInput {
+            identifier: b.identifier,
+            password: b.password,
+            strategy: b.strategy,
+        }
+    }
+}
+
+/// `POST /auth/prepare-verification` (seed 004 names the attempt either way).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrepareBody {
+    pub signin_attempt_id: Option<String>,
+    pub signup_attempt_id: Option<String>,
+    strategy: Option<CodeStrategy>,
+}
+
+impl PrepareBody {
+    pub fn channel(&self) -> Option<Channel> {
+        self.strategy.map(|s| match s {
+            CodeStrategy::EmailOtp => Channel::Email,
+            CodeStrategy::PhoneOtp => Channel::Sms,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CodeStrategy {
+    EmailOtp,
+    PhoneOtp,
+}
+
+/// `POST /auth/attempt-verification` (seed 004).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttemptBody {
+    pub signin_attempt_id: Option<String>,
+    pub signup_attempt_id: Option<String>,
+    pub code: Option<String>,
+}
+
+/// `POST /auth/complete-profile` (seed 000).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteProfileBody {
+    attempt_id: Option<String>,
+    email: Option<String>,
+    phone_number: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    metadata: Option<Map<String, Value>>,
+    profile: Option<Profile>,
+}
+
+impl From<CompleteProfileBody> for ProfileInput {
+    fn from(b: CompleteProfileBody) -> Self {
+        ProfileInput {
+            attempt_id: b.attempt_id,
+            email: b.email,
+            phone_number: b.phone_number,
+            username: b.username,
+            password: b.password,
+            first_name: b.first_name,
+            last_name: b.last_name,
+            metadata: b.metadata,
+            profile: b.profile,
+            signup_agreements_accepted_at: None,
+        }
+    }
+}
+
+/// `PATCH /me` (seed 001). Anything else (`email_verified`, `id`, `two_factor_enabled`, ...) is
+/// refused. `null` (or `""`) clears a name or the image.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeBody {
+    #[serde(default, deserialize_with = "present")]
+    first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    username: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    image_url: Option<Option<String>>,
+    metadata: Option<Map<String, Value>>,
+    profile: Option<Profile>,
+}
+
+/// Tells `"field": null` (Some(None)) from an absent field (None).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl From<MeBody> for MeUpdate {
+    fn from(b: MeBody) -> Self {
+        MeUpdate {
+            first_name: b.first_name,
+            last_name: b.last_name,
+            username: b.username,
+            image_url: b.image_url,
+            metadata: b.metadata,
+            profile: b.profile,
+        }
+    }
+}
+
+/// `GET /auth/oauth2/init`'s query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitQuery {
+    provider: Option<String>,
+    redirect_uri: Option<String>,
+}
+
+impl From<InitQuery> for InitInput {
+    fn from(q: InitQuery) -> Self {
+        InitInput {
+            provider: q.provider,
+            redirect_uri: q.redirect_uri,
+        }
+    }
+}
+
+/// The provider's redirect to `GET /auth/oauth2/callback`. Providers add parameters of their own
+/// (`scope`, `iss`, ...), so unknown ones are ignored. No `Debug`: it holds the code.
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+impl From<CallbackQuery> for CallbackInput {
+    fn from(q: CallbackQuery) -> Self {
+        CallbackInput {
+            code: q.code,
+            state: q.state,
+            error: q.error,
+        }
+    }
+}
+
+/// `POST /admin/users`: seed 003's full record. No `Debug`: it holds the password or its hash.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportBody {
+    blocked: Option<bool>,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    hash_fn: Option<HashFn>,
+    salt: Option<String>,
+    identities: Option<Vec<IdentityBody>>,
+    login_attempts: Option<i64>,
+    name: Option<String>,
+    password: Option<String>,
+    phone_number: Option<String>,
+    phone_number_verified: Option<bool>,
+    picture: Option<String>,
+    username: Option<String>,
+    verify_email: Option<bool>,
+    metadata: Option<Map<String, Value>>,
+    profile: Option<Profile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityBody {
+    connection: Option<String>,
+    provider: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    id: Option<String>,
+    details: Option<Map<String, Value>>,
+}
+
+impl From<ImportBody> for ImportInput {
+    fn from(b: ImportBody) -> Self {
+        ImportInput {
+            blocked: b.blocked,
+            email: b.email,
+            email_verified: b.email_verified,
+            hash_fn: b.hash_fn,
+            salt: b.salt,
+            identities: b.identities.map(|ids| {
+                ids.into_iter()
+                    .map(|i| IdentityInput {
+                        connection: i.connection,
+                        provider: i.provider,
+                        kind: i.kind,
+                        id: i.id,
+                        details: i.details,
+                    })
+                    .collect()
+            }),
+            login_attempts: b.login_attempts,
+            name: b.name,
+            password: b.password,
+            phone_number: b.phone_number,
+            phone_number_verified: b.phone_number_verified,
+            picture: b.picture,
+            username: b.username,
+            verify_email: b.verify_email,
+            metadata: b.metadata,
+            profile: b.profile,
+        }
+    }
+}
