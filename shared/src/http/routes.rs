@@ -88,6 +88,35 @@ impl Route {
     }
 }
 
+/// Where each route is deployed: `template.yaml` has one function per route, built from the
+/// `sesame-functions` binary of this name, with its sample event in `events/<name>.json`
+/// (`functions/tests/route_table.rs` holds all three to this table).
+impl Route {
+    /// The function behind API Gateway's `$default` route: unknown paths, wrong methods and CORS
+    /// preflights, answered by [`dispatch`].
+    pub const FALLBACK_FUNCTION: &'static str = "fallback";
+
+    /// The function (and binary) that serves this route alone.
+    pub fn function_name(self) -> &'static str {
+        match self {
+            Route::Signup => "signup",
+            Route::Signin => "signin",
+            Route::PrepareVerification => "prepare-verification",
+            Route::AttemptVerification => "attempt-verification",
+            Route::CompleteProfile => "complete-profile",
+            Route::OauthInit => "oauth-init",
+            Route::OauthCallback => "oauth-callback",
+            Route::CompleteSignup => "complete-signup",
+            Route::AdminImportUser => "admin-import-user",
+            Route::GetSession => "get-session",
+            Route::SwitchSignin => "switch-sign-in",
+            Route::SignOut => "sign-out",
+            Route::GetMe => "get-me",
+            Route::PatchMe => "patch-me",
+        }
+    }
+}
+
 /// What a handler answers: a status and either the caller's session or other data, and for a
 /// redirect (302) where to.
 pub struct Reply {

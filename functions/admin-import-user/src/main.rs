@@ -1,8 +1,0 @@
-//! Lambda for `POST /admin/users` (seed 003's import), behind API Gateway's `AWS_IAM` authorizer.
-
-use sesame::http::Route;
-
-#[tokio::main]
-async fn main() -> Result<(), sesame_lambda::Error> {
-    sesame_lambda::run(Some(Route::AdminImportUser)).await
-}

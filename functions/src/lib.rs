@@ -1,0 +1,91 @@
+//! The thin adapter between API Gateway (HTTP API, payload v2) and Sesame's handlers: the only
+//! place besides the function binaries that knows `lambda_http`.
+//!
+//! Each file in `src/bin/` is one function, named by [`Route::function_name`] (or
+//! [`Route::FALLBACK_FUNCTION`]), that calls [`run`] with its route.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt, service_fn};
+use sesame::Deps;
+use sesame::config::Config;
+use sesame::http::{ClientIp, IamAuthorized, RequestId, Route, dispatch, handle};
+
+pub use lambda_http::Error;
+
+/// Builds the app once per container and serves `route`, or every route when `None`
+/// (the `$default` function: unknown paths, wrong methods, CORS preflights).
+pub async fn run(route: Option<Route>) -> Result<(), Error> {
+    sesame::telemetry::init();
+    let config =
+        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let app = sesame::wiring::aws(config, None).await;
+    if route == Some(Route::Signin) {
+        sesame::domain::password::warm_up();
+    }
+    lambda_http::run(service_fn(move |event: lambda_http::Request| {
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(serve(&app, route, event).await) }
+    }))
+    .await
+}
+
+/// The function that serves `route`, or for `None` the `$default` one, as [`run`] takes them.
+pub fn function_name(route: Option<Route>) -> &'static str {
+    route.map_or(Route::FALLBACK_FUNCTION, Route::function_name)
+}
+
+/// One invocation: event in, response out.
+pub async fn serve(
+    app: &Deps,
+    route: Option<Route>,
+    event: lambda_http::Request,
+) -> lambda_http::Response<Body> {
+    let req = into_request(event);
+    let res = match route {
+        Some(route) => handle(app, route, req).await,
+        None => dispatch(app, req).await,
+    };
+    into_response(res)
+}
+
+/// The plain request the handlers take, with API Gateway's source IP and request id attached.
+pub fn into_request(event: lambda_http::Request) -> sesame::http::Request {
+    let (ip, request_id, iam) = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.http.source_ip.clone(),
+            ctx.request_id.clone(),
+            ctx.authorizer
+                .as_ref()
+                .and_then(|a| a.iam.as_ref())
+                .map(|iam| IamAuthorized {
+                    caller_arn: iam.user_arn.clone(),
+                }),
+        ),
+        _ => (None, None, None),
+    };
+    let (parts, body) = event.into_parts();
+    let mut req = http::Request::from_parts(parts, Bytes::copy_from_slice(body.as_ref()));
+    req.extensions_mut()
+        .insert(ClientIp(ip.unwrap_or_else(|| "unknown".to_string())));
+    if let Some(id) = request_id {
+        req.extensions_mut().insert(RequestId(id));
+    }
+    // Only API Gateway sets this, and only on a route with the AWS_IAM authorizer.
+    if let Some(iam) = iam {
+        req.extensions_mut().insert(iam);
+    }
+    req
+}
+
+pub fn into_response(res: sesame::http::Response) -> lambda_http::Response<Body> {
+    let (parts, bytes) = res.into_parts();
+    let body = match String::from_utf8(bytes.to_vec()) {
+        Ok(text) if text.is_empty() => Body::Empty,
+        Ok(text) => Body::Text(text),
+        Err(e) => Body::Binary(e.into_bytes()),
+    };
+    http::Response::from_parts(parts, body)
+}
