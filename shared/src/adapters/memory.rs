@@ -103,22 +103,12 @@ impl State {
                 .sessions
                 .entry(s.id.clone())
                 .or_insert_with(|| SessionState::new(s.clone())),
-            GrantSession::Rotate(r) => {
-                let state = self
-                    .sessions
-                    .get_mut(&r.session_id)
-                    .expect("checked by grant_fits");
-                state.session.secret_hash = r.secret_hash.clone();
-                state.session.active_signin_id = Some(r.active_signin_id.clone());
-                state.session.last_active_at = r.last_active_at;
-                state.session.expires_at = r.expires_at;
-                state
-            }
+            GrantSession::Rotate(r) => self
+                .sessions
+                .get_mut(&r.session_id)
+                .expect("checked by grant_fits"),
         };
-        state
-            .signins
-            .retain(|s| !grant.removed_signin_ids.contains(&s.id));
-        state.signins.push(grant.signin.clone());
+        state.apply_grant(grant);
     }
 
     /// Whether the check holds of the attempt of `kind` it names.
@@ -145,45 +135,8 @@ impl State {
         attempt_id: &str,
         user: Option<&User>,
     ) {
-        let Some(state) = self.sessions.get_mut(session_id) else {
-            return;
-        };
-        match kind {
-            AttemptKind::Signup => {
-                if let Some(a) = state
-                    .signup_attempts
-                    .iter_mut()
-                    .find(|a| a.id == attempt_id)
-                {
-                    a.completed = true;
-                    a.remaining_steps.clear();
-                    a.missing_fields.clear();
-                    a.codes.code = None;
-                    let Some(user) = user else {
-                        return;
-                    };
-                    a.user_id = Some(user.id.clone());
-                    a.email_verified = user.email_verified;
-                    a.phone_verified = user.phone_verified;
-                    // The attempt keeps the fields the user ended up with.
-                    a.email = user.email.clone();
-                    a.phone_number = user.phone_number.clone();
-                    a.username = user.username.clone();
-                    a.first_name = user.first_name.clone();
-                    a.last_name = user.last_name.clone();
-                }
-            }
-            AttemptKind::Signin => {
-                if let Some(a) = state
-                    .signin_attempts
-                    .iter_mut()
-                    .find(|a| a.id == attempt_id)
-                {
-                    a.completed = true;
-                    a.remaining_steps.clear();
-                    a.codes.code = None;
-                }
-            }
+        if let Some(state) = self.sessions.get_mut(session_id) {
+            state.complete_attempt(kind, attempt_id, user);
         }
     }
 }
@@ -425,7 +378,7 @@ impl AttemptStore for MemoryStore {
         let mut state = self.lock();
         match state.attempt_mut(key) {
             Some(a) if !a.completed() && a.codes().sends == send.expected_sends => {
-                apply_send(a.codes_mut(), send);
+                a.codes_mut().apply_send(send);
                 Ok(Written::Done)
             }
             _ => Ok(Written::Conflict),
@@ -481,10 +434,7 @@ impl AttemptStore for MemoryStore {
         if !taken.is_empty() {
             return Ok(Completion::Taken(taken));
         }
-        // A signup code used in another browser: the starter's session learns nothing of the user.
-        let same_session = session_id == c.grant.session_id();
-        let user = (kind == AttemptKind::Signup && same_session).then_some(&c.user);
-        state.complete_attempt(session_id, kind, c.check.attempt_id(), user);
+        state.complete_attempt(session_id, kind, c.check.attempt_id(), c.user_for_attempt());
         state.apply_grant(&c.grant);
         for claim in &c.claims {
             state.claims.insert(claim.key(), c.user.id.clone());
@@ -507,10 +457,9 @@ impl AttemptStore for MemoryStore {
                     .find(|x| x.id == a.proof.attempt_id)
             })
             .expect("checked above");
-        attempt.remaining_steps = a.remaining_steps.clone();
-        attempt.email_verified = a.email_verified;
-        attempt.phone_verified = a.phone_verified;
-        attempt.codes.code = None;
+        // The proof holds, so the stored code is the one proven, on the channel it proved.
+        let proven = attempt.codes.code.as_ref().expect("checked above").channel;
+        attempt.advance(proven);
         Ok(Written::Done)
     }
 
@@ -573,15 +522,7 @@ impl AttemptStore for MemoryStore {
             .sessions
             .get_mut(&signup.session_id)
             .expect("checked above");
-        if let Some(a) = session
-            .signin_attempts
-            .iter_mut()
-            .find(|a| a.id == sso_attempt_id)
-        {
-            a.completed = true;
-            a.remaining_steps.clear();
-        }
-        session.signup_attempts.push(signup.clone());
+        session.continue_as_signup(sso_attempt_id, signup);
         Ok(Opened::Done)
     }
 
@@ -628,17 +569,11 @@ impl AttemptStore for MemoryStore {
             Some((Channel::Sms, _)) => user.phone_verified = true,
             None => {}
         }
-        let user = user.clone();
         for claim in claims {
             state.claims.insert(claim.key(), c.user_id.clone());
         }
         if let Some(check) = &c.check {
-            state.complete_attempt(
-                &session_id,
-                AttemptKind::Signin,
-                check.attempt_id(),
-                Some(&user),
-            );
+            state.complete_attempt(&session_id, AttemptKind::Signin, check.attempt_id(), None);
         }
         state.apply_grant(&c.grant);
         Ok(Completion::Done)

@@ -14,7 +14,7 @@ use super::model::{Channel, Claim, CodeAttempt, PendingCode, SignupAttempt, Step
 use super::password;
 use super::validation::{self, Profile};
 use crate::domain::Deps;
-use crate::domain::ports::store::{AttemptCheck, AttemptKey, AttemptKind, Opened};
+use crate::domain::ports::store::{AttemptCheck, AttemptKey, AttemptKind, CodeSend, Opened};
 
 /// The fields a pending attempt may still take. A field it already has is refused.
 #[derive(Debug, Default)]
@@ -239,13 +239,16 @@ async fn prove_contacts(
         .to_string();
     let code = codes::generate();
     let hash = codes::hash(&deps.config.code_hash_key, &revised.id, channel, &code);
-    revised.codes.code = Some(PendingCode {
-        channel,
-        hash: hash.clone(),
-        expires_at: now + CODE_TTL,
-        sent_at: Some(now),
-    });
-    revised.codes.sends += 1;
+    let send = CodeSend {
+        code: PendingCode {
+            channel,
+            hash: hash.clone(),
+            expires_at: now + CODE_TTL,
+            sent_at: Some(now),
+        },
+        expected_sends: revised.codes.sends,
+    };
+    revised.codes.apply_send(&send);
     let cap = Limit::sends_per_destination(&to, deps.config.limits.sends_per_destination_per_hour);
     match deps
         .store

@@ -5,8 +5,10 @@
 
 use super::caller::{Caller, IssuedCookie};
 use super::error::AuthError;
-use super::limits::SIGNINS_PER_SESSION;
-use super::model::{Channel, Claim, Session, SessionState, Signin, SignupAttempt, Timestamp, User};
+
+use super::model::{
+    AttemptKind, Channel, Claim, Session, SessionState, Signin, SignupAttempt, Timestamp, User,
+};
 use super::session;
 use crate::domain::Deps;
 use crate::domain::ports::store::{
@@ -32,6 +34,7 @@ pub fn prepare(
     let (secret, secret_hash) = session::new_secret();
     let mut next = match state {
         Some(s) => s.clone(),
+        // Replaced whole by the grant's created session below.
         None => SessionState::new(Session {
             id: new_id(prefix::SESSION),
             secret_hash: secret_hash.clone(),
@@ -49,48 +52,32 @@ pub fn prepare(
         expires_at: now + deps.config.session_max,
         last_active_at: now,
     };
-
-    // One signin per user: a new sign-in of the same user replaces the old one.
-    let mut removed: Vec<String> = next
-        .signins
-        .iter()
-        .filter(|s| s.user_id == user_id)
-        .map(|s| s.id.clone())
-        .collect();
-    let others: Vec<&Signin> = next
-        .signins
-        .iter()
-        .filter(|s| s.user_id != user_id)
-        .collect();
-    if others.len() >= SIGNINS_PER_SESSION
-        && let Some(oldest) = others.iter().min_by_key(|s| s.last_active_at)
-    {
-        removed.push(oldest.id.clone());
-    }
-    next.signins.retain(|s| !removed.contains(&s.id));
-    next.signins.push(signin.clone());
-    next.session.secret_hash = secret_hash.clone();
-    next.session.active_signin_id = Some(signin.id.clone());
-    next.session.last_active_at = now;
-    next.session.expires_at = session::deadline(deps, &next, now);
-
+    // The new signin ends last of all the session's signins, so it bounds the idle deadline.
+    let expires_at = (now + deps.config.session_idle).min(signin.expires_at);
     let session = match state {
-        None => GrantSession::Create(next.session.clone()),
+        None => GrantSession::Create(Session {
+            secret_hash,
+            active_signin_id: Some(signin.id.clone()),
+            expires_at,
+            ..next.session.clone()
+        }),
         Some(proven) => GrantSession::Rotate(SessionRotation {
             session_id: next.session.id.clone(),
             proven_secret_hash: proven.session.secret_hash.clone(),
             secret_hash,
             active_signin_id: signin.id.clone(),
             last_active_at: now,
-            expires_at: next.session.expires_at,
+            expires_at,
         }),
     };
+    let grant = Grant {
+        removed_signin_ids: next.replaced_by_signin_of(user_id),
+        signin,
+        session,
+    };
+    next.apply_grant(&grant);
     Prepared {
-        grant: Grant {
-            signin,
-            removed_signin_ids: removed,
-            session,
-        },
+        grant,
         secret,
         next,
     }
@@ -140,16 +127,10 @@ pub(crate) async fn sign_in(
             return Err(AuthError::Unauthenticated);
         }
     }
-    if let Some(c) = &check
-        && let Some(done) = prepared
+    if let Some(c) = &check {
+        prepared
             .next
-            .signin_attempts
-            .iter_mut()
-            .find(|a| a.id == c.attempt_id())
-    {
-        done.completed = true;
-        done.remaining_steps.clear();
-        done.codes.code = None;
+            .complete_attempt(AttemptKind::Signin, c.attempt_id(), None);
     }
     apply(deps, caller, prepared);
     Ok(())
@@ -208,21 +189,12 @@ pub(crate) async fn finish_signup(
         Completion::SessionChanged => return Err(AuthError::Unauthenticated),
         Completion::UserBlocked => return Err(AuthError::internal("a new user cannot be blocked")),
     }
-    if let Some(done) = prepared
-        .next
-        .signup_attempts
-        .iter_mut()
-        .find(|a| a.id == attempt.id)
-    {
-        *done = attempt;
-        done.missing_fields.clear();
-        done.completed = true;
-        done.remaining_steps.clear();
-        done.codes.code = None;
-        done.user_id = Some(completion.user.id.clone());
-        done.email_verified = completion.user.email_verified;
-        done.phone_verified = completion.user.phone_verified;
-    }
+    let check = &completion.check;
+    prepared.next.complete_attempt(
+        check.signup_kind(),
+        check.attempt_id(),
+        completion.user_for_attempt(),
+    );
     apply(deps, caller, prepared);
     Ok(())
 }

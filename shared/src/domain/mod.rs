@@ -22,6 +22,7 @@ pub mod ports;
 pub mod session;
 pub mod signin;
 pub mod signup;
+pub mod transitions;
 pub mod validation;
 pub mod verification;
 

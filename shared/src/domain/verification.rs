@@ -161,7 +161,7 @@ pub async fn prepare(
         .as_mut()
         .and_then(|s| s.attempt_mut(target.kind(), target.id()))
     {
-        crate::domain::ports::store::apply_send(mirror.codes_mut(), &send);
+        mirror.codes_mut().apply_send(&send);
     }
     match to {
         Some(to) if link => {
@@ -278,12 +278,14 @@ async fn advance_signup(
     proof: CodeProof,
     channel: Channel,
 ) -> Result<(), AuthError> {
+    let mut advanced = attempt;
+    advanced.advance(channel);
     let advance = SignupAdvance {
-        session_id: attempt.session_id.clone(),
+        session_id: advanced.session_id.clone(),
         proof,
-        remaining_steps: attempt.remaining_steps[1..].to_vec(),
-        email_verified: attempt.email_verified || channel == Channel::Email,
-        phone_verified: attempt.phone_verified || channel == Channel::Sms,
+        remaining_steps: advanced.remaining_steps.clone(),
+        email_verified: advanced.email_verified,
+        phone_verified: advanced.phone_verified,
     };
     if deps.store.advance_signup(&advance).await? == Written::Conflict {
         return Err(AuthError::AttemptCompleted);
@@ -291,12 +293,9 @@ async fn advance_signup(
     let mirror = caller
         .session
         .as_mut()
-        .and_then(|s| s.signup_attempts.iter_mut().find(|a| a.id == attempt.id));
+        .and_then(|s| s.signup_attempts.iter_mut().find(|a| a.id == advanced.id));
     if let Some(a) = mirror {
-        a.remaining_steps = advance.remaining_steps;
-        a.email_verified = advance.email_verified;
-        a.phone_verified = advance.phone_verified;
-        a.codes.code = None;
+        a.advance(channel);
     }
     Ok(())
 }

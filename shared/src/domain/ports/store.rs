@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 pub use crate::domain::model::AttemptKind;
 use crate::domain::model::{
-    Channel, Claim, CodeState, PendingCode, Session, SessionState, Signin, SigninAttempt,
-    SignupAttempt, Step, Timestamp, User,
+    Channel, Claim, PendingCode, Session, SessionState, Signin, SigninAttempt, SignupAttempt, Step,
+    Timestamp, User,
 };
 use serde_json::{Map, Value};
 
@@ -166,7 +166,8 @@ impl AttemptCheck {
     }
 }
 
-/// A code step passed with steps still to go (profile completion): no user yet.
+/// A code step passed with steps still to go (profile completion): no user yet. The fields are
+/// the attempt's state after `SignupAttempt::advance`.
 #[derive(Clone, Debug)]
 pub struct SignupAdvance {
     pub session_id: String,
@@ -425,9 +426,3 @@ pub trait LimitStore: Send + Sync {
 
 pub trait Store: SessionStore + UserStore + AttemptStore + LimitStore {}
 impl<T: SessionStore + UserStore + AttemptStore + LimitStore> Store for T {}
-
-/// Applies a counted send to an attempt's code state (shared by both adapters' bookkeeping).
-pub(crate) fn apply_send(codes: &mut CodeState, send: &CodeSend) {
-    codes.code = Some(send.code.clone());
-    codes.sends += 1;
-}

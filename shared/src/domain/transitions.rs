@@ -1,0 +1,151 @@
+//! Every state transition of an attempt or a session, written once as a pure function on the
+//! model. The domain applies them to the caller's copy of the session (so the answer shows the
+//! new state without a second read), and `MemoryStore` applies them to what it stores; the
+//! DynamoDB adapter builds its conditional writes from the same store payloads, and the store
+//! conformance suite checks that what each adapter stored equals what these functions produce.
+
+use super::limits::SIGNINS_PER_SESSION;
+use super::model::{
+    AttemptKind, Channel, CodeState, Session, SessionState, Signin, SigninAttempt, SignupAttempt,
+    User,
+};
+use super::ports::store::{CodeSend, Grant, GrantSession, SessionRotation, SignupCompletion};
+
+impl CodeState {
+    /// A (re)send: the new code replaces the old one and the send is counted.
+    pub fn apply_send(&mut self, send: &CodeSend) {
+        self.code = Some(send.code.clone());
+        self.sends += 1;
+    }
+}
+
+impl SignupAttempt {
+    /// The last step passed. `user` is the user it created, when the attempt's own session may
+    /// learn who that is (see `SignupCompletion::user_for_attempt`); the attempt then keeps the
+    /// fields the user ended up with.
+    pub fn complete(&mut self, user: Option<&User>) {
+        self.completed = true;
+        self.remaining_steps.clear();
+        self.missing_fields.clear();
+        self.codes.code = None;
+        let Some(user) = user else {
+            return;
+        };
+        self.user_id = Some(user.id.clone());
+        self.email_verified = user.email_verified;
+        self.phone_verified = user.phone_verified;
+        self.email = user.email.clone();
+        self.phone_number = user.phone_number.clone();
+        self.username = user.username.clone();
+        self.first_name = user.first_name.clone();
+        self.last_name = user.last_name.clone();
+    }
+
+    /// A code step passed with steps still to go: the contact is proven, the code is spent.
+    pub fn advance(&mut self, proven: Channel) {
+        if !self.remaining_steps.is_empty() {
+            self.remaining_steps.remove(0);
+        }
+        match proven {
+            Channel::Email => self.email_verified = true,
+            Channel::Sms => self.phone_verified = true,
+        }
+        self.codes.code = None;
+    }
+}
+
+impl SigninAttempt {
+    /// Its part is done: a right code, or an `sso` callback that ran.
+    pub fn complete(&mut self) {
+        self.completed = true;
+        self.remaining_steps.clear();
+        self.codes.code = None;
+    }
+}
+
+impl SignupCompletion {
+    /// What the completed attempt's own session may learn of the new user. A signup code used in
+    /// another browser completes the starter's attempt without telling the starter who signed up
+    /// (anyone can start a sign-up for any address); an `sso` callback completes a sign-in
+    /// attempt, which carries no user fields.
+    pub fn user_for_attempt(&self) -> Option<&User> {
+        let same_session = self.attempt_session_id == self.grant.session_id();
+        (self.check.signup_kind() == AttemptKind::Signup && same_session).then_some(&self.user)
+    }
+}
+
+impl Session {
+    /// A completed sign-in or sign-up: new secret, the new signin active, deadlines moved.
+    pub fn rotate(&mut self, r: &SessionRotation) {
+        self.secret_hash = r.secret_hash.clone();
+        self.active_signin_id = Some(r.active_signin_id.clone());
+        self.last_active_at = r.last_active_at;
+        self.expires_at = r.expires_at;
+    }
+}
+
+impl SessionState {
+    /// Which signins a new signin of `user_id` replaces: the same user's older one (one signin
+    /// per user), and the least recently active other one when the session is full.
+    pub fn replaced_by_signin_of(&self, user_id: &str) -> Vec<String> {
+        let mut removed: Vec<String> = self
+            .signins
+            .iter()
+            .filter(|s| s.user_id == user_id)
+            .map(|s| s.id.clone())
+            .collect();
+        let others: Vec<&Signin> = self
+            .signins
+            .iter()
+            .filter(|s| s.user_id != user_id)
+            .collect();
+        if others.len() >= SIGNINS_PER_SESSION
+            && let Some(oldest) = others.iter().min_by_key(|s| s.last_active_at)
+        {
+            removed.push(oldest.id.clone());
+        }
+        removed
+    }
+
+    /// Applies a grant to the session it names: the replaced signins go, the new one is added,
+    /// and the session is rotated (a created session already holds its final state).
+    pub fn apply_grant(&mut self, grant: &Grant) {
+        match &grant.session {
+            GrantSession::Create(s) => self.session = s.clone(),
+            GrantSession::Rotate(r) => self.session.rotate(r),
+        }
+        self.signins
+            .retain(|s| !grant.removed_signin_ids.contains(&s.id));
+        self.signins.push(grant.signin.clone());
+    }
+
+    /// Completes the attempt of `kind` named `id`, if the session holds it (see
+    /// `SignupAttempt::complete` for `user`).
+    pub fn complete_attempt(&mut self, kind: AttemptKind, id: &str, user: Option<&User>) {
+        match kind {
+            AttemptKind::Signup => {
+                if let Some(a) = self.signup_attempts.iter_mut().find(|a| a.id == id) {
+                    a.complete(user);
+                }
+            }
+            AttemptKind::Signin => {
+                if let Some(a) = self.signin_attempts.iter_mut().find(|a| a.id == id) {
+                    a.complete();
+                }
+            }
+        }
+    }
+
+    /// A first OAuth sign-in that needs a code or profile fields: the `sso` sign-in attempt is
+    /// done and the sign-up attempt it continues as joins the session.
+    pub fn continue_as_signup(&mut self, sso_attempt_id: &str, signup: &SignupAttempt) {
+        if let Some(a) = self
+            .signin_attempts
+            .iter_mut()
+            .find(|a| a.id == sso_attempt_id)
+        {
+            a.complete();
+        }
+        self.signup_attempts.push(signup.clone());
+    }
+}
