@@ -1,0 +1,268 @@
+//! The embedded store's attempts: open, send, count wrong codes, advance, revise, and the
+//! completions that create users and grant signins.
+
+use async_trait::async_trait;
+
+use super::MemoryStore;
+use crate::domain::model::*;
+use crate::domain::ports::store::*;
+
+#[async_trait]
+impl AttemptStore for MemoryStore {
+    async fn open_attempt(
+        &self,
+        session: &SessionWrite,
+        attempt: NewAttempt<'_>,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let mut state = self.lock();
+        let session_ok = match session {
+            SessionWrite::Create(s) => !state.sessions.contains_key(&s.id),
+            SessionWrite::Touch { session_id, .. } => state.sessions.contains_key(session_id),
+        };
+        // The same precedence as the DynamoDB adapter: a full counter, then the session.
+        if let Some(c) = charge
+            && !state.has_room(c)
+        {
+            return Ok(Opened::Limited {
+                window_ends: c.window_ends,
+            });
+        }
+        if !session_ok {
+            return Ok(Opened::Conflict);
+        }
+        if let Some(c) = charge {
+            state.charge(c);
+        }
+        let entry = match session {
+            SessionWrite::Create(s) => state
+                .sessions
+                .entry(s.id.clone())
+                .or_insert_with(|| SessionState::new(s.clone())),
+            SessionWrite::Touch {
+                session_id,
+                last_active_at,
+                expires_at,
+            } => {
+                let existing = state.sessions.get_mut(session_id).expect("checked above");
+                existing.session.last_active_at = *last_active_at;
+                existing.session.expires_at = *expires_at;
+                existing
+            }
+        };
+        match attempt {
+            NewAttempt::Signup(a) => entry.signup_attempts.push(a.clone()),
+            NewAttempt::Signin(a) => entry.signin_attempts.push(a.clone()),
+        }
+        Ok(Opened::Done)
+    }
+
+    async fn record_send(
+        &self,
+        key: AttemptKey<'_>,
+        send: &CodeSend,
+    ) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        match state.attempt_mut(key) {
+            Some(a) if !a.completed() && a.codes().sends == send.expected_sends => {
+                a.codes_mut().apply_send(send);
+                Ok(Written::Done)
+            }
+            _ => Ok(Written::Conflict),
+        }
+    }
+
+    async fn record_send_failed(
+        &self,
+        key: AttemptKey<'_>,
+        code_hash: &str,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if let Some(a) = state.attempt_mut(key)
+            && let Some(code) = a.codes_mut().code.as_mut()
+            && code.hash == code_hash
+        {
+            code.sent_at = None;
+        }
+        Ok(())
+    }
+
+    async fn record_wrong_code(
+        &self,
+        key: AttemptKey<'_>,
+        max: u32,
+    ) -> Result<WrongCode, StoreError> {
+        let mut state = self.lock();
+        match state.attempt_mut(key) {
+            Some(a) if !a.completed() && a.codes().wrong_codes < max => {
+                a.codes_mut().wrong_codes += 1;
+                Ok(WrongCode::Counted(a.codes().wrong_codes))
+            }
+            _ => Ok(WrongCode::Refused),
+        }
+    }
+
+    async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
+        let mut state = self.lock();
+        let session_id = c.attempt_session_id.as_str();
+        let kind = c.check.signup_kind();
+        if !state.check_holds(session_id, kind, &c.check) {
+            return Ok(Completion::AttemptChanged);
+        }
+        if !state.grant_fits(&c.grant) {
+            return Ok(Completion::SessionChanged);
+        }
+        let taken: Vec<Claim> = c
+            .claims
+            .iter()
+            .filter(|claim| state.claims.contains_key(&claim.key()))
+            .cloned()
+            .collect();
+        if !taken.is_empty() {
+            return Ok(Completion::Taken(taken));
+        }
+        state.complete_attempt(session_id, kind, c.check.attempt_id(), c.user_for_attempt());
+        state.apply_grant(&c.grant);
+        for claim in &c.claims {
+            state.claims.insert(claim.key(), c.user.id.clone());
+        }
+        state.users.insert(c.user.id.clone(), c.user.clone());
+        Ok(Completion::Done)
+    }
+
+    async fn advance_signup(&self, a: &SignupAdvance) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        if !state.proof_holds(&a.session_id, AttemptKind::Signup, &a.proof) {
+            return Ok(Written::Conflict);
+        }
+        let attempt = state
+            .sessions
+            .get_mut(&a.session_id)
+            .and_then(|s| {
+                s.signup_attempts
+                    .iter_mut()
+                    .find(|x| x.id == a.proof.attempt_id)
+            })
+            .expect("checked above");
+        // The proof holds, so the stored code is the one proven, on the channel it proved.
+        let proven = attempt.codes.code.as_ref().expect("checked above").channel;
+        attempt.advance(proven);
+        Ok(Written::Done)
+    }
+
+    async fn revise_signup(
+        &self,
+        revised: &SignupAttempt,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let mut state = self.lock();
+        let waiting = AttemptCheck::AtStep {
+            attempt_id: revised.id.clone(),
+            step: Step::CompleteProfile,
+        };
+        if let Some(c) = charge
+            && !state.has_room(c)
+        {
+            return Ok(Opened::Limited {
+                window_ends: c.window_ends,
+            });
+        }
+        if !state.check_holds(&revised.session_id, AttemptKind::Signup, &waiting) {
+            return Ok(Opened::Conflict);
+        }
+        if let Some(c) = charge {
+            state.charge(c);
+        }
+        let slot = state
+            .sessions
+            .get_mut(&revised.session_id)
+            .and_then(|s| s.signup_attempts.iter_mut().find(|x| x.id == revised.id))
+            .expect("checked above");
+        *slot = revised.clone();
+        Ok(Opened::Done)
+    }
+
+    async fn continue_as_signup(
+        &self,
+        sso_attempt_id: &str,
+        signup: &SignupAttempt,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let mut state = self.lock();
+        let open = AttemptCheck::Sso {
+            attempt_id: sso_attempt_id.to_string(),
+        };
+        if let Some(c) = charge
+            && !state.has_room(c)
+        {
+            return Ok(Opened::Limited {
+                window_ends: c.window_ends,
+            });
+        }
+        if !state.check_holds(&signup.session_id, AttemptKind::Signin, &open) {
+            return Ok(Opened::Conflict);
+        }
+        if let Some(c) = charge {
+            state.charge(c);
+        }
+        let session = state
+            .sessions
+            .get_mut(&signup.session_id)
+            .expect("checked above");
+        session.continue_as_signup(sso_attempt_id, signup);
+        Ok(Opened::Done)
+    }
+
+    async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
+        let mut state = self.lock();
+        let session_id = c.grant.session_id().to_string();
+        // The same precedence as the DynamoDB adapter: blocked user, then attempt, then session.
+        if state.users.get(&c.user_id).is_none_or(|u| u.blocked) {
+            return Ok(Completion::UserBlocked);
+        }
+        let check_holds = c
+            .check
+            .as_ref()
+            .is_none_or(|check| state.check_holds(&session_id, AttemptKind::Signin, check));
+        if !check_holds {
+            return Ok(Completion::AttemptChanged);
+        }
+        let claims: Vec<&Claim> = c
+            .verified
+            .iter()
+            .map(|(_, claim)| claim)
+            .chain(c.link.iter())
+            .collect();
+        let taken: Vec<Claim> = claims
+            .iter()
+            .filter(|claim| {
+                state
+                    .claims
+                    .get(&claim.key())
+                    .is_some_and(|owner| *owner != c.user_id)
+            })
+            .map(|claim| (*claim).clone())
+            .collect();
+        if !taken.is_empty() {
+            return Ok(Completion::Taken(taken));
+        }
+        if !state.grant_fits(&c.grant) {
+            return Ok(Completion::SessionChanged);
+        }
+        let user = state.users.get_mut(&c.user_id).expect("checked above");
+        user.login_attempts = 0;
+        match &c.verified {
+            Some((Channel::Email, _)) => user.email_verified = true,
+            Some((Channel::Sms, _)) => user.phone_verified = true,
+            None => {}
+        }
+        for claim in claims {
+            state.claims.insert(claim.key(), c.user_id.clone());
+        }
+        if let Some(check) = &c.check {
+            state.complete_attempt(&session_id, AttemptKind::Signin, check.attempt_id(), None);
+        }
+        state.apply_grant(&c.grant);
+        Ok(Completion::Done)
+    }
+}

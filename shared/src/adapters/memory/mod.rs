@@ -1,0 +1,145 @@
+//! The embedded store: one mutex over plain maps. Each operation holds the lock for its whole
+//! read-check-write, which gives it the same atomicity as DynamoDB's conditional writes and
+//! transactions. Serves the dev server and fast tests.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::domain::model::CodeAttempt;
+use crate::domain::model::*;
+use crate::domain::ports::store::*;
+
+mod attempts;
+mod limits;
+mod sessions;
+mod users;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    sessions: HashMap<String, SessionState>,
+    users: HashMap<String, User>,
+    /// Claim key -> user id.
+    claims: HashMap<String, String>,
+    /// Limit key -> (window end, count).
+    counters: HashMap<String, (Timestamp, u32)>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // Every operation checks before it writes, so a panic cannot leave a half-applied change.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    /// Whether the window has room for one more event (counts nothing).
+    fn has_room(&self, c: Charge<'_>) -> bool {
+        match self.counters.get(c.key) {
+            Some((window, count)) if *window == c.window_ends => *count < c.max,
+            _ => c.max > 0,
+        }
+    }
+
+    /// Counts one event against a fixed window; false (nothing counted) once it is full.
+    fn charge(&mut self, c: Charge<'_>) -> bool {
+        let entry = self
+            .counters
+            .entry(c.key.to_string())
+            .or_insert((c.window_ends, 0));
+        if entry.0 != c.window_ends {
+            *entry = (c.window_ends, 0);
+        }
+        if entry.1 >= c.max {
+            return false;
+        }
+        entry.1 += 1;
+        true
+    }
+
+    fn attempt_mut(&mut self, key: AttemptKey<'_>) -> Option<&mut dyn CodeAttempt> {
+        self.sessions
+            .get_mut(key.session_id)?
+            .attempt_mut(key.kind, key.attempt_id)
+    }
+
+    /// Whether the proof still holds: the attempt has this code, is open and not killed.
+    fn proof_holds(&mut self, session_id: &str, kind: AttemptKind, proof: &CodeProof) -> bool {
+        let key = AttemptKey {
+            session_id,
+            attempt_id: &proof.attempt_id,
+            kind,
+        };
+        self.attempt_mut(key).is_some_and(|a| {
+            !a.completed()
+                && a.codes().wrong_codes < proof.max_wrong_codes
+                && a.codes()
+                    .code
+                    .as_ref()
+                    .is_some_and(|c| c.hash == proof.code_hash)
+        })
+    }
+
+    /// Whether the grant can apply: a session to create must not exist; one to rotate must, still
+    /// holding the secret the caller proved.
+    fn grant_fits(&self, grant: &Grant) -> bool {
+        match &grant.session {
+            GrantSession::Create(s) => !self.sessions.contains_key(&s.id),
+            GrantSession::Rotate(r) => self
+                .sessions
+                .get(&r.session_id)
+                .is_some_and(|s| s.session.secret_hash == r.proven_secret_hash),
+        }
+    }
+
+    fn apply_grant(&mut self, grant: &Grant) {
+        let state = match &grant.session {
+            GrantSession::Create(s) => self
+                .sessions
+                .entry(s.id.clone())
+                .or_insert_with(|| SessionState::new(s.clone())),
+            GrantSession::Rotate(r) => self
+                .sessions
+                .get_mut(&r.session_id)
+                .expect("checked by grant_fits"),
+        };
+        state.apply_grant(grant);
+    }
+
+    /// Whether the check holds of the attempt of `kind` it names.
+    fn check_holds(&mut self, session_id: &str, kind: AttemptKind, check: &AttemptCheck) -> bool {
+        match check {
+            AttemptCheck::Code(proof) => self.proof_holds(session_id, kind, proof),
+            AttemptCheck::AtStep { attempt_id, step } => self
+                .sessions
+                .get(session_id)
+                .and_then(|s| s.signup_attempt(attempt_id))
+                .is_some_and(|a| !a.completed && a.remaining_steps.first() == Some(step)),
+            AttemptCheck::Sso { attempt_id } => self
+                .sessions
+                .get(session_id)
+                .and_then(|s| s.signin_attempt(attempt_id))
+                .is_some_and(|a| !a.completed),
+        }
+    }
+
+    fn complete_attempt(
+        &mut self,
+        session_id: &str,
+        kind: AttemptKind,
+        attempt_id: &str,
+        user: Option<&User>,
+    ) {
+        if let Some(state) = self.sessions.get_mut(session_id) {
+            state.complete_attempt(kind, attempt_id, user);
+        }
+    }
+}

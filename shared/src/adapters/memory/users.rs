@@ -1,0 +1,114 @@
+//! The embedded store's users and uniqueness claims.
+
+use async_trait::async_trait;
+
+use super::MemoryStore;
+use crate::domain::model::*;
+use crate::domain::ports::store::*;
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn taken_claims(&self, claims: &[Claim]) -> Result<Vec<Claim>, StoreError> {
+        let state = self.lock();
+        Ok(claims
+            .iter()
+            .filter(|c| state.claims.contains_key(&c.key()))
+            .cloned()
+            .collect())
+    }
+
+    async fn claim_owner(&self, claim: &Claim) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().claims.get(&claim.key()).cloned())
+    }
+
+    async fn get_user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.lock().users.get(user_id).cloned())
+    }
+
+    async fn import_user(&self, user: &User, claims: &[Claim]) -> Result<Completion, StoreError> {
+        let mut state = self.lock();
+        let taken: Vec<Claim> = claims
+            .iter()
+            .filter(|c| state.claims.contains_key(&c.key()))
+            .cloned()
+            .collect();
+        if !taken.is_empty() {
+            return Ok(Completion::Taken(taken));
+        }
+        if state.users.contains_key(&user.id) {
+            return Ok(Completion::AttemptChanged);
+        }
+        for claim in claims {
+            state.claims.insert(claim.key(), user.id.clone());
+        }
+        state.users.insert(user.id.clone(), user.clone());
+        Ok(Completion::Done)
+    }
+
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        match state.users.get_mut(user_id) {
+            Some(u) if u.password_hash.as_deref() == Some(expected) => {
+                u.password_hash = Some(new_hash.to_string());
+                Ok(Written::Done)
+            }
+            _ => Ok(Written::Conflict),
+        }
+    }
+
+    async fn record_failed_login(&self, user_id: &str) -> Result<(), StoreError> {
+        if let Some(u) = self.lock().users.get_mut(user_id) {
+            u.login_attempts += 1;
+        }
+        Ok(())
+    }
+
+    async fn update_profile(
+        &self,
+        user_id: &str,
+        changes: &ProfileChanges,
+    ) -> Result<Option<User>, StoreError> {
+        let mut state = self.lock();
+        Ok(state.users.get_mut(user_id).map(|u| {
+            changes.apply(u);
+            u.clone()
+        }))
+    }
+
+    async fn change_username(
+        &self,
+        user_id: &str,
+        from: Option<&str>,
+        to: &str,
+        changes: &ProfileChanges,
+    ) -> Result<UsernameChange, StoreError> {
+        let mut state = self.lock();
+        let new_claim = Claim::Username(to.to_string()).key();
+        // The same precedence as the DynamoDB adapter: taken, then stale.
+        let held_by_other = state
+            .claims
+            .get(&new_claim)
+            .is_some_and(|owner| owner != user_id);
+        if held_by_other {
+            return Ok(UsernameChange::Taken);
+        }
+        let current = state.users.get(user_id).map(|u| u.username.clone());
+        if current.as_ref().map(|c| c.as_deref()) != Some(from) {
+            return Ok(UsernameChange::Stale);
+        }
+        let old_claim = from.map(|f| Claim::Username(f.to_string()).key());
+        if let Some(old) = old_claim.filter(|old| *old != new_claim) {
+            state.claims.remove(&old);
+        }
+        state.claims.insert(new_claim, user_id.to_string());
+        let user = state.users.get_mut(user_id).expect("checked above");
+        changes.apply(user);
+        user.username = Some(to.to_string());
+        Ok(UsernameChange::Done)
+    }
+}
