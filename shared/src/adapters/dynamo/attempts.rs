@@ -1,0 +1,360 @@
+//! `AttemptStore`: sign-up and sign-in attempts, and the transactions that complete them (the
+//! attempt, the user and its claims, and the grant, all or nothing).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+
+use crate::domain::model::{AttemptKind, Channel, Claim, SignupAttempt, Step, User};
+use crate::domain::ports::store::{
+    AttemptCheck, AttemptKey, AttemptStore, Charge, CodeSend, Completion, NewAttempt, Opened,
+    SessionWrite, SigninCompletion, SignupAdvance, SignupCompletion, StoreError, Written,
+    WrongCode,
+};
+
+use super::DynamoStore;
+use super::codec::{n, s, to_item, to_value};
+use super::expr::Expr;
+use super::keys::{attempt_key, session_key, signin_attempt_key, signup_attempt_key, user_key};
+use super::transaction::{Outcome, Slot, Transaction};
+
+#[async_trait]
+impl AttemptStore for DynamoStore {
+    async fn open_attempt(
+        &self,
+        session: &SessionWrite,
+        attempt: NewAttempt<'_>,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let attempt_item = match attempt {
+            NewAttempt::Signup(a) => to_item(a, signup_attempt_key(&a.session_id, &a.id))?,
+            NewAttempt::Signin(a) => to_item(a, signin_attempt_key(&a.session_id, &a.id))?,
+        };
+        let session_write = match session {
+            SessionWrite::Create(s) => self.put_new(to_item(s, session_key(&s.id))?),
+            SessionWrite::Touch {
+                session_id,
+                last_active_at,
+                expires_at,
+                ..
+            } => self.update(
+                session_key(session_id),
+                Expr::new("SET #last = :now, #exp = :exp")
+                    .condition("attribute_exists(pk)")
+                    .name("#last", "last_active_at")
+                    .name("#exp", "expires_at")
+                    .value(":now", n(last_active_at.unix_timestamp()))
+                    .value(":exp", n(expires_at.unix_timestamp())),
+            ),
+        };
+        let mut tx = Transaction::new();
+        tx.push(session_write);
+        tx.push(self.put_new(attempt_item));
+        self.run_charged(tx, charge).await
+    }
+
+    async fn record_send(
+        &self,
+        key: AttemptKey<'_>,
+        send: &CodeSend,
+    ) -> Result<Written, StoreError> {
+        let e = Expr::new("SET #code = :code, #sends = #sends + :one")
+            .condition("attribute_exists(pk) AND #sends = :expected AND #completed = :false")
+            .name("#code", "code")
+            .name("#sends", "sends")
+            .name("#completed", "completed")
+            .value(":code", to_value(&send.code)?)
+            .value(":one", n(1))
+            .value(":expected", n(send.expected_sends))
+            .value(":false", AttributeValue::Bool(false));
+        Ok(match self.update_item(attempt_key(key), e, false).await? {
+            Some(_) => Written::Done,
+            None => Written::Conflict,
+        })
+    }
+
+    async fn record_send_failed(
+        &self,
+        key: AttemptKey<'_>,
+        code_hash: &str,
+    ) -> Result<(), StoreError> {
+        let e = Expr::new("REMOVE #code.#sent")
+            .condition("#code.#hash = :hash")
+            .name("#code", "code")
+            .name("#sent", "sent_at")
+            .name("#hash", "hash")
+            .value(":hash", s(code_hash));
+        // A failed condition means a newer code replaced this one: nothing to undo.
+        self.update_item(attempt_key(key), e, false)
+            .await
+            .map(|_| ())
+    }
+
+    async fn record_wrong_code(
+        &self,
+        key: AttemptKey<'_>,
+        max: u32,
+    ) -> Result<WrongCode, StoreError> {
+        let e = Expr::new("SET #wrong = #wrong + :one")
+            .condition("attribute_exists(pk) AND #wrong < :max AND #completed = :false")
+            .name("#wrong", "wrong_codes")
+            .name("#completed", "completed")
+            .value(":one", n(1))
+            .value(":max", n(max))
+            .value(":false", AttributeValue::Bool(false));
+        match self.update_item(attempt_key(key), e, true).await? {
+            None => Ok(WrongCode::Refused),
+            Some(new) => {
+                let count = new
+                    .get("wrong_codes")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: key.attempt_id.to_string(),
+                        reason: "wrong_codes is not a number".into(),
+                    })?;
+                Ok(WrongCode::Counted(count))
+            }
+        }
+    }
+
+    async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
+        let session_id = c.attempt_session_id.as_str();
+        // An OAuth callback creating its user directly completes the `sso` sign-in attempt.
+        let kind = c.check.signup_kind();
+        // A signup code used in another browser completes an attempt in the starter's session,
+        // which must not learn who completed it.
+        let same_session = c.attempt_session_id == c.grant.session_id();
+        let user = (kind == AttemptKind::Signup && same_session).then_some(&c.user);
+        let mut tx = Transaction::new();
+        let attempt = tx.push(self.completion_update(session_id, kind, &c.check, user));
+        // A new user's id owns nothing yet, so each claim is taken only if nobody holds it.
+        let claims: Vec<(Claim, Slot)> = c
+            .claims
+            .iter()
+            .map(|claim| (claim.clone(), tx.push(self.claim_put(claim, &c.user.id))))
+            .collect();
+        tx.push(self.put_new(to_item(&c.user, user_key(&c.user.id))?));
+        let session = self.push_grant(&mut tx, &c.grant)?;
+
+        Ok(match self.run(tx).await? {
+            Outcome::Done => Completion::Done,
+            Outcome::Cancelled(reasons) => {
+                let taken = reasons.failures(&claims);
+                if reasons.failed(attempt) {
+                    Completion::AttemptChanged
+                } else if reasons.failed(session) {
+                    Completion::SessionChanged
+                } else if !taken.is_empty() {
+                    Completion::Taken(taken)
+                } else {
+                    Completion::AttemptChanged
+                }
+            }
+        })
+    }
+
+    async fn advance_signup(&self, a: &SignupAdvance) -> Result<Written, StoreError> {
+        let k = signup_attempt_key(&a.session_id, &a.proof.attempt_id);
+        let e = Expr::new("SET #steps = :steps, #ev = :ev, #pv = :pv REMOVE #code")
+            .name("#steps", "remaining_steps")
+            .name("#ev", "email_verified")
+            .name("#pv", "phone_verified")
+            .name("#code", "code")
+            .name("#completed", "completed")
+            .value(":steps", to_value(&a.remaining_steps)?)
+            .value(":ev", AttributeValue::Bool(a.email_verified))
+            .value(":pv", AttributeValue::Bool(a.phone_verified))
+            .value(":false", AttributeValue::Bool(false));
+        let e = attempt_check(e, &AttemptCheck::Code(a.proof.clone()));
+        Ok(match self.update_item(k, e, false).await? {
+            Some(_) => Written::Done,
+            None => Written::Conflict,
+        })
+    }
+
+    async fn revise_signup(
+        &self,
+        revised: &SignupAttempt,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let item = to_item(
+            revised,
+            signup_attempt_key(&revised.session_id, &revised.id),
+        )?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#completed = :false AND #steps[0] = :step")
+            .expression_attribute_names("#completed", "completed")
+            .expression_attribute_names("#steps", "remaining_steps")
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":step", to_value(&Step::CompleteProfile)?)
+            .build()
+            .expect("table and item are set");
+        let mut tx = Transaction::new();
+        tx.push(TransactWriteItem::builder().put(put).build());
+        self.run_charged(tx, charge).await
+    }
+
+    async fn continue_as_signup(
+        &self,
+        sso_attempt_id: &str,
+        signup: &SignupAttempt,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let check = AttemptCheck::Sso {
+            attempt_id: sso_attempt_id.to_string(),
+        };
+        let mut tx = Transaction::new();
+        tx.push(self.completion_update(&signup.session_id, AttemptKind::Signin, &check, None));
+        tx.push(self.put_new(to_item(
+            signup,
+            signup_attempt_key(&signup.session_id, &signup.id),
+        )?));
+        self.run_charged(tx, charge).await
+    }
+
+    async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
+        let session_id = c.grant.session_id();
+        let mut tx = Transaction::new();
+        let attempt = c.check.as_ref().map(|check| {
+            tx.push(self.completion_update(session_id, AttemptKind::Signin, check, None))
+        });
+        let mut user = Expr::new("SET #attempts = :zero")
+            .condition("attribute_exists(pk) AND #blocked = :false")
+            .name("#attempts", "login_attempts")
+            .name("#blocked", "blocked")
+            .value(":zero", n(0))
+            .value(":false", AttributeValue::Bool(false));
+        match &c.verified {
+            Some((Channel::Email, _)) => {
+                user = user.append(", #ev = :true").name("#ev", "email_verified")
+            }
+            Some((Channel::Sms, _)) => {
+                user = user.append(", #pv = :true").name("#pv", "phone_verified")
+            }
+            None => {}
+        }
+        if c.verified.is_some() {
+            user = user.value(":true", AttributeValue::Bool(true));
+        }
+        let user = tx.push(self.update(user_key(&c.user_id), user));
+        let claims: Vec<(Claim, Slot)> = c
+            .verified
+            .iter()
+            .map(|(_, claim)| claim)
+            .chain(c.link.iter())
+            .map(|claim| (claim.clone(), tx.push(self.claim_put(claim, &c.user_id))))
+            .collect();
+        let session = self.push_grant(&mut tx, &c.grant)?;
+
+        Ok(match self.run(tx).await? {
+            Outcome::Done => Completion::Done,
+            Outcome::Cancelled(reasons) => {
+                let taken = reasons.failures(&claims);
+                if reasons.failed(user) {
+                    Completion::UserBlocked
+                } else if attempt.is_some_and(|a| reasons.failed(a)) {
+                    Completion::AttemptChanged
+                } else if !taken.is_empty() {
+                    Completion::Taken(taken)
+                } else if reasons.failed(session) {
+                    Completion::SessionChanged
+                } else {
+                    Completion::AttemptChanged
+                }
+            }
+        })
+    }
+}
+
+impl DynamoStore {
+    /// Runs `tx` with the charge (if any) as its last item: `Limited` when the charge was
+    /// refused (whatever else failed), `Conflict` when only another condition failed.
+    async fn run_charged(
+        &self,
+        mut tx: Transaction,
+        charge: Option<Charge<'_>>,
+    ) -> Result<Opened, StoreError> {
+        let charge = charge.map(|c| (c.window_ends, tx.push(self.charge_update(&c))));
+        Ok(match self.run(tx).await? {
+            Outcome::Done => Opened::Done,
+            Outcome::Cancelled(reasons) => match charge {
+                Some((window_ends, slot)) if reasons.failed(slot) => {
+                    Opened::Limited { window_ends }
+                }
+                _ => Opened::Conflict,
+            },
+        })
+    }
+
+    /// Completes an attempt, provided the check still holds: it still holds the proven code, is
+    /// open and not killed; or it waits at the given step. For a sign-up it also records the user
+    /// and which contacts are now verified.
+    fn completion_update(
+        &self,
+        session_id: &str,
+        kind: AttemptKind,
+        check: &AttemptCheck,
+        signup_user: Option<&User>,
+    ) -> TransactWriteItem {
+        let k = attempt_key(AttemptKey {
+            session_id,
+            attempt_id: check.attempt_id(),
+            kind,
+        });
+        let e = Expr::new("SET #completed = :true, #steps = :none")
+            .name("#completed", "completed")
+            .name("#steps", "remaining_steps")
+            .name("#code", "code")
+            .value(":true", AttributeValue::Bool(true))
+            .value(":false", AttributeValue::Bool(false))
+            .value(":none", AttributeValue::L(Vec::new()));
+        let mut e = attempt_check(e, check);
+        if let Some(user) = signup_user {
+            // The attempt keeps the fields the user ended up with (profile completion adds some).
+            let text = |v: &Option<String>| {
+                v.as_ref()
+                    .map_or(AttributeValue::Null(true), |v| s(v.clone()))
+            };
+            e = e
+                .append(", #user = :user, #ev = :ev, #pv = :pv, #missing = :none")
+                .append(", #email = :email, #phone = :phone, #username = :username, #first = :first, #last = :last")
+                .name("#user", "user_id")
+                .name("#ev", "email_verified")
+                .name("#pv", "phone_verified")
+                .name("#missing", "missing_fields")
+                .name("#email", "email")
+                .name("#phone", "phone_number")
+                .name("#username", "username")
+                .name("#first", "first_name")
+                .name("#last", "last_name")
+                .value(":user", s(&user.id))
+                .value(":ev", AttributeValue::Bool(user.email_verified))
+                .value(":pv", AttributeValue::Bool(user.phone_verified))
+                .value(":email", text(&user.email))
+                .value(":phone", text(&user.phone_number))
+                .value(":username", text(&user.username))
+                .value(":first", text(&user.first_name))
+                .value(":last", text(&user.last_name));
+        }
+        self.update(k, e.append(" REMOVE #code"))
+    }
+}
+
+/// Adds the condition an `AttemptCheck` stands for (`#completed`, `#code`, `#steps` and `:false`
+/// must already be named).
+fn attempt_check(e: Expr, check: &AttemptCheck) -> Expr {
+    match check {
+        AttemptCheck::Code(proof) => e
+            .condition("#code.#hash = :hash AND #wrong < :max AND #completed = :false")
+            .name("#hash", "hash")
+            .name("#wrong", "wrong_codes")
+            .value(":hash", s(&proof.code_hash))
+            .value(":max", n(proof.max_wrong_codes)),
+        AttemptCheck::AtStep { step, .. } => e
+            .condition("#completed = :false AND #steps[0] = :step")
+            .value(":step", to_value(step).expect("a step serializes")),
+        AttemptCheck::Sso { .. } => e.condition("#completed = :false"),
+    }
+}

@@ -1,0 +1,78 @@
+//! The key schema (see the table in the module docs): sort keys, key prefixes and key builders.
+
+use crate::domain::model::{AttemptKind, Claim, Timestamp};
+use crate::domain::ports::store::AttemptKey;
+
+use super::codec::{Item, s};
+
+pub(super) const SESSION_SK: &str = "SESSION";
+pub(super) const SIGNIN_PREFIX: &str = "SIGNIN#";
+pub(super) const SIGNUP_ATTEMPT_PREFIX: &str = "SIGNUP_ATTEMPT#";
+pub(super) const SIGNIN_ATTEMPT_PREFIX: &str = "SIGNIN_ATTEMPT#";
+const USER_SK: &str = "USER";
+const CLAIM_SK: &str = "CLAIM";
+const LIMIT_SK: &str = "LIMIT";
+
+/// An item's key attributes.
+fn key(pk: String, sk: impl Into<String>) -> Item {
+    Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+pub(super) fn session_pk(id: &str) -> String {
+    format!("SESSION#{id}")
+}
+
+pub(super) fn session_key(session_id: &str) -> Item {
+    key(session_pk(session_id), SESSION_SK)
+}
+
+pub(super) fn signin_key(session_id: &str, signin_id: &str) -> Item {
+    key(
+        session_pk(session_id),
+        format!("{SIGNIN_PREFIX}{signin_id}"),
+    )
+}
+
+pub(super) fn signup_attempt_key(session_id: &str, attempt_id: &str) -> Item {
+    attempt_key(AttemptKey {
+        session_id,
+        attempt_id,
+        kind: AttemptKind::Signup,
+    })
+}
+
+pub(super) fn signin_attempt_key(session_id: &str, attempt_id: &str) -> Item {
+    attempt_key(AttemptKey {
+        session_id,
+        attempt_id,
+        kind: AttemptKind::Signin,
+    })
+}
+
+pub(super) fn attempt_key(k: AttemptKey<'_>) -> Item {
+    let prefix = match k.kind {
+        AttemptKind::Signup => SIGNUP_ATTEMPT_PREFIX,
+        AttemptKind::Signin => SIGNIN_ATTEMPT_PREFIX,
+    };
+    key(
+        session_pk(k.session_id),
+        format!("{prefix}{}", k.attempt_id),
+    )
+}
+
+pub(super) fn user_key(user_id: &str) -> Item {
+    key(format!("USER#{user_id}"), USER_SK)
+}
+
+/// A uniqueness claim's key: `claim.key()` is its partition, so one user holds it at most.
+pub(super) fn claim_key(claim: &Claim) -> Item {
+    key(claim.key(), CLAIM_SK)
+}
+
+/// The counter of one fixed window: a new window is a new item, and TTL removes the old ones.
+pub(super) fn counter_key(limit_key: &str, window_ends: Timestamp) -> Item {
+    key(
+        format!("LIMIT#{limit_key}#{}", window_ends.unix_timestamp()),
+        LIMIT_SK,
+    )
+}
