@@ -85,7 +85,7 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
             removed_signin_ids: vec![],
         },
     };
-    h.app.store.complete_signup(&c).await.unwrap();
+    h.app.store.finish_signup(&c).await.unwrap();
     user
 }
 

@@ -414,7 +414,7 @@ async fn a_completion_writes_everything_at_once(store: Arc<dyn Store>) {
     let address = email();
     let (s, a) = opened(store.as_ref(), &address).await;
     let c = completion(&s, &a, "hash-1");
-    assert_eq!(store.complete_signup(&c).await.unwrap(), Completion::Done);
+    assert_eq!(store.finish_signup(&c).await.unwrap(), Completion::Done);
 
     let state = load(store.as_ref(), &s.id).await;
     let done = &state.signup_attempts[0];
@@ -445,7 +445,7 @@ async fn a_completion_writes_everything_at_once(store: Arc<dyn Store>) {
     );
 
     assert_eq!(
-        store.complete_signup(&c).await.unwrap(),
+        store.finish_signup(&c).await.unwrap(),
         Completion::AttemptChanged,
         "single use"
     );
@@ -469,7 +469,7 @@ async fn a_completion_with_a_taken_claim_writes_nothing(store: Arc<dyn Store>) {
     let address = email();
     let (s1, a1) = opened(store.as_ref(), &address).await;
     store
-        .complete_signup(&completion(&s1, &a1, "hash-1"))
+        .finish_signup(&completion(&s1, &a1, "hash-1"))
         .await
         .unwrap();
 
@@ -477,7 +477,7 @@ async fn a_completion_with_a_taken_claim_writes_nothing(store: Arc<dyn Store>) {
     a2.username = Some(format!("v{}", &new_id("x")[2..12]));
     let c = completion(&s2, &a2, "hash-1");
     assert_eq!(
-        store.complete_signup(&c).await.unwrap(),
+        store.finish_signup(&c).await.unwrap(),
         Completion::Taken(vec![Claim::Email(address)])
     );
     let state = load(store.as_ref(), &s2.id).await;
@@ -496,7 +496,7 @@ async fn a_completion_with_a_stale_code_or_dead_attempt_writes_nothing(store: Ar
     let (s, a) = opened(store.as_ref(), &email()).await;
     let stale = completion(&s, &a, "hash-0");
     assert_eq!(
-        store.complete_signup(&stale).await.unwrap(),
+        store.finish_signup(&stale).await.unwrap(),
         Completion::AttemptChanged
     );
     for _ in 0..5 {
@@ -504,7 +504,7 @@ async fn a_completion_with_a_stale_code_or_dead_attempt_writes_nothing(store: Ar
     }
     let right = completion(&s, &a, "hash-1");
     assert_eq!(
-        store.complete_signup(&right).await.unwrap(),
+        store.finish_signup(&right).await.unwrap(),
         Completion::AttemptChanged
     );
     assert_eq!(store.get_user(&right.user.id).await.unwrap(), None);
@@ -514,7 +514,7 @@ async fn a_completion_with_a_stale_code_or_dead_attempt_writes_nothing(store: Ar
 async fn a_completion_evicts_the_named_signin(store: Arc<dyn Store>) {
     let (s, a) = opened(store.as_ref(), &email()).await;
     let first = completion(&s, &a, "hash-1");
-    store.complete_signup(&first).await.unwrap();
+    store.finish_signup(&first).await.unwrap();
 
     let b = attempt(&s.id, &email());
     let touch = SessionWrite::Touch {
@@ -530,7 +530,7 @@ async fn a_completion_evicts_the_named_signin(store: Arc<dyn Store>) {
     second.grant = after_rotation(second.grant);
     second.grant.removed_signin_ids = vec![first.grant.signin.id.clone()];
     assert_eq!(
-        store.complete_signup(&second).await.unwrap(),
+        store.finish_signup(&second).await.unwrap(),
         Completion::Done
     );
     let state = load(store.as_ref(), &s.id).await;
@@ -540,7 +540,7 @@ async fn a_completion_evicts_the_named_signin(store: Arc<dyn Store>) {
 async fn touching_moves_the_session_and_active_signin(store: Arc<dyn Store>) {
     let (s, a) = opened(store.as_ref(), &email()).await;
     let c = completion(&s, &a, "hash-1");
-    store.complete_signup(&c).await.unwrap();
+    store.finish_signup(&c).await.unwrap();
     let later = NOW + Duration::hours(2);
     store
         .touch_session(
@@ -593,7 +593,7 @@ async fn parallel_completions_of_one_attempt_succeed_once(store: Arc<dyn Store>)
     let outcomes = join_all((0..20).map(|_| {
         let store = store.clone();
         let c = completion(&s, &a, "hash-1");
-        async move { store.complete_signup(&c).await.unwrap() }
+        async move { store.finish_signup(&c).await.unwrap() }
     }))
     .await;
     assert_eq!(
@@ -639,7 +639,7 @@ async fn parallel_completions_claiming_one_email_create_one_user(store: Arc<dyn 
     }
     let outcomes = join_all(racers.iter().map(|(_, c)| {
         let store = store.clone();
-        async move { store.complete_signup(c).await.unwrap() }
+        async move { store.finish_signup(c).await.unwrap() }
     }))
     .await;
     assert_eq!(
@@ -676,7 +676,7 @@ async fn parallel_limit_hits_allow_the_maximum_only(store: Arc<dyn Store>) {
 async fn signed_up(store: &dyn Store) -> (Session, SignupCompletion) {
     let (s, a) = opened(store, &email()).await;
     let c = completion(&s, &a, "hash-1");
-    assert_eq!(store.complete_signup(&c).await.unwrap(), Completion::Done);
+    assert_eq!(store.finish_signup(&c).await.unwrap(), Completion::Done);
     (s, c)
 }
 
@@ -786,10 +786,7 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
         verified: Some((Channel::Sms, Claim::Phone(phone.clone()))),
         grant,
     };
-    assert_eq!(
-        store.complete_signin(&done).await.unwrap(),
-        Completion::Done
-    );
+    assert_eq!(store.finish_signin(&done).await.unwrap(), Completion::Done);
     let state = load(store.as_ref(), &s.id).await;
     assert_eq!(state.signins, vec![signin.clone()]);
     assert_eq!(state.session.active_signin_id, Some(signin.id.clone()));
@@ -803,7 +800,7 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
         "and claimed"
     );
     assert_eq!(
-        store.complete_signin(&done).await.unwrap(),
+        store.finish_signin(&done).await.unwrap(),
         Completion::AttemptChanged,
         "single use"
     );
@@ -826,15 +823,12 @@ async fn a_signin_completion_creates_a_session_when_there_was_none(store: Arc<dy
         verified: None,
         grant,
     };
-    assert_eq!(
-        store.complete_signin(&done).await.unwrap(),
-        Completion::Done
-    );
+    assert_eq!(store.finish_signin(&done).await.unwrap(), Completion::Done);
     let state = load(store.as_ref(), &fresh.id).await;
     assert_eq!(state.session, fresh);
     assert_eq!(state.signins, vec![signin]);
     assert_eq!(
-        store.complete_signin(&done).await.unwrap(),
+        store.finish_signin(&done).await.unwrap(),
         Completion::SessionChanged,
         "created once"
     );
@@ -844,7 +838,7 @@ async fn a_signin_completion_refuses_a_blocked_user_and_writes_nothing(store: Ar
     let (s, a) = opened(store.as_ref(), &email()).await;
     let mut c = completion(&s, &a, "hash-1");
     c.user.blocked = true;
-    store.complete_signup(&c).await.unwrap();
+    store.finish_signup(&c).await.unwrap();
     let other = session();
     let grant = Grant {
         signin: signin_for(&other.id, &c.user.id),
@@ -859,14 +853,14 @@ async fn a_signin_completion_refuses_a_blocked_user_and_writes_nothing(store: Ar
         grant,
     };
     assert_eq!(
-        store.complete_signin(&refused).await.unwrap(),
+        store.finish_signin(&refused).await.unwrap(),
         Completion::UserBlocked
     );
     assert_eq!(store.load_session(&other.id).await.unwrap(), None);
     let mut gone = refused.clone();
     gone.user_id = "usr_missing".into();
     assert_eq!(
-        store.complete_signin(&gone).await.unwrap(),
+        store.finish_signin(&gone).await.unwrap(),
         Completion::UserBlocked
     );
 }
@@ -895,7 +889,7 @@ async fn a_signin_completion_with_a_stale_code_writes_nothing(store: Arc<dyn Sto
         grant: rotate(&s, signin_for(&s.id, &c.user.id)),
     };
     assert_eq!(
-        store.complete_signin(&stale).await.unwrap(),
+        store.finish_signin(&stale).await.unwrap(),
         Completion::AttemptChanged
     );
     let state = load(store.as_ref(), &s.id).await;
@@ -1235,7 +1229,7 @@ async fn a_profile_completion_completes_only_at_its_step(store: Arc<dyn Store>) 
         step: Step::CompleteProfile,
     };
     assert_eq!(
-        store.complete_signup(&c).await.unwrap(),
+        store.finish_signup(&c).await.unwrap(),
         Completion::AttemptChanged,
         "still at its code"
     );
@@ -1243,10 +1237,10 @@ async fn a_profile_completion_completes_only_at_its_step(store: Arc<dyn Store>) 
         .advance_signup(&advance(&s, &a, "hash-1"))
         .await
         .unwrap();
-    assert_eq!(store.complete_signup(&c).await.unwrap(), Completion::Done);
+    assert_eq!(store.finish_signup(&c).await.unwrap(), Completion::Done);
     assert!(load(store.as_ref(), &s.id).await.signup_attempts[0].completed);
     assert_eq!(
-        store.complete_signup(&c).await.unwrap(),
+        store.finish_signup(&c).await.unwrap(),
         Completion::AttemptChanged,
         "once"
     );
@@ -1292,7 +1286,7 @@ async fn a_rotation_from_a_replaced_secret_writes_nothing(store: Arc<dyn Store>)
         grant: rotate(&s, signin_for(&s.id, &c.user.id)),
     };
     assert_eq!(
-        store.complete_signin(&stale).await.unwrap(),
+        store.finish_signin(&stale).await.unwrap(),
         Completion::SessionChanged
     );
     assert_eq!(
@@ -1305,7 +1299,7 @@ async fn a_rotation_from_a_replaced_secret_writes_nothing(store: Arc<dyn Store>)
     let mut late = completion(&s2, &a2, "hash-1");
     late.grant = after_rotation(late.grant);
     assert_eq!(
-        store.complete_signup(&late).await.unwrap(),
+        store.finish_signup(&late).await.unwrap(),
         Completion::SessionChanged
     );
     assert_eq!(store.get_user(&late.user.id).await.unwrap(), None);
@@ -1323,7 +1317,7 @@ async fn a_proven_contact_another_user_holds_is_taken(store: Arc<dyn Store>) {
         grant: after_rotation(rotate(&s, signin_for(&s.id, &c.user.id))),
     };
     assert_eq!(
-        store.complete_signin(&done).await.unwrap(),
+        store.finish_signin(&done).await.unwrap(),
         Completion::Taken(vec![theirs.clone()])
     );
     assert_eq!(
@@ -1460,7 +1454,7 @@ async fn an_sso_signin_links_the_identity_once_and_only_to_its_owner(store: Arc<
         grant: rotate(&os, signin_for(&os.id, &other.user.id)),
     };
     assert_eq!(
-        store.complete_signin(&for_other).await.unwrap(),
+        store.finish_signin(&for_other).await.unwrap(),
         Completion::Done
     );
     let for_owner = SigninCompletion {
@@ -1473,7 +1467,7 @@ async fn an_sso_signin_links_the_identity_once_and_only_to_its_owner(store: Arc<
         grant: rotate(&s, signin_for(&s.id, &owner.user.id)),
     };
     assert_eq!(
-        store.complete_signin(&for_owner).await.unwrap(),
+        store.finish_signin(&for_owner).await.unwrap(),
         Completion::Taken(vec![linked.clone()])
     );
     let state = load(store.as_ref(), &s.id).await;
@@ -1489,7 +1483,7 @@ async fn an_sso_signin_links_the_identity_once_and_only_to_its_owner(store: Arc<
         ..for_other
     };
     assert_eq!(
-        store.complete_signin(&replay).await.unwrap(),
+        store.finish_signin(&replay).await.unwrap(),
         Completion::AttemptChanged
     );
 }
@@ -1503,7 +1497,7 @@ async fn an_sso_signup_creates_the_user_with_its_identity_once(store: Arc<dyn St
     };
     let held = Claim::Identity(signup.identity.clone().unwrap());
     c.claims.push(held.clone());
-    assert_eq!(store.complete_signup(&c).await.unwrap(), Completion::Done);
+    assert_eq!(store.finish_signup(&c).await.unwrap(), Completion::Done);
     assert_eq!(
         store.claim_owner(&held).await.unwrap(),
         Some(c.user.id.clone())
@@ -1521,7 +1515,7 @@ async fn an_sso_signup_creates_the_user_with_its_identity_once(store: Arc<dyn St
     again.claims = vec![Claim::Identity(identity(&new_id("sub")))];
     again.grant = after_rotation(again.grant);
     assert_eq!(
-        store.complete_signup(&again).await.unwrap(),
+        store.finish_signup(&again).await.unwrap(),
         Completion::AttemptChanged,
         "one user per callback"
     );
@@ -1615,7 +1609,7 @@ async fn a_completion_from_another_session_tells_the_attempts_session_nothing(
     let (elsewhere, _) = opened(store.as_ref(), &email()).await;
     let mut c = completion(&elsewhere, &a, "hash-1");
     c.attempt_session_id = starter.id.clone();
-    assert_eq!(store.complete_signup(&c).await.unwrap(), Completion::Done);
+    assert_eq!(store.finish_signup(&c).await.unwrap(), Completion::Done);
     let theirs = load(store.as_ref(), &starter.id).await;
     let attempt = &theirs.signup_attempts[0];
     assert!(attempt.completed && attempt.codes.code.is_none());
@@ -1670,7 +1664,7 @@ async fn a_stored_signup_completion_is_the_pure_transitions(store: Arc<dyn Store
     let (s, a) = opened(store.as_ref(), &email()).await;
     let mut expected = load(store.as_ref(), &s.id).await;
     let c = completion(&s, &a, "hash-1");
-    assert_eq!(store.complete_signup(&c).await.unwrap(), Completion::Done);
+    assert_eq!(store.finish_signup(&c).await.unwrap(), Completion::Done);
     expected.complete_attempt(AttemptKind::Signup, &a.id, c.user_for_attempt());
     expected.apply_grant(&c.grant);
     assert!(expected.signup_attempts[0].user_id.is_some());
@@ -1696,7 +1690,7 @@ async fn a_stored_completion_from_another_session_is_the_pure_transitions(store:
     let mut ours = load(store.as_ref(), &elsewhere.id).await;
     let mut c = completion(&elsewhere, &a, "hash-1");
     c.attempt_session_id = starter.id.clone();
-    assert_eq!(store.complete_signup(&c).await.unwrap(), Completion::Done);
+    assert_eq!(store.finish_signup(&c).await.unwrap(), Completion::Done);
     assert_eq!(c.user_for_attempt(), None, "the starter learns nothing");
     theirs.complete_attempt(AttemptKind::Signup, &a.id, c.user_for_attempt());
     ours.apply_grant(&c.grant);
@@ -1745,10 +1739,7 @@ async fn a_stored_signin_completion_is_the_pure_transitions(store: Arc<dyn Store
         verified: None,
         grant,
     };
-    assert_eq!(
-        store.complete_signin(&done).await.unwrap(),
-        Completion::Done
-    );
+    assert_eq!(store.finish_signin(&done).await.unwrap(), Completion::Done);
     expected.complete_attempt(AttemptKind::Signin, &attempt.id, None);
     expected.apply_grant(&done.grant);
     assert_stored(store.as_ref(), expected, "complete, then grant and rotate").await;
@@ -1770,10 +1761,7 @@ async fn a_stored_session_creation_is_the_pure_transition(store: Arc<dyn Store>)
             session: GrantSession::Create(fresh.clone()),
         },
     };
-    assert_eq!(
-        store.complete_signin(&done).await.unwrap(),
-        Completion::Done
-    );
+    assert_eq!(store.finish_signin(&done).await.unwrap(), Completion::Done);
     let mut expected = SessionState::new(fresh);
     expected.apply_grant(&done.grant);
     assert_stored(store.as_ref(), expected, "grant into a new session").await;

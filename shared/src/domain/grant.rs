@@ -114,7 +114,7 @@ pub(crate) async fn sign_in(
         link,
         grant: prepared.grant.clone(),
     };
-    match deps.store.complete_signin(&completion).await? {
+    match deps.store.finish_signin(&completion).await? {
         Completion::Done => {}
         Completion::UserBlocked => return Err(AuthError::UserBlocked),
         Completion::AttemptChanged if check.is_some() => return Err(AuthError::AttemptCompleted),
@@ -179,7 +179,7 @@ pub(crate) async fn finish_signup(
         user,
         grant: prepared.grant.clone(),
     };
-    match deps.store.complete_signup(&completion).await? {
+    match deps.store.finish_signup(&completion).await? {
         Completion::Done => {}
         Completion::Taken(claims) => {
             return Err(AuthError::taken(&claims));

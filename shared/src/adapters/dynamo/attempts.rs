@@ -117,14 +117,12 @@ impl AttemptStore for DynamoStore {
         }
     }
 
-    async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
+    async fn finish_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
         let session_id = c.attempt_session_id.as_str();
         // An OAuth callback creating its user directly completes the `sso` sign-in attempt.
         let kind = c.check.signup_kind();
-        // A signup code used in another browser completes an attempt in the starter's session,
-        // which must not learn who completed it.
-        let same_session = c.attempt_session_id == c.grant.session_id();
-        let user = (kind == AttemptKind::Signup && same_session).then_some(&c.user);
+        // What the attempt's own session may learn: the rule lives with the transitions.
+        let user = c.user_for_attempt();
         let mut tx = Transaction::new();
         let attempt = tx.push(self.completion_update(session_id, kind, &c.check, user));
         // A new user's id owns nothing yet, so each claim is taken only if nobody holds it.
@@ -214,7 +212,7 @@ impl AttemptStore for DynamoStore {
         self.run_charged(tx, charge).await
     }
 
-    async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
+    async fn finish_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
         let session_id = c.grant.session_id();
         let mut tx = Transaction::new();
         let attempt = c.check.as_ref().map(|check| {
@@ -311,6 +309,13 @@ impl DynamoStore {
             .value(":false", AttributeValue::Bool(false))
             .value(":none", AttributeValue::L(Vec::new()));
         let mut e = attempt_check(e, check);
+        // `SignupAttempt::complete` / `SigninAttempt::complete`, field for field; the store
+        // conformance suite checks the stored attempt against them.
+        if kind == AttemptKind::Signup {
+            e = e
+                .append(", #missing = :none")
+                .name("#missing", "missing_fields");
+        }
         if let Some(user) = signup_user {
             // The attempt keeps the fields the user ended up with (profile completion adds some).
             let text = |v: &Option<String>| {
@@ -318,12 +323,11 @@ impl DynamoStore {
                     .map_or(AttributeValue::Null(true), |v| s(v.clone()))
             };
             e = e
-                .append(", #user = :user, #ev = :ev, #pv = :pv, #missing = :none")
+                .append(", #user = :user, #ev = :ev, #pv = :pv")
                 .append(", #email = :email, #phone = :phone, #username = :username, #first = :first, #last = :last")
                 .name("#user", "user_id")
                 .name("#ev", "email_verified")
                 .name("#pv", "phone_verified")
-                .name("#missing", "missing_fields")
                 .name("#email", "email")
                 .name("#phone", "phone_number")
                 .name("#username", "username")

@@ -102,7 +102,7 @@ impl AttemptStore for MemoryStore {
         }
     }
 
-    async fn complete_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
+    async fn finish_signup(&self, c: &SignupCompletion) -> Result<Completion, StoreError> {
         let mut state = self.lock();
         let session_id = c.attempt_session_id.as_str();
         let kind = c.check.signup_kind();
@@ -213,7 +213,7 @@ impl AttemptStore for MemoryStore {
         Ok(Opened::Done)
     }
 
-    async fn complete_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
+    async fn finish_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
         let mut state = self.lock();
         let session_id = c.grant.session_id().to_string();
         // The same precedence as the DynamoDB adapter: blocked user, then attempt, then session.

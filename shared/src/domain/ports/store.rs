@@ -379,10 +379,7 @@ pub trait AttemptStore: Send + Sync {
 
     /// Creates the user with its claims, completes the attempt, adds the signin and rotates the
     /// session, all or nothing.
-    async fn complete_signup(
-        &self,
-        completion: &SignupCompletion,
-    ) -> Result<Completion, StoreError>;
+    async fn finish_signup(&self, completion: &SignupCompletion) -> Result<Completion, StoreError>;
 
     /// Records a passed code step that is not the last: the attempt moves to its next step.
     /// `Conflict` if the code no longer holds.
@@ -408,10 +405,7 @@ pub trait AttemptStore: Send + Sync {
 
     /// Completes the attempt (if any), resets the user's failed logins (refusing a blocked user),
     /// and grants the signin, all or nothing.
-    async fn complete_signin(
-        &self,
-        completion: &SigninCompletion,
-    ) -> Result<Completion, StoreError>;
+    async fn finish_signin(&self, completion: &SigninCompletion) -> Result<Completion, StoreError>;
 }
 
 #[async_trait]
