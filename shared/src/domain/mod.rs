@@ -1,20 +1,20 @@
 //! Users, attempts, sessions, codes, passwords and validation. No AWS and no HTTP types here:
 //! services reach the outside world only through the `Store` and `Notifier` ports.
 
-pub mod attempts;
+pub(crate) mod attempts;
 pub mod caller;
 pub mod codes;
 pub mod complete_profile;
 pub mod complete_signup;
-pub mod delivery;
+pub(crate) mod delivery;
 pub mod deps;
 pub mod error;
-pub mod grant;
-pub mod identifier;
+pub(crate) mod grant;
+pub(crate) mod identifier;
 pub mod import;
-pub mod limits;
+pub(crate) mod limits;
 pub mod me;
-pub mod messages;
+pub(crate) mod messages;
 pub mod model;
 pub mod oauth;
 pub mod password;
