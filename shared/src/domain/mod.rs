@@ -1,5 +1,6 @@
-//! Users, attempts, sessions, codes, passwords and validation. No AWS and no HTTP types here:
-//! services reach the outside world only through the `Store` and `Notifier` ports.
+//! Users, attempts, sessions, codes, passwords and validation. No AWS, no HTTP and no wiring
+//! here: services receive a `Deps` of trait objects and reach the outside world only through the
+//! `ports` (store, notifier, identity providers, clock). State changes live in `transitions`.
 
 pub(crate) mod attempts;
 pub mod caller;
