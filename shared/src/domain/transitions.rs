@@ -26,11 +26,11 @@ impl SignupAttempt {
     pub fn complete(&mut self, user: Option<&User>) {
         self.completed = true;
         self.remaining_steps.clear();
-        self.missing_fields.clear();
         self.codes.code = None;
         let Some(user) = user else {
             return;
         };
+        self.missing_fields.clear();
         self.user_id = Some(user.id.clone());
         self.email_verified = user.email_verified;
         self.phone_verified = user.phone_verified;

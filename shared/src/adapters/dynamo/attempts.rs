@@ -311,11 +311,6 @@ impl DynamoStore {
         let mut e = attempt_check(e, check);
         // `SignupAttempt::complete` / `SigninAttempt::complete`, field for field; the store
         // conformance suite checks the stored attempt against them.
-        if kind == AttemptKind::Signup {
-            e = e
-                .append(", #missing = :none")
-                .name("#missing", "missing_fields");
-        }
         if let Some(user) = signup_user {
             // The attempt keeps the fields the user ended up with (profile completion adds some).
             let text = |v: &Option<String>| {
@@ -323,11 +318,12 @@ impl DynamoStore {
                     .map_or(AttributeValue::Null(true), |v| s(v.clone()))
             };
             e = e
-                .append(", #user = :user, #ev = :ev, #pv = :pv")
+                .append(", #user = :user, #ev = :ev, #pv = :pv, #missing = :none")
                 .append(", #email = :email, #phone = :phone, #username = :username, #first = :first, #last = :last")
                 .name("#user", "user_id")
                 .name("#ev", "email_verified")
                 .name("#pv", "phone_verified")
+                .name("#missing", "missing_fields")
                 .name("#email", "email")
                 .name("#phone", "phone_number")
                 .name("#username", "username")
