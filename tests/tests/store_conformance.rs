@@ -15,7 +15,9 @@ use sesame_e2e::Moto;
 use time::Duration;
 use time::macros::datetime;
 
-const NOW: Timestamp = datetime!(2026-03-01 09:00:00 UTC);
+/// In the future on purpose: the table has TTL on `expires_at`, and DynamoDB deletes items once
+/// it has passed (DynamoDB Local within seconds), so expired fixtures would vanish mid-test.
+const NOW: Timestamp = datetime!(2100-03-01 09:00:00 UTC);
 
 /// Generates `memory` and `dynamo` tests for a suite function taking `Arc<dyn Store>`.
 macro_rules! conformance {
