@@ -101,7 +101,7 @@ async fn when_ses_and_sns_are_unreachable_sign_up_answers_502_and_keeps_the_atte
     let config = moto.config(&[]);
     let sdk = sesame::app::sdk_config(&config).await;
     let app = App {
-        store: Arc::new(DynamoStore::new(&sdk, moto.table.clone(), None)),
+        store: Arc::new(DynamoStore::new(&sdk, None, moto.table.clone(), None)),
         notifier: Arc::new(notifier_at(&closed_port().await).await),
         clock: Arc::new(SystemClock),
         oidc: Arc::new(sesame::oidc::Oidc::new(&config.oidc)),

@@ -38,6 +38,7 @@ async fn requests_stay_within_their_dynamodb_round_trip_budget() {
     let sdk = sesame::app::sdk_config(&moto.config(&[])).await;
     app.store = Arc::new(DynamoStore::new(
         &sdk,
+        None,
         moto.table.clone(),
         Some(log.clone()),
     ));

@@ -87,7 +87,12 @@ fn memory_store() -> Arc<dyn Store> {
 async fn dynamo_store() -> Option<Arc<dyn Store>> {
     let moto = Moto::new(false).await?;
     let sdk = sesame::app::sdk_config(&moto.config(&[])).await;
-    Some(Arc::new(DynamoStore::new(&sdk, moto.table.clone(), None)))
+    Some(Arc::new(DynamoStore::new(
+        &sdk,
+        None,
+        moto.table.clone(),
+        None,
+    )))
 }
 
 fn session() -> Session {
