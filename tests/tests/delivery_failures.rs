@@ -9,7 +9,6 @@ use sesame::clock::SystemClock;
 use sesame::domain::model::Channel;
 use sesame::notify::aws::AwsNotifier;
 use sesame::notify::{Message, Notifier};
-use sesame::store::dynamo::DynamoStore;
 use sesame_e2e::{Backend, Moto, Server, unique_email, unique_phone};
 
 /// A loopback port nothing listens on.
@@ -99,9 +98,8 @@ async fn when_ses_and_sns_are_unreachable_sign_up_answers_502_and_keeps_the_atte
         return;
     };
     let config = moto.config(&[]);
-    let sdk = sesame::app::sdk_config(&config).await;
     let app = App {
-        store: Arc::new(DynamoStore::new(&sdk, None, moto.table.clone(), None)),
+        store: Arc::new(moto.store(None).await),
         notifier: Arc::new(notifier_at(&closed_port().await).await),
         clock: Arc::new(SystemClock),
         oidc: Arc::new(sesame::oidc::Oidc::new(&config.oidc)),

@@ -1,5 +1,6 @@
-//! One conformance suite, run against the embedded store and against DynamoDB in moto: every
-//! Store operation's effect and every condition it must refuse, including under concurrency.
+//! One conformance suite, run against the embedded store and against DynamoDB Local (Amazon's
+//! engine): every Store operation's effect and every condition it must refuse, including under
+//! concurrency.
 
 use std::sync::Arc;
 
@@ -8,10 +9,8 @@ use serde_json::Map;
 use serde_json::json;
 use sesame::domain::model::*;
 use sesame::ids::{new_id, prefix};
-use sesame::store::dynamo::DynamoStore;
 use sesame::store::memory::MemoryStore;
 use sesame::store::*;
-use sesame_e2e::Moto;
 use time::Duration;
 use time::macros::datetime;
 
@@ -85,14 +84,7 @@ fn memory_store() -> Arc<dyn Store> {
 }
 
 async fn dynamo_store() -> Option<Arc<dyn Store>> {
-    let moto = Moto::new(false).await?;
-    let sdk = sesame::app::sdk_config(&moto.config(&[])).await;
-    Some(Arc::new(DynamoStore::new(
-        &sdk,
-        None,
-        moto.table.clone(),
-        None,
-    )))
+    Some(Arc::new(sesame_e2e::fresh_dynamo_store(None).await?))
 }
 
 fn session() -> Session {
