@@ -2,9 +2,10 @@
 
 moto's own `moto_server` serves requests on many threads, and its DynamoDB backend does not
 isolate concurrent TransactWriteItems calls: two transactions that both put the same item with
-`attribute_not_exists(pk)` can both commit. Real DynamoDB serializes transactions and makes each
-single-item write atomic. Serving moto on one thread gives exactly those guarantees, so the
-concurrency tests check Sesame's conditions against DynamoDB's semantics, not the emulator's race.
+`attribute_not_exists(pk)` can both commit. That is why the tests first served moto on one thread.
+DynamoDB now runs in Amazon's DynamoDB Local and moto serves only SES v2 and SNS, which have no
+conditional writes, so one thread is no longer needed for correctness (the suite also passes on
+the threaded `moto_server`, in the same time); it stays because it costs nothing.
 
 Usage: python moto_serial.py PORT   (binds 127.0.0.1 only)
 """

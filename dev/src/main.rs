@@ -1,9 +1,10 @@
 //! `cargo run` at the root: Sesame on 127.0.0.1:3000 (`PORT` overrides) with the embedded store
-//! and outbox, or DynamoDB/SES/SNS at `AWS_ENDPOINT_URL` with `SESAME_BACKEND=aws` (or `--aws`).
+//! and outbox, or DynamoDB/SES/SNS with `SESAME_BACKEND=aws` (or `--aws`), each at
+//! `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL` when set.
 
 use std::process::ExitCode;
 
-use sesame::adapters::dynamo::ensure_table;
+use sesame::adapters::dynamo::{DynamoStore, ensure_table};
 use sesame::config::Config;
 
 #[tokio::main]
@@ -29,8 +30,9 @@ async fn main() -> ExitCode {
 
     let router = if aws {
         let sdk = sesame::wiring::sdk_config(&config).await;
-        if let Err(e) = ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &config.table_name).await
-        {
+        let endpoint = config.aws_endpoints.for_service("dynamodb");
+        let store = DynamoStore::new(&sdk, endpoint, config.table_name.clone(), None);
+        if let Err(e) = ensure_table(store.client(), &config.table_name).await {
             eprintln!("sesame-dev: table {}: {e}", config.table_name);
             return ExitCode::FAILURE;
         }

@@ -25,13 +25,27 @@ pub fn embedded(config: Config) -> (Deps, Arc<Outbox>) {
     (deps, outbox)
 }
 
-/// DynamoDB, SES v2 and SNS, at `AWS_ENDPOINT_URL` when set (emulators).
+/// DynamoDB, SES v2 and SNS, each at its own endpoint when one is set (emulators).
 pub async fn aws(config: Config, call_log: Option<CallLog>) -> Deps {
     let sdk = sdk_config(&config).await;
-    let store = DynamoStore::new(&sdk, config.table_name.clone(), call_log);
+    let endpoint = |service| config.aws_endpoints.for_service(service);
+    let store = DynamoStore::new(
+        &sdk,
+        endpoint("dynamodb"),
+        config.table_name.clone(),
+        call_log,
+    );
+    let mut ses = aws_sdk_sesv2::config::Builder::from(&sdk);
+    let mut sns = aws_sdk_sns::config::Builder::from(&sdk);
+    if let Some(url) = endpoint("sesv2") {
+        ses = ses.endpoint_url(url);
+    }
+    if let Some(url) = endpoint("sns") {
+        sns = sns.endpoint_url(url);
+    }
     let notifier = AwsNotifier::new(
-        aws_sdk_sesv2::Client::new(&sdk),
-        aws_sdk_sns::Client::new(&sdk),
+        aws_sdk_sesv2::Client::from_conf(ses.build()),
+        aws_sdk_sns::Client::from_conf(sns.build()),
         config.email_from.clone(),
         config.sms_sender_id.clone(),
     );
@@ -47,7 +61,7 @@ pub async fn aws(config: Config, call_log: Option<CallLog>) -> Deps {
 pub async fn sdk_config(config: &Config) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(config.aws_region.clone()));
-    if let Some(url) = &config.aws_endpoint_url {
+    if let Some(url) = &config.aws_endpoints.default {
         loader = loader.endpoint_url(url);
     }
     loader.load().await

@@ -1,8 +1,9 @@
-//! Prints the admin import's throughput against DynamoDB in moto (users per second, one at a
+//! Prints the admin import's throughput against DynamoDB Local (users per second, one at a
 //! time and 8 in parallel, over HTTP through the dev server), and the latency of an imported
 //! bcrypt user's first password sign-in (verify bcrypt, rehash to argon2id, store it) and second
 //! one (argon2id only). `cargo bench -p sesame-e2e --bench import_throughput` for the figures;
-//! under `cargo test --all-targets` it makes a small smoke pass. Needs `MOTO_ENDPOINT`.
+//! under `cargo test --all-targets` it makes a small smoke pass. Needs `DYNAMODB_ENDPOINT` and
+//! `MOTO_ENDPOINT` (SES, SNS).
 
 use std::time::{Duration, Instant};
 
@@ -81,9 +82,9 @@ async fn run(full: bool) {
     }
     let plaintext = users.min(50) as f64 / t.elapsed().as_secs_f64();
     println!(
-        "IMPORT THROUGHPUT against moto: {sequential:.0} users/s one at a time, {parallel:.0} users/s \
-         8 in parallel (bcrypt hashes; {users} users each); {plaintext:.0} users/s with plaintext \
-         passwords hashed to argon2id"
+        "IMPORT THROUGHPUT against DynamoDB Local: {sequential:.0} users/s one at a time, \
+         {parallel:.0} users/s 8 in parallel (bcrypt hashes; {users} users each); {plaintext:.0} \
+         users/s with plaintext passwords hashed to argon2id"
     );
 
     let (mut first, mut second) = (Vec::new(), Vec::new());
@@ -103,8 +104,8 @@ async fn run(full: bool) {
         }
     }
     println!(
-        "IMPORTED BCRYPT SIGN-IN against moto, median of {signins}: first (bcrypt verify + argon2id \
-         rehash + conditional write) {:.1} ms, second (argon2id) {:.1} ms",
+        "IMPORTED BCRYPT SIGN-IN against DynamoDB Local, median of {signins}: first (bcrypt \
+         verify + argon2id rehash + conditional write) {:.1} ms, second (argon2id) {:.1} ms",
         median(first).as_secs_f64() * 1000.0,
         median(second).as_secs_f64() * 1000.0
     );

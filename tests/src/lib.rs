@@ -1,9 +1,10 @@
 //! Harness for the end-to-end tests: a dev server started in-process on a free loopback port,
-//! backed by the embedded store and outbox or by DynamoDB/SES/SNS in the `moto` emulator, and
-//! a client that keeps its session cookie like a browser.
+//! backed by the embedded store and outbox or by the AWS emulators (DynamoDB in Amazon's DynamoDB
+//! Local, SES v2 and SNS in `moto`), and a client that keeps its session cookie like a browser.
 //!
-//! The emulator is found through `MOTO_ENDPOINT` (the README's test command starts it). Without
-//! it the emulator tests skip with a note, except under `CI=true`, where they fail instead.
+//! The emulators are found through `DYNAMODB_ENDPOINT` and `MOTO_ENDPOINT` (the README's test
+//! command starts both). Without them the emulator tests skip with a note, except under `CI=true`,
+//! where they fail instead.
 
 pub mod providers;
 
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
 use serde_json::Value;
 use sesame::Deps;
-use sesame::adapters::dynamo::{CallLog, ensure_table};
+use sesame::adapters::dynamo::{CallLog, DynamoStore, ensure_table};
 use sesame::adapters::outbox::Outbox;
 use sesame::config::Config;
 use sesame::ids::new_id;
@@ -21,6 +22,7 @@ use tokio::sync::oneshot;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Embedded,
+    /// The AWS adapters: DynamoDB in DynamoDB Local, SES v2 and SNS in moto.
     Moto,
 }
 
@@ -46,23 +48,56 @@ macro_rules! both_backends {
     };
 }
 
-/// The emulator's address, or `None` (skip) outside CI.
-pub fn moto_endpoint() -> Option<String> {
-    match std::env::var("MOTO_ENDPOINT") {
+/// An emulator's address from `var`, or `None` (skip) outside CI.
+fn emulator_endpoint(var: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("MOTO_ENDPOINT is not set: under CI=true the emulator tests must run, not skip")
+            panic!("{var} is not set: under CI=true the emulator tests must run, not skip")
         }
         _ => {
-            eprintln!("MOTO_ENDPOINT is not set: skipping an emulator test (run ./scripts/test)");
+            eprintln!("{var} is not set: skipping an emulator test (run ./scripts/test)");
             None
         }
     }
 }
 
-/// A fresh table (and a verified sender) in the emulator, so tests never see each other's data.
+/// moto's address (SES v2 and SNS), or `None` (skip) outside CI.
+pub fn moto_endpoint() -> Option<String> {
+    emulator_endpoint("MOTO_ENDPOINT")
+}
+
+/// DynamoDB Local's address, or `None` (skip) outside CI.
+pub fn dynamodb_endpoint() -> Option<String> {
+    emulator_endpoint("DYNAMODB_ENDPOINT")
+}
+
+/// The adapter on a fresh table in DynamoDB Local (no moto needed), or `None` (skip) outside CI.
+pub async fn fresh_dynamo_store(call_log: Option<CallLog>) -> Option<DynamoStore> {
+    let dynamodb = dynamodb_endpoint()?;
+    let table = new_id("sesame-test");
+    let config = test_config(&[("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb)]);
+    let store = dynamo_store(&config, &table, call_log).await;
+    ensure_table(store.client(), &table)
+        .await
+        .expect("DynamoDB Local table");
+    Some(store)
+}
+
+/// The adapter as `App::aws` builds it for `config`, on `table`.
+async fn dynamo_store(config: &Config, table: &str, call_log: Option<CallLog>) -> DynamoStore {
+    let sdk = sesame::wiring::sdk_config(config).await;
+    let endpoint = config.aws_endpoints.for_service("dynamodb");
+    DynamoStore::new(&sdk, endpoint, table.to_string(), call_log)
+}
+
+/// The AWS backend's emulators: a fresh table in DynamoDB Local, so tests never see each other's
+/// data, and a (verified) sender in moto for SES v2 and SNS.
 pub struct Moto {
+    /// moto: SES v2 and SNS only.
     pub endpoint: String,
+    /// DynamoDB Local.
+    pub dynamodb: String,
     pub table: String,
     pub sender: String,
 }
@@ -70,27 +105,34 @@ pub struct Moto {
 impl Moto {
     pub async fn new(verify_sender: bool) -> Option<Self> {
         let endpoint = moto_endpoint()?;
+        let dynamodb = dynamodb_endpoint()?;
         let table = new_id("sesame-test");
         let sender = format!("{}@sesame.test", new_id("sender"));
         let moto = Self {
             endpoint,
+            dynamodb,
             table,
             sender,
         };
-        let sdk = sesame::wiring::sdk_config(&moto.config(&[])).await;
-        ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &moto.table)
+        ensure_table(moto.store(None).await.client(), &moto.table)
             .await
-            .expect("emulator table");
+            .expect("DynamoDB Local table");
         if verify_sender {
             moto.verify_sender().await;
         }
         Some(moto)
     }
 
+    /// The adapter on this table, as `App::aws` builds it.
+    pub async fn store(&self, call_log: Option<CallLog>) -> DynamoStore {
+        dynamo_store(&self.config(&[]), &self.table, call_log).await
+    }
+
     /// SES v2 refuses to send from an unverified identity; this verifies the sender.
     pub async fn verify_sender(&self) {
         let sdk = sesame::wiring::sdk_config(&self.config(&[])).await;
-        aws_sdk_sesv2::Client::new(&sdk)
+        let ses = aws_sdk_sesv2::config::Builder::from(&sdk).endpoint_url(&self.endpoint);
+        aws_sdk_sesv2::Client::from_conf(ses.build())
             .create_email_identity()
             .email_identity(&self.sender)
             .send()
@@ -100,7 +142,10 @@ impl Moto {
 
     pub fn config(&self, overrides: &[(&str, &str)]) -> Config {
         let mut all: Vec<(&str, &str)> = vec![
-            ("AWS_ENDPOINT_URL", &self.endpoint),
+            // Each service named, so nothing can reach an emulator it was not meant for.
+            ("AWS_ENDPOINT_URL_DYNAMODB", &self.dynamodb),
+            ("AWS_ENDPOINT_URL_SESV2", &self.endpoint),
+            ("AWS_ENDPOINT_URL_SNS", &self.endpoint),
             ("TABLE_NAME", &self.table),
             ("EMAIL_FROM", &self.sender),
         ];
@@ -302,12 +347,13 @@ impl Server {
         code_in(&text)
     }
 
-    /// How many items the store holds (moto) or whether anything was sent (embedded); for
-    /// "nothing was written" checks.
+    /// How many items the table in DynamoDB Local holds; for "nothing was written" checks.
     pub async fn items_in_table(&self) -> usize {
-        let moto = self.moto.as_ref().expect("only for the emulator");
-        let sdk = sesame::wiring::sdk_config(&moto.config(&[])).await;
-        let out = aws_sdk_dynamodb::Client::new(&sdk)
+        let moto = self.moto.as_ref().expect("only for the emulators");
+        let out = moto
+            .store(None)
+            .await
+            .client()
             .scan()
             .table_name(&moto.table)
             .send()

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use serde_json::json;
 use sesame::Deps;
 use sesame::adapters::clock::SystemClock;
-use sesame::adapters::dynamo::DynamoStore;
 use sesame::adapters::ses_sns::AwsNotifier;
 use sesame::domain::model::Channel;
 use sesame::domain::ports::notifier::{Message, Notifier};
@@ -99,9 +98,8 @@ async fn when_ses_and_sns_are_unreachable_sign_up_answers_502_and_keeps_the_atte
         return;
     };
     let config = moto.config(&[]);
-    let sdk = sesame::wiring::sdk_config(&config).await;
     let app = Deps {
-        store: Arc::new(DynamoStore::new(&sdk, moto.table.clone(), None)),
+        store: Arc::new(moto.store(None).await),
         notifier: Arc::new(notifier_at(&closed_port().await).await),
         clock: Arc::new(SystemClock),
         identity: Arc::new(sesame::adapters::oidc::Oidc::new(&config.oidc)),

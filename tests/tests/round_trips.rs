@@ -1,4 +1,4 @@
-//! DESIGN section 6's budget, counted against DynamoDB in moto: sequential round trips per
+//! DESIGN section 6's budget, counted against DynamoDB Local: sequential round trips per
 //! request (calls that overlap in time count once). Prints the figures; run with
 //! `--nocapture` to see them.
 
@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use sesame::adapters::clock::ManualClock;
-use sesame::adapters::dynamo::{CallLog, DynamoStore, sequential_round_trips};
+use sesame::adapters::dynamo::{CallLog, sequential_round_trips};
 use sesame_e2e::providers::{self, OidcMock};
 use sesame_e2e::{Backend, Moto, Server, unique_email};
 use time::{Duration, OffsetDateTime};
@@ -34,12 +34,7 @@ async fn requests_stay_within_their_dynamodb_round_trip_budget() {
     let log = CallLog::new();
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let mut app = sesame::wiring::aws(moto.config(&[]), None).await;
-    let sdk = sesame::wiring::sdk_config(&moto.config(&[])).await;
-    app.store = Arc::new(DynamoStore::new(
-        &sdk,
-        moto.table.clone(),
-        Some(log.clone()),
-    ));
+    app.store = Arc::new(moto.store(Some(log.clone())).await);
     app.clock = clock.clone();
     let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
     let mut browser = server.browser();

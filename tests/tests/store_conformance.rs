@@ -1,21 +1,22 @@
-//! One conformance suite, run against the embedded store and against DynamoDB in moto: every
-//! Store operation's effect and every condition it must refuse, including under concurrency.
+//! One conformance suite, run against the embedded store and against DynamoDB Local (Amazon's
+//! engine): every Store operation's effect and every condition it must refuse, including under
+//! concurrency.
 
 use std::sync::Arc;
 
 use futures_util::future::join_all;
 use serde_json::Map;
 use serde_json::json;
-use sesame::adapters::dynamo::DynamoStore;
 use sesame::adapters::memory::MemoryStore;
 use sesame::domain::model::*;
 use sesame::domain::ports::store::*;
 use sesame::ids::{new_id, prefix};
-use sesame_e2e::Moto;
 use time::Duration;
 use time::macros::datetime;
 
-const NOW: Timestamp = datetime!(2026-03-01 09:00:00 UTC);
+/// In the future on purpose: the table has TTL on `expires_at`, and DynamoDB deletes items once
+/// it has passed (DynamoDB Local within seconds), so expired fixtures would vanish mid-test.
+const NOW: Timestamp = datetime!(2100-03-01 09:00:00 UTC);
 
 /// Generates `memory` and `dynamo` tests for a suite function taking `Arc<dyn Store>`.
 macro_rules! conformance {
@@ -90,9 +91,7 @@ fn memory_store() -> Arc<dyn Store> {
 }
 
 async fn dynamo_store() -> Option<Arc<dyn Store>> {
-    let moto = Moto::new(false).await?;
-    let sdk = sesame::wiring::sdk_config(&moto.config(&[])).await;
-    Some(Arc::new(DynamoStore::new(&sdk, moto.table.clone(), None)))
+    Some(Arc::new(sesame_e2e::fresh_dynamo_store(None).await?))
 }
 
 fn session() -> Session {

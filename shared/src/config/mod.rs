@@ -30,12 +30,38 @@ pub struct Config {
     /// How long an emailed signup code stays valid.
     pub signup_link_ttl: Duration,
     pub admin_key: Option<String>,
-    pub aws_endpoint_url: Option<String>,
+    /// Where AWS calls go instead of AWS (emulators).
+    pub aws_endpoints: Endpoints,
     pub aws_region: String,
     /// Key of the HMAC that one-time codes are stored under.
     pub code_hash_key: Vec<u8>,
     pub limits: Limits,
     pub oidc: OidcSettings,
+}
+
+/// Endpoint overrides: `AWS_ENDPOINT_URL_<SERVICE>` for one service, else `AWS_ENDPOINT_URL`,
+/// else AWS itself. The SDK's own names, so DynamoDB can go to one emulator and SES/SNS to another.
+#[derive(Clone, Debug, Default)]
+pub struct Endpoints {
+    /// `AWS_ENDPOINT_URL`: every service without its own.
+    pub default: Option<String>,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SESV2`, `AWS_ENDPOINT_URL_SNS`.
+    pub dynamodb: Option<String>,
+    pub sesv2: Option<String>,
+    pub sns: Option<String>,
+}
+
+impl Endpoints {
+    /// The endpoint for `service` (`"dynamodb"`, `"sesv2"` or `"sns"`); `None`: AWS itself.
+    pub fn for_service(&self, service: &str) -> Option<&str> {
+        let own = match service {
+            "dynamodb" => &self.dynamodb,
+            "sesv2" => &self.sesv2,
+            "sns" => &self.sns,
+            _ => &None,
+        };
+        own.as_deref().or(self.default.as_deref())
+    }
 }
 
 /// Abuse limits. Windows are fixed and counted in the store, so they hold across Lambda instances.
@@ -180,7 +206,12 @@ impl Config {
             signup_link_ttl: Duration::hours(i64::from(signup_link_hours)),
             // Dev server only: in Lambda the admin route is authorized by IAM, never by a key.
             admin_key: get("ADMIN_KEY").filter(|_| !in_lambda).map(str::to_string),
-            aws_endpoint_url: get("AWS_ENDPOINT_URL").map(str::to_string),
+            aws_endpoints: Endpoints {
+                default: get("AWS_ENDPOINT_URL").map(str::to_string),
+                dynamodb: get("AWS_ENDPOINT_URL_DYNAMODB").map(str::to_string),
+                sesv2: get("AWS_ENDPOINT_URL_SESV2").map(str::to_string),
+                sns: get("AWS_ENDPOINT_URL_SNS").map(str::to_string),
+            },
             aws_region: get("AWS_REGION")
                 .or(get("AWS_DEFAULT_REGION"))
                 .unwrap_or("us-east-1")
@@ -293,6 +324,24 @@ mod tests {
     fn when_running_in_lambda_without_a_code_key_the_start_fails() {
         let err = Config::from_vars(&vars(&[("AWS_LAMBDA_FUNCTION_NAME", "signup")])).unwrap_err();
         assert_eq!(err.name, "CODE_HASH_KEY");
+    }
+
+    #[test]
+    fn when_a_service_has_its_own_endpoint_it_wins_over_the_shared_one() {
+        let c = Config::from_vars(&vars(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
+        ]))
+        .unwrap();
+        let e = &c.aws_endpoints;
+        assert_eq!(e.for_service("dynamodb"), Some("http://127.0.0.1:8000"));
+        assert_eq!(e.for_service("sesv2"), Some("http://127.0.0.1:5000"));
+        assert_eq!(e.for_service("sns"), Some("http://127.0.0.1:5000"));
+        let none = Config::from_vars(&vars(&[("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:5000")]))
+            .unwrap()
+            .aws_endpoints;
+        assert_eq!(none.for_service("sns"), Some("http://127.0.0.1:5000"));
+        assert_eq!(none.for_service("dynamodb"), None, "AWS itself");
     }
 
     #[test]

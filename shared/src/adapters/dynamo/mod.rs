@@ -43,8 +43,17 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     /// A store on `table`; with a `call_log`, every call is recorded (round-trip budgets in tests).
-    pub fn new(sdk: &aws_config::SdkConfig, table: String, call_log: Option<CallLog>) -> Self {
+    /// A store on `table`; `endpoint`, when given, overrides `sdk`'s (`AWS_ENDPOINT_URL_DYNAMODB`).
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        endpoint: Option<&str>,
+        table: String,
+        call_log: Option<CallLog>,
+    ) -> Self {
         let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk);
+        if let Some(url) = endpoint {
+            conf = conf.endpoint_url(url);
+        }
         if let Some(log) = call_log {
             conf = conf.interceptor(call_log::CallLogInterceptor(log));
         }
