@@ -690,6 +690,21 @@ fn signin_for(session_id: &str, user_id: &str) -> Signin {
     }
 }
 
+/// A code sign-in attempt of `user_id`, stored in the existing session `s`.
+async fn signin_opened(store: &dyn Store, s: &Session, user_id: &str) -> SigninAttempt {
+    let attempt = signin_attempt(&s.id, user_id);
+    let touch = SessionWrite::Touch {
+        session_id: s.id.clone(),
+        last_active_at: NOW,
+        expires_at: NOW + Duration::days(7),
+    };
+    store
+        .open_attempt(&touch, NewAttempt::Signin(&attempt), None)
+        .await
+        .unwrap();
+    attempt
+}
+
 fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
     SigninAttempt {
         id: new_id(prefix::SIGNIN_ATTEMPT),
@@ -760,16 +775,7 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
     let (s, c) = signed_up(store.as_ref()).await;
     let phone = format!("+1555{:07}", sesame::ids::random_below(10_000_000));
     store.record_failed_login(&c.user.id).await.unwrap();
-    let attempt = signin_attempt(&s.id, &c.user.id);
-    let touch = SessionWrite::Touch {
-        session_id: s.id.clone(),
-        last_active_at: NOW,
-        expires_at: NOW + Duration::days(7),
-    };
-    store
-        .open_attempt(&touch, NewAttempt::Signin(&attempt), None)
-        .await
-        .unwrap();
+    let attempt = signin_opened(store.as_ref(), &s, &c.user.id).await;
     // Same user signs in again: the new signin replaces the old one.
     let signin = signin_for(&s.id, &c.user.id);
     let mut grant = after_rotation(rotate(&s, signin.clone()));
@@ -866,16 +872,7 @@ async fn a_signin_completion_refuses_a_blocked_user_and_writes_nothing(store: Ar
 
 async fn a_signin_completion_with_a_stale_code_writes_nothing(store: Arc<dyn Store>) {
     let (s, c) = signed_up(store.as_ref()).await;
-    let attempt = signin_attempt(&s.id, &c.user.id);
-    let touch = SessionWrite::Touch {
-        session_id: s.id.clone(),
-        last_active_at: NOW,
-        expires_at: NOW + Duration::days(7),
-    };
-    store
-        .open_attempt(&touch, NewAttempt::Signin(&attempt), None)
-        .await
-        .unwrap();
+    let attempt = signin_opened(store.as_ref(), &s, &c.user.id).await;
     let stale = SigninCompletion {
         user_id: c.user.id.clone(),
         check: Some(AttemptCheck::Code(CodeProof {
@@ -1717,16 +1714,7 @@ async fn a_stored_advance_is_the_pure_transition(store: Arc<dyn Store>) {
 
 async fn a_stored_signin_completion_is_the_pure_transitions(store: Arc<dyn Store>) {
     let (s, c) = signed_up(store.as_ref()).await;
-    let attempt = signin_attempt(&s.id, &c.user.id);
-    let touch = SessionWrite::Touch {
-        session_id: s.id.clone(),
-        last_active_at: NOW,
-        expires_at: NOW + Duration::days(7),
-    };
-    store
-        .open_attempt(&touch, NewAttempt::Signin(&attempt), None)
-        .await
-        .unwrap();
+    let attempt = signin_opened(store.as_ref(), &s, &c.user.id).await;
     let mut expected = load(store.as_ref(), &s.id).await;
     let mut grant = after_rotation(rotate(&s, signin_for(&s.id, &c.user.id)));
     grant.removed_signin_ids = expected.replaced_by_signin_of(&c.user.id);

@@ -17,7 +17,8 @@ use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptCheck, AttemptKey, AttemptKind, CodeSend, Opened};
 
 /// The fields a pending attempt may still take. A field it already has is refused.
-#[derive(Debug, Default)]
+/// No `Debug`: it holds the password.
+#[derive(Default)]
 pub struct ProfileInput {
     pub attempt_id: Option<String>,
     pub email: Option<String>,

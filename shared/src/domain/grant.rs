@@ -52,8 +52,8 @@ pub fn prepare(
         expires_at: now + deps.config.session_max,
         last_active_at: now,
     };
-    // The new signin ends last of all the session's signins, so it bounds the idle deadline.
-    let expires_at = (now + deps.config.session_idle).min(signin.expires_at);
+    // The new signin ends last of all the session's signins: its end is the session's.
+    let expires_at = session::idle_deadline(deps, now, signin.expires_at);
     let session = match state {
         None => GrantSession::Create(Session {
             secret_hash,

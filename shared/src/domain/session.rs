@@ -51,7 +51,12 @@ pub fn create(deps: &Deps, now: Timestamp) -> (Session, IssuedCookie) {
 /// When the session ends if nothing else happens: idle time from now, but never past the
 /// absolute end.
 pub fn deadline(deps: &Deps, state: &SessionState, now: Timestamp) -> Timestamp {
-    (now + deps.config.session_idle).min(absolute_end(deps, state))
+    idle_deadline(deps, now, absolute_end(deps, state))
+}
+
+/// Idle time from now, capped at `end`, the session's absolute end.
+pub fn idle_deadline(deps: &Deps, now: Timestamp, end: Timestamp) -> Timestamp {
+    (now + deps.config.session_idle).min(end)
 }
 
 /// The latest the session can live: its newest signin's end, or for a session without signins,

@@ -23,7 +23,8 @@ use crate::ids::{new_id, prefix};
 /// An id no user can have (ids are `usr_` and 32 hex digits).
 const NO_SUCH_USER: &str = "usr_none";
 
-#[derive(Debug, Default)]
+/// No `Debug`: it holds the password.
+#[derive(Default)]
 pub struct SigninInput {
     pub identifier: Option<String>,
     pub password: Option<String>,

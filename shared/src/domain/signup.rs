@@ -17,7 +17,8 @@ use crate::domain::ports::store::{AttemptKey, AttemptKind};
 use crate::ids::{new_id, prefix};
 
 /// An end-user sign-up as typed (`http::bodies::SignupBody` refuses privileged fields).
-#[derive(Debug, Default)]
+/// No `Debug`: it holds the password.
+#[derive(Default)]
 pub struct SignupInput {
     pub email: Option<String>,
     pub phone_number: Option<String>,

@@ -15,9 +15,11 @@ use crate::domain::signin::SigninInput;
 use crate::domain::signup::SignupInput;
 use crate::domain::validation::Profile;
 
+// No `Debug` on a body that carries a password or a code, so none can reach a log.
+
 /// `POST /auth/signup`. Privileged fields (`email_verified`, `blocked`, `hash_fn`, ...) are
 /// unknown here and so refused.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignupBody {
     email: Option<String>,
@@ -48,7 +50,7 @@ impl From<SignupBody> for SignupInput {
 }
 
 /// `POST /auth/signin`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SigninBody {
     identifier: Option<String>,
@@ -92,7 +94,7 @@ enum CodeStrategy {
 }
 
 /// `POST /auth/attempt-verification` (seed 004).
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttemptBody {
     pub signin_attempt_id: Option<String>,
@@ -101,7 +103,7 @@ pub struct AttemptBody {
 }
 
 /// `POST /auth/complete-profile` (seed 000).
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteProfileBody {
     attempt_id: Option<String>,
