@@ -11,7 +11,7 @@ use axum::routing::get;
 use sesame::Deps;
 use sesame::adapters::outbox::Outbox;
 use sesame::http::request::MAX_BODY_BYTES;
-use sesame::http::{BodyTooLarge, ClientIp, RequestId, dispatch};
+use sesame::http::{ApiOrigin, BodyTooLarge, ClientIp, RequestId, dispatch};
 use sesame::ids::new_id;
 
 const READ_LIMIT_BYTES: usize = 16 * MAX_BODY_BYTES;
@@ -37,6 +37,9 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The dev server's own address is its API origin: the token issuer unless ISSUER_URL is set.
+    let origin = ApiOrigin(format!("http://{}", listener.local_addr()?));
+    let router = router.layer(axum::Extension(origin));
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -48,6 +51,7 @@ pub async fn serve(
 async fn any_route(
     State(app): State<Deps>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    axum::Extension(origin): axum::Extension<ApiOrigin>,
     req: axum::extract::Request,
 ) -> axum::response::Response {
     let (parts, body) = req.into_parts();
@@ -58,6 +62,7 @@ async fn any_route(
     let mut req = http::Request::from_parts(parts, body.unwrap_or_default());
     req.extensions_mut().insert(ClientIp(peer.ip().to_string()));
     req.extensions_mut().insert(RequestId(new_id("req")));
+    req.extensions_mut().insert(origin);
     if too_large {
         req.extensions_mut().insert(BodyTooLarge);
     }

@@ -11,7 +11,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, service_fn};
 use sesame::Deps;
 use sesame::config::Config;
-use sesame::http::{ClientIp, IamAuthorized, RequestId, Route, dispatch, handle};
+use sesame::http::{ApiOrigin, ClientIp, IamAuthorized, RequestId, Route, dispatch, handle};
 
 pub use lambda_http::Error;
 
@@ -53,7 +53,7 @@ pub async fn serve(
 
 /// The plain request the handlers take, with API Gateway's source IP and request id attached.
 pub fn into_request(event: lambda_http::Request) -> sesame::http::Request {
-    let (ip, request_id, iam) = match event.request_context_ref() {
+    let (ip, request_id, iam, domain) = match event.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => (
             ctx.http.source_ip.clone(),
             ctx.request_id.clone(),
@@ -63,8 +63,9 @@ pub fn into_request(event: lambda_http::Request) -> sesame::http::Request {
                 .map(|iam| IamAuthorized {
                     caller_arn: iam.user_arn.clone(),
                 }),
+            ctx.domain_name.clone(),
         ),
-        _ => (None, None, None),
+        _ => (None, None, None, None),
     };
     let (parts, body) = event.into_parts();
     let mut req = http::Request::from_parts(parts, Bytes::copy_from_slice(body.as_ref()));
@@ -72,6 +73,11 @@ pub fn into_request(event: lambda_http::Request) -> sesame::http::Request {
         .insert(ClientIp(ip.unwrap_or_else(|| "unknown".to_string())));
     if let Some(id) = request_id {
         req.extensions_mut().insert(RequestId(id));
+    }
+    // The domain API Gateway served the request on (not a client header): the default issuer.
+    if let Some(domain) = domain {
+        req.extensions_mut()
+            .insert(ApiOrigin(format!("https://{domain}")));
     }
     // Only API Gateway sets this, and only on a route with the AWS_IAM authorizer.
     if let Some(iam) = iam {

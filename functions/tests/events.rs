@@ -167,6 +167,7 @@ async fn when_an_import_lacks_api_gateways_iam_authorization_it_does_not_exist()
     // In Lambda the admin key is ignored: only the AWS_IAM authorizer lets an import through.
     let app = app(&[
         ("AWS_LAMBDA_FUNCTION_NAME", "admin"),
+        ("SIGNING_KEY_KMS_KEY_ID", "alias/sesame-test"),
         ("CODE_HASH_KEY", &"ab".repeat(32)),
         ("ADMIN_KEY", "k"),
     ]);

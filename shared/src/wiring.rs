@@ -4,13 +4,15 @@
 use std::sync::Arc;
 
 use crate::adapters::clock::SystemClock;
-use crate::adapters::dynamo::{CallLog, DynamoStore};
+use crate::adapters::dynamo::{CallLog, CallLogInterceptor, DynamoStore};
+use crate::adapters::keys::{CachedKeys, InProcessVault, KmsTableVault};
 use crate::adapters::memory::MemoryStore;
 use crate::adapters::oidc::Oidc;
 use crate::adapters::outbox::Outbox;
 use crate::adapters::ses_sns::AwsNotifier;
 use crate::config::Config;
 use crate::domain::Deps;
+use crate::domain::ports::KeyProvider;
 
 /// The embedded store and outbox: no AWS needed.
 pub fn embedded(config: Config) -> (Deps, Arc<Outbox>) {
@@ -21,6 +23,7 @@ pub fn embedded(config: Config) -> (Deps, Arc<Outbox>) {
         store: Arc::new(MemoryStore::new()),
         notifier: outbox.clone(),
         clock: Arc::new(SystemClock),
+        keys: in_process_keys(),
     };
     (deps, outbox)
 }
@@ -33,8 +36,32 @@ pub async fn aws(config: Config, call_log: Option<CallLog>) -> Deps {
         &sdk,
         endpoint("dynamodb"),
         config.table_name.clone(),
-        call_log,
+        call_log.clone(),
     );
+    let keys: Arc<dyn KeyProvider> = match &config.tokens.kms_key_id {
+        Some(kms_key_id) => {
+            let mut kms = aws_sdk_kms::config::Builder::from(&sdk);
+            if let Some(url) = endpoint("kms") {
+                kms = kms.endpoint_url(url);
+            }
+            if let Some(log) = call_log {
+                kms = kms.interceptor(CallLogInterceptor(log));
+            }
+            Arc::new(CachedKeys::new(KmsTableVault::new(
+                store.client().clone(),
+                config.table_name.clone(),
+                aws_sdk_kms::Client::from_conf(kms.build()),
+                kms_key_id.clone(),
+            )))
+        }
+        // Only outside Lambda (the setting is required there): the dev server on emulators.
+        None => {
+            tracing::warn!(
+                "SIGNING_KEY_KMS_KEY_ID is unset: token-signing keys live in this process only"
+            );
+            in_process_keys()
+        }
+    };
     let mut ses = aws_sdk_sesv2::config::Builder::from(&sdk);
     let mut sns = aws_sdk_sns::config::Builder::from(&sdk);
     if let Some(url) = endpoint("sesv2") {
@@ -55,7 +82,13 @@ pub async fn aws(config: Config, call_log: Option<CallLog>) -> Deps {
         store: Arc::new(store),
         notifier: Arc::new(notifier),
         clock: Arc::new(SystemClock),
+        keys,
     }
+}
+
+/// Keys generated in this process and gone when it stops: the dev server and fast tests.
+pub fn in_process_keys() -> Arc<dyn KeyProvider> {
+    Arc::new(CachedKeys::new(InProcessVault::default()))
 }
 
 pub async fn sdk_config(config: &Config) -> aws_config::SdkConfig {

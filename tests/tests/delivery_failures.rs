@@ -104,6 +104,7 @@ async fn when_ses_and_sns_are_unreachable_sign_up_answers_502_and_keeps_the_atte
         clock: Arc::new(SystemClock),
         identity: Arc::new(sesame::adapters::oidc::Oidc::new(&config.oidc)),
         config: Arc::new(config),
+        keys: sesame::wiring::in_process_keys(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -1,8 +1,9 @@
 //! Implementations of the domain's ports: the embedded store and outbox (dev server, fast
-//! tests), DynamoDB, SES v2 and SNS, the OpenID Connect client, and the clocks.
+//! tests), DynamoDB, SES v2 and SNS, the OpenID Connect client, the token-signing keys, and the clocks.
 
 pub mod clock;
 pub mod dynamo;
+pub mod keys;
 pub mod memory;
 pub mod oidc;
 pub mod outbox;

@@ -6,10 +6,12 @@ use time::Duration;
 
 mod error;
 pub mod oidc;
+pub mod tokens;
 
 use crate::ids::random_bytes;
 pub use error::ConfigError;
 use oidc::OidcSettings;
+use tokens::TokenSettings;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -37,6 +39,7 @@ pub struct Config {
     pub code_hash_key: Vec<u8>,
     pub limits: Limits,
     pub oidc: OidcSettings,
+    pub tokens: TokenSettings,
 }
 
 /// Endpoint overrides: `AWS_ENDPOINT_URL_<SERVICE>` for one service, else `AWS_ENDPOINT_URL`,
@@ -49,15 +52,18 @@ pub struct Endpoints {
     pub dynamodb: Option<String>,
     pub sesv2: Option<String>,
     pub sns: Option<String>,
+    /// `AWS_ENDPOINT_URL_KMS`: where the signing key is sealed and unsealed.
+    pub kms: Option<String>,
 }
 
 impl Endpoints {
-    /// The endpoint for `service` (`"dynamodb"`, `"sesv2"` or `"sns"`); `None`: AWS itself.
+    /// The endpoint for `service` (`"dynamodb"`, `"sesv2"`, `"sns"` or `"kms"`); `None`: AWS itself.
     pub fn for_service(&self, service: &str) -> Option<&str> {
         let own = match service {
             "dynamodb" => &self.dynamodb,
             "sesv2" => &self.sesv2,
             "sns" => &self.sns,
+            "kms" => &self.kms,
             _ => &None,
         };
         own.as_deref().or(self.default.as_deref())
@@ -187,6 +193,8 @@ impl Config {
             list(get("ALLOWED_REDIRECT_URIS")),
         )?;
 
+        let tokens = tokens::parse(|name| get(name).map(str::to_string), in_lambda)?;
+
         Ok(Self {
             table_name: get("TABLE_NAME").unwrap_or("sesame").to_string(),
             email_from: get("EMAIL_FROM")
@@ -211,6 +219,7 @@ impl Config {
                 dynamodb: get("AWS_ENDPOINT_URL_DYNAMODB").map(str::to_string),
                 sesv2: get("AWS_ENDPOINT_URL_SESV2").map(str::to_string),
                 sns: get("AWS_ENDPOINT_URL_SNS").map(str::to_string),
+                kms: get("AWS_ENDPOINT_URL_KMS").map(str::to_string),
             },
             aws_region: get("AWS_REGION")
                 .or(get("AWS_DEFAULT_REGION"))
@@ -235,6 +244,7 @@ impl Config {
                 )?,
             },
             oidc,
+            tokens,
         })
     }
 

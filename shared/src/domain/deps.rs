@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::ports::{Clock, IdentityProviders, Notifier, Store};
+use super::ports::{Clock, IdentityProviders, KeyProvider, Notifier, Store};
 use crate::config::Config;
 
 #[derive(Clone)]
@@ -14,4 +14,6 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     /// The OpenID providers, their discovery documents and keys cached for the container's life.
     pub identity: Arc<dyn IdentityProviders>,
+    /// The token-signing keys, loaded (and unsealed) once per container.
+    pub keys: Arc<dyn KeyProvider>,
 }

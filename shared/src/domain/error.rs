@@ -156,6 +156,12 @@ impl fmt::Display for InternalError {
 
 impl std::error::Error for InternalError {}
 
+impl From<crate::domain::ports::KeyError> for AuthError {
+    fn from(e: crate::domain::ports::KeyError) -> Self {
+        AuthError::Internal(InternalError(Box::new(e)))
+    }
+}
+
 impl From<crate::domain::ports::store::StoreError> for AuthError {
     fn from(e: crate::domain::ports::store::StoreError) -> Self {
         AuthError::Internal(InternalError(Box::new(e)))

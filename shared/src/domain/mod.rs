@@ -1,6 +1,6 @@
 //! Users, attempts, sessions, codes, passwords and validation. No AWS, no HTTP and no wiring
 //! here: services receive a `Deps` of trait objects and reach the outside world only through the
-//! `ports` (store, notifier, identity providers, clock). State changes live in `transitions`.
+//! `ports` (store, notifier, identity providers, key provider, clock). State changes live in `transitions`.
 
 pub(crate) mod attempts;
 pub mod caller;
@@ -13,6 +13,7 @@ pub mod error;
 pub(crate) mod grant;
 pub(crate) mod identifier;
 pub mod import;
+pub mod keyring;
 pub(crate) mod limits;
 pub mod me;
 pub(crate) mod messages;
@@ -23,6 +24,7 @@ pub mod ports;
 pub mod session;
 pub mod signin;
 pub mod signup;
+pub mod token;
 pub mod transitions;
 pub mod validation;
 pub mod verification;

@@ -272,3 +272,10 @@ impl From<ImportBody> for ImportInput {
         }
     }
 }
+
+/// `{signin_id}`: which of the session's signins (switch, sign-out, token).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigninChoice {
+    pub signin_id: Option<String>,
+}

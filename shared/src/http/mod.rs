@@ -11,7 +11,7 @@ pub mod routes;
 pub mod views;
 
 pub use error::ApiError;
-pub use request::{BodyTooLarge, ClientIp, IamAuthorized, RequestId};
+pub use request::{ApiOrigin, BodyTooLarge, ClientIp, IamAuthorized, RequestId};
 pub use routes::{Route, dispatch, handle};
 
 pub type Request = http::Request<bytes::Bytes>;

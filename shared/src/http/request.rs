@@ -29,6 +29,11 @@ pub struct IamAuthorized {
     pub caller_arn: Option<String>,
 }
 
+/// The API's own public origin, `https://<domain>` as API Gateway's `requestContext.domainName`
+/// names it, or the dev server's address: the token issuer when `ISSUER_URL` is unset.
+#[derive(Clone, Debug)]
+pub struct ApiOrigin(pub String);
+
 /// API Gateway's request id, or one the dev server made up; logged with every line.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);

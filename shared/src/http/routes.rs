@@ -3,7 +3,10 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE};
+use http::header::{
+    ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER,
+    SET_COOKIE,
+};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -31,10 +34,14 @@ pub enum Route {
     SignOut,
     GetMe,
     PatchMe,
+    IssueToken,
+    Jwks,
+    OpenidConfiguration,
+    RotateSigningKey,
 }
 
 impl Route {
-    pub const ALL: [Route; 14] = [
+    pub const ALL: [Route; 18] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -49,13 +56,20 @@ impl Route {
         Route::SignOut,
         Route::GetMe,
         Route::PatchMe,
+        Route::IssueToken,
+        Route::Jwks,
+        Route::OpenidConfiguration,
+        Route::RotateSigningKey,
     ];
 
     pub fn method(self) -> Method {
         match self {
-            Route::GetSession | Route::GetMe | Route::OauthInit | Route::OauthCallback => {
-                Method::GET
-            }
+            Route::GetSession
+            | Route::GetMe
+            | Route::OauthInit
+            | Route::OauthCallback
+            | Route::Jwks
+            | Route::OpenidConfiguration => Method::GET,
             Route::PatchMe => Method::PATCH,
             Route::Signup
             | Route::Signin
@@ -65,7 +79,9 @@ impl Route {
             | Route::CompleteSignup
             | Route::AdminImportUser
             | Route::SwitchSignin
-            | Route::SignOut => Method::POST,
+            | Route::SignOut
+            | Route::IssueToken
+            | Route::RotateSigningKey => Method::POST,
         }
     }
 
@@ -84,7 +100,16 @@ impl Route {
             Route::SwitchSignin => "/session/switch-sign-in",
             Route::SignOut => "/session/sign-out",
             Route::GetMe | Route::PatchMe => "/me",
+            Route::IssueToken => "/session/token",
+            Route::Jwks => "/.well-known/jwks.json",
+            Route::OpenidConfiguration => "/.well-known/openid-configuration",
+            Route::RotateSigningKey => "/admin/signing-keys/rotate",
         }
+    }
+
+    /// Public documents (the JWKS, OpenID discovery) never look at a cookie: no store read.
+    fn reads_session(self) -> bool {
+        !matches!(self, Route::Jwks | Route::OpenidConfiguration)
     }
 }
 
@@ -113,6 +138,10 @@ impl Route {
             Route::SignOut => "sign-out",
             Route::GetMe => "get-me",
             Route::PatchMe => "patch-me",
+            Route::IssueToken => "issue-token",
+            Route::Jwks => "jwks",
+            Route::OpenidConfiguration => "openid-configuration",
+            Route::RotateSigningKey => "admin-rotate-signing-key",
         }
     }
 }
@@ -131,6 +160,12 @@ pub enum Data {
     Json(Value),
     /// No body at all (seed 002's success).
     Empty,
+    /// A public JSON document instead of the envelope (the JWKS, OpenID discovery): cacheable
+    /// by anyone for `max_age` seconds, readable from any origin.
+    Document {
+        body: Value,
+        max_age: u32,
+    },
 }
 
 impl Reply {
@@ -163,6 +198,15 @@ impl Reply {
         Self {
             status: StatusCode::OK,
             data: Data::Empty,
+            location: None,
+        }
+    }
+
+    /// A public document, not the envelope.
+    pub fn document(body: Value, max_age: u32) -> Self {
+        Self {
+            status: StatusCode::OK,
+            data: Data::Document { body, max_age },
             location: None,
         }
     }
@@ -237,7 +281,13 @@ pub async fn handle(deps: &Deps, route: Route, req: Request) -> Response {
         let started = Instant::now();
         let mut caller = Caller::anonymous(client_ip(&req));
         let result = run(deps, route, &req, &mut caller).await;
-        let response = render(deps, &req, &caller, result);
+        let response = match result {
+            Ok(Reply {
+                data: Data::Document { body, max_age },
+                ..
+            }) => render_document(body, max_age),
+            result => render(deps, &req, &caller, result),
+        };
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -255,13 +305,15 @@ async fn run(
     req: &Request,
     caller: &mut Caller,
 ) -> Result<Reply, ApiError> {
-    // A forbidden origin learns nothing about the session; every other refusal shows it.
-    cors::check_origin(&deps.config, req)?;
-    let presented = cookies::session(req, &deps.config.cookie_name);
-    let presented = presented
-        .as_ref()
-        .map(|(id, secret)| (id.as_str(), secret.as_str()));
-    *caller = session::resolve(deps, presented, &caller.ip).await?;
+    if route.reads_session() {
+        // A forbidden origin learns nothing about the session; every other refusal shows it.
+        cors::check_origin(&deps.config, req)?;
+        let presented = cookies::session(req, &deps.config.cookie_name);
+        let presented = presented
+            .as_ref()
+            .map(|(id, secret)| (id.as_str(), secret.as_str()));
+        *caller = session::resolve(deps, presented, &caller.ip).await?;
+    }
     if body_too_large(req) {
         return Err(ApiError::PayloadTooLarge);
     }
@@ -280,6 +332,10 @@ async fn run(
         Route::SignOut => handlers::session::sign_out(deps, req, caller).await,
         Route::GetMe => handlers::me::get(deps, caller).await,
         Route::PatchMe => handlers::me::patch(deps, req, caller).await,
+        Route::IssueToken => handlers::token::issue(deps, req, caller).await,
+        Route::RotateSigningKey => handlers::admin::rotate_signing_key(deps, req).await,
+        Route::Jwks => handlers::token::jwks(deps).await,
+        Route::OpenidConfiguration => handlers::token::openid_configuration(deps, req),
     }
 }
 
@@ -309,6 +365,7 @@ fn render(
                 Data::CallerSession => session.clone(),
                 Data::Json(v) => v,
                 Data::Empty => Value::Null,
+                Data::Document { body, .. } => body,
             };
             (reply.status, String::new(), data, Vec::new())
         }
@@ -355,6 +412,18 @@ fn render(
     let mut res = Response::new(body);
     *res.status_mut() = status;
     *res.headers_mut() = headers;
+    res
+}
+
+/// A public document: the JSON itself, cacheable, for any origin (it holds nothing private).
+fn render_document(body: Value, max_age: u32) -> Response {
+    let mut res = Response::new(Bytes::from(body.to_string()));
+    let headers = res.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(cache) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        headers.insert(CACHE_CONTROL, cache);
+    }
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     res
 }
 

@@ -79,6 +79,7 @@ pub fn harness(overrides: &[(&str, &str)]) -> Harness {
         store: Arc::new(MemoryStore::new()),
         notifier: notifier.clone(),
         clock: clock.clone(),
+        keys: sesame::wiring::in_process_keys(),
     };
     Harness {
         app,

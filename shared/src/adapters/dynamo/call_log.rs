@@ -60,8 +60,9 @@ impl Storable for StartedAt {
     type Storer = StoreReplace<Self>;
 }
 
+/// Records calls into a `CallLog`; any AWS SDK client takes it (KMS too, for the token budget).
 #[derive(Debug)]
-pub(crate) struct CallLogInterceptor(pub CallLog);
+pub struct CallLogInterceptor(pub CallLog);
 
 impl Intercept for CallLogInterceptor {
     fn name(&self) -> &'static str {

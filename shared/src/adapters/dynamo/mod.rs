@@ -9,6 +9,7 @@
 //! | user | `USER#<id>` | `USER` |
 //! | uniqueness claim | `EMAIL#<addr>`, `PHONE#<e164>`, `USERNAME#<name>` | `CLAIM` |
 //! | limit counter | `LIMIT#<key>#<window end>` | `LIMIT` |
+//! | token-signing keyring | `KEYRING` | `KEYRING` (written by `adapters::keys`) |
 //!
 //! A session is one item collection, so one Query loads the whole envelope.
 //!
@@ -32,7 +33,7 @@ mod users;
 
 use aws_sdk_dynamodb::Client;
 
-pub use call_log::{Call, CallLog, sequential_round_trips};
+pub use call_log::{Call, CallLog, CallLogInterceptor, sequential_round_trips};
 pub use table::ensure_table;
 
 /// The `Store` port on one DynamoDB table.

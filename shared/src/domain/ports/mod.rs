@@ -4,10 +4,12 @@
 
 pub mod clock;
 pub mod identity;
+pub mod keys;
 pub mod notifier;
 pub mod store;
 
 pub use clock::Clock;
 pub use identity::{IdentityProviders, OidcError, ProviderClaims};
+pub use keys::{KeyError, KeyProvider, PublishedKey};
 pub use notifier::{DeliveryError, Message, Notifier};
 pub use store::{Store, StoreError};

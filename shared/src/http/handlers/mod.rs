@@ -8,4 +8,5 @@ pub mod oauth;
 pub mod session;
 pub mod signin;
 pub mod signup;
+pub mod token;
 pub mod verification;

@@ -1,9 +1,8 @@
-use serde::Deserialize;
-
 use crate::domain::Deps;
 use crate::domain::error::{AuthError, FieldError};
 use crate::domain::{Caller, session};
 use crate::http::Request;
+use crate::http::bodies::SigninChoice;
 use crate::http::error::ApiError;
 use crate::http::request::{json, json_or_default};
 use crate::http::routes::Reply;
@@ -12,12 +11,6 @@ use crate::http::routes::Reply;
 pub async fn get(deps: &Deps, caller: &mut Caller) -> Result<Reply, ApiError> {
     session::touch_if_stale(deps, caller).await?;
     Ok(Reply::session())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SigninChoice {
-    signin_id: Option<String>,
 }
 
 /// `POST /session/switch-sign-in`.
