@@ -25,6 +25,12 @@ pub async fn run(route: Option<Route>) -> Result<(), Error> {
     if route == Some(Route::Signin) {
         sesame::domain::password::warm_up();
     }
+    // The keyring read (and the first key's creation) in the init phase, not a user's request.
+    if matches!(route, Some(Route::IssueToken | Route::Jwks)) {
+        if let Err(e) = app.keys.published(app.clock.now()).await {
+            tracing::warn!(error = %e, "signing keys not loaded at cold start; the first request retries");
+        }
+    }
     lambda_http::run(service_fn(move |event: lambda_http::Request| {
         let app = app.clone();
         async move { Ok::<_, Infallible>(serve(&app, route, event).await) }

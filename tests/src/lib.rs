@@ -7,6 +7,7 @@
 //! where they fail instead.
 
 pub mod providers;
+pub mod verifiers;
 
 use std::sync::Arc;
 
@@ -100,6 +101,8 @@ pub struct Moto {
     pub dynamodb: String,
     pub table: String,
     pub sender: String,
+    /// A KMS key in moto that seals the token-signing key, as `template.yaml`'s does in AWS.
+    pub kms_key_id: String,
 }
 
 impl Moto {
@@ -108,11 +111,13 @@ impl Moto {
         let dynamodb = dynamodb_endpoint()?;
         let table = new_id("sesame-test");
         let sender = format!("{}@sesame.test", new_id("sender"));
+        let kms_key_id = create_kms_key(&endpoint).await;
         let moto = Self {
             endpoint,
             dynamodb,
             table,
             sender,
+            kms_key_id,
         };
         ensure_table(moto.store(None).await.client(), &moto.table)
             .await
@@ -146,6 +151,8 @@ impl Moto {
             ("AWS_ENDPOINT_URL_DYNAMODB", &self.dynamodb),
             ("AWS_ENDPOINT_URL_SESV2", &self.endpoint),
             ("AWS_ENDPOINT_URL_SNS", &self.endpoint),
+            ("AWS_ENDPOINT_URL_KMS", &self.endpoint),
+            ("SIGNING_KEY_KMS_KEY_ID", &self.kms_key_id),
             ("TABLE_NAME", &self.table),
             ("EMAIL_FROM", &self.sender),
         ];
@@ -182,6 +189,21 @@ impl Moto {
         }
         out
     }
+}
+
+/// A fresh symmetric KMS key in moto; its id.
+async fn create_kms_key(moto: &str) -> String {
+    let sdk = sesame::wiring::sdk_config(&test_config(&[])).await;
+    let kms = aws_sdk_kms::config::Builder::from(&sdk).endpoint_url(moto);
+    aws_sdk_kms::Client::from_conf(kms.build())
+        .create_key()
+        .description("sesame test: seals the token-signing key")
+        .send()
+        .await
+        .expect("create a KMS key in moto")
+        .key_metadata
+        .expect("key metadata")
+        .key_id
 }
 
 /// Test defaults: generous per-IP limits (every test client is 127.0.0.1) and a fixed code key.

@@ -233,3 +233,41 @@ async fn oauth_requests_stay_within_their_dynamodb_round_trip_budget() {
     assert_eq!(back.user_id(), done.user_id());
     report(&log, "GET /auth/oauth2/callback (returning user)", 3);
 }
+
+/// DESIGN section 10's budget: at most 2 sequential DynamoDB round trips per token (the session,
+/// and the user when `TOKEN_CLAIMS` names user fields), and no AWS call for signing after a
+/// container's first token. KMS calls are counted apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn token_requests_stay_within_their_budget() {
+    for (claims, budget) in [("email,email_verified", 2), ("none", 1)] {
+        let Some(moto) = Moto::new(true).await else {
+            return;
+        };
+        let log = CallLog::new();
+        let config = moto.config(&[("TOKEN_CLAIMS", claims)]);
+        let app = sesame::wiring::aws(config, Some(log.clone())).await;
+        let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
+        let (mut browser, _, _) = server.new_user("tokenbudget").await;
+        for (nth, what) in [(1, "first of a container"), (2, "later")] {
+            log.take();
+            let answer = browser.post("/session/token", json!({})).await;
+            assert_eq!(answer.status, 200, "{:#}", answer.body);
+            let calls = log.take();
+            let kms = ["Encrypt", "Decrypt", "GenerateDataKey"];
+            let (kms_calls, dynamodb): (Vec<_>, Vec<_>) = calls
+                .into_iter()
+                .partition(|c| kms.contains(&c.operation.as_str()));
+            let depth = sequential_round_trips(&dynamodb);
+            let ops: Vec<&str> = dynamodb.iter().map(|c| c.operation.as_str()).collect();
+            let kms_ops: Vec<&str> = kms_calls.iter().map(|c| c.operation.as_str()).collect();
+            println!(
+                "ROUND TRIPS POST /session/token (TOKEN_CLAIMS={claims}, {what}): {depth} sequential DynamoDB (budget {budget} after the first), {} calls {ops:?}; KMS calls {kms_ops:?}",
+                dynamodb.len()
+            );
+            if nth == 2 {
+                assert!(depth <= budget, "{depth} round trips, budget {budget}");
+                assert!(kms_calls.is_empty(), "signing made AWS calls: {kms_ops:?}");
+            }
+        }
+    }
+}

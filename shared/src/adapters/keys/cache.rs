@@ -21,6 +21,9 @@ pub struct CachedKeys<V> {
     cache: Mutex<Cache>,
 }
 
+/// A key this container generated and stored, ready to sign: `(kid, signer)`.
+type Signers = Option<(String, Arc<EncodingKey>)>;
+
 #[derive(Default)]
 struct Cache {
     keyring: Option<Keyring>,
@@ -44,7 +47,8 @@ impl<V: Vault> CachedKeys<V> {
             return Ok(ring.clone());
         }
         match self.load_or_create(now).await {
-            Ok(ring) => {
+            Ok((ring, created)) => {
+                cache.signers.extend(created);
                 cache.keyring = Some(ring.clone());
                 cache.loaded_at = Some(now);
                 Ok(ring)
@@ -60,32 +64,42 @@ impl<V: Vault> CachedKeys<V> {
     }
 
     /// Parallel cold starts may all find no keyring; the conditional write lets one key win and
-    /// the others read it.
-    async fn load_or_create(&self, now: Timestamp) -> Result<Keyring, KeyError> {
+    /// the others read it. The winner also gets its new key's signer, so it never unseals it.
+    async fn load_or_create(&self, now: Timestamp) -> Result<(Keyring, Signers), KeyError> {
         if let Some(ring) = self.vault.load().await? {
-            return Ok(ring);
+            return Ok((ring, None));
         }
-        let first = Keyring::first(self.new_entry(now).await?, now);
+        let (entry, signer) = self.new_entry(now).await?;
+        let first = Keyring::first(entry, now);
         match self.vault.store(&first).await? {
-            Stored::Written => Ok(first),
-            Stored::Conflict => self.vault.load().await?.ok_or_else(|| {
-                KeyError::Unavailable("keyring write conflicted but none is stored".into())
-            }),
+            Stored::Written => {
+                let kid = first.keys[0].kid.clone();
+                Ok((first, Some((kid, signer))))
+            }
+            Stored::Conflict => {
+                let ring = self.vault.load().await?.ok_or_else(|| {
+                    KeyError::Unavailable("keyring write conflicted but none is stored".into())
+                })?;
+                Ok((ring, None))
+            }
         }
     }
 
-    async fn new_entry(&self, now: Timestamp) -> Result<KeyEntry, KeyError> {
+    /// A generated key, sealed, and its signer (from the plaintext in hand).
+    async fn new_entry(&self, now: Timestamp) -> Result<(KeyEntry, Arc<EncodingKey>), KeyError> {
         let key = tokio::task::spawn_blocking(rsa::generate)
             .await
             .map_err(|e| KeyError::Unavailable(format!("key generation: {e}")))??;
         let sealed = self.vault.seal(&key.kid, &key.pkcs8).await?;
-        Ok(KeyEntry {
+        let signer = Arc::new(rsa::encoding_key(&key.pkcs8)?);
+        let entry = KeyEntry {
             kid: key.kid,
             created_at: now,
             signs_from: now,
             public: key.public,
             sealed,
-        })
+        };
+        Ok((entry, signer))
     }
 
     async fn signer(
@@ -132,14 +146,18 @@ impl<V: Vault> KeyProvider for CachedKeys<V> {
 
     async fn rotate(&self, now: Timestamp) -> Result<Rotation, KeyError> {
         let mut cache = self.cache.lock().await;
-        let current = self.load_or_create(now).await?;
-        let rotation = current.rotate(self.new_entry(now).await?, now);
+        let (current, created) = self.load_or_create(now).await?;
+        cache.signers.extend(created);
+        let (entry, signer) = self.new_entry(now).await?;
+        let kid = entry.kid.clone();
+        let rotation = current.rotate(entry, now);
         if let Rotation::Staged(ring) = &rotation {
             if self.vault.store(ring).await? == Stored::Conflict {
                 return Err(KeyError::Unavailable(
                     "another rotation changed the keyring; read it and try again".into(),
                 ));
             }
+            cache.signers.insert(kid, signer);
             cache.keyring = Some(ring.clone());
             cache.loaded_at = Some(now);
         }
