@@ -97,6 +97,28 @@ async fn when_a_cookie_comes_back_in_the_v2_cookies_array_it_finds_the_session()
 }
 
 #[tokio::test]
+async fn when_a_native_app_asks_for_header_mode_the_credential_travels_in_headers() {
+    let app = app(&[]);
+    let mut signup = event(Some(Route::Signup));
+    signup["headers"]["x-session-mode"] = "header".into();
+    let request = lambda_http::request::from_str(&signup.to_string()).unwrap();
+    let response = sesame_functions::serve(&app, Some(Route::Signup), request).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get(SET_COOKIE).is_none());
+    let token = response.headers()["x-session-token"]
+        .to_str()
+        .unwrap()
+        .to_string();
+
+    let mut read = event(Some(Route::GetSession));
+    read["headers"]["authorization"] = format!("Bearer {token}").into();
+    let (status, cookie, body) = invoke(&app, Some(Route::GetSession), &read).await;
+    assert_eq!((status, cookie), (200, None));
+    let session_id = body["data"]["id"].as_str().expect("the bearer's session");
+    assert!(token.starts_with(&format!("{session_id}.")));
+}
+
+#[tokio::test]
 async fn when_limiting_by_address_the_source_ip_counts_and_x_forwarded_for_does_not() {
     let app = app(&[("LIMIT_SIGNUPS_PER_IP_PER_HOUR", "1")]);
     let signup = |email: &str, source_ip: &str, forwarded: &str| {
