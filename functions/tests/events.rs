@@ -59,11 +59,15 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
         (Some(Route::SignOut), 200, ""),
         (Some(Route::GetMe), 401, "UNAUTHENTICATED"),
         (Some(Route::PatchMe), 401, "UNAUTHENTICATED"),
+        (Some(Route::IssueToken), 401, "UNAUTHENTICATED"),
+        (Some(Route::RotateSigningKey), 200, ""),
         (None, 404, "NOT_FOUND"),
     ];
+    // The two public documents answer their own JSON: see the test below.
+    let documents = [Route::Jwks, Route::OpenidConfiguration].map(Some);
     for route in Route::ALL.map(Some).into_iter().chain([None]) {
         assert!(
-            cases.iter().any(|(r, _, _)| *r == route),
+            cases.iter().any(|(r, _, _)| *r == route) || documents.contains(&route),
             "no case for {route:?}'s event"
         );
     }
@@ -81,6 +85,40 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
 }
 
 #[tokio::test]
+async fn when_issuer_url_is_unset_the_issuer_is_the_domain_api_gateway_served() {
+    let app = app(&[]);
+    let (status, _, discovery) = invoke(
+        &app,
+        Some(Route::OpenidConfiguration),
+        &event(Some(Route::OpenidConfiguration)),
+    )
+    .await;
+    assert_eq!(status, 200, "{discovery:#}");
+    let issuer = "https://abc123.execute-api.us-east-1.amazonaws.com";
+    assert_eq!(discovery["issuer"], issuer, "requestContext.domainName");
+    assert_eq!(
+        discovery["jwks_uri"],
+        format!("{issuer}/.well-known/jwks.json")
+    );
+    let (status, _, jwks) = invoke(&app, Some(Route::Jwks), &event(Some(Route::Jwks))).await;
+    assert_eq!(status, 200, "{jwks:#}");
+    assert_eq!(jwks["keys"][0]["kty"], "RSA");
+
+    let fixed = app_with_issuer("https://auth.example.com");
+    let (_, _, discovery) = invoke(
+        &fixed,
+        Some(Route::OpenidConfiguration),
+        &event(Some(Route::OpenidConfiguration)),
+    )
+    .await;
+    assert_eq!(discovery["issuer"], "https://auth.example.com");
+}
+
+fn app_with_issuer(issuer: &str) -> Deps {
+    app(&[("ISSUER_URL", issuer)])
+}
+
+#[tokio::test]
 async fn when_a_cookie_comes_back_in_the_v2_cookies_array_it_finds_the_session() {
     let app = app(&[]);
     let (status, cookie, opened) =
@@ -94,6 +132,28 @@ async fn when_a_cookie_comes_back_in_the_v2_cookies_array_it_finds_the_session()
     let (status, _, body) = invoke(&app, Some(Route::GetSession), &read).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["id"], opened["session"]["id"]);
+}
+
+#[tokio::test]
+async fn when_a_native_app_asks_for_header_mode_the_credential_travels_in_headers() {
+    let app = app(&[]);
+    let mut signup = event(Some(Route::Signup));
+    signup["headers"]["x-session-mode"] = "header".into();
+    let request = lambda_http::request::from_str(&signup.to_string()).unwrap();
+    let response = sesame_functions::serve(&app, Some(Route::Signup), request).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get(SET_COOKIE).is_none());
+    let token = response.headers()["x-session-token"]
+        .to_str()
+        .unwrap()
+        .to_string();
+
+    let mut read = event(Some(Route::GetSession));
+    read["headers"]["authorization"] = format!("Bearer {token}").into();
+    let (status, cookie, body) = invoke(&app, Some(Route::GetSession), &read).await;
+    assert_eq!((status, cookie), (200, None));
+    let session_id = body["data"]["id"].as_str().expect("the bearer's session");
+    assert!(token.starts_with(&format!("{session_id}.")));
 }
 
 #[tokio::test]

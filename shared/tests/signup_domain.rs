@@ -422,7 +422,7 @@ async fn when_a_session_is_idle_past_its_limit_the_cookie_no_longer_resolves() {
     assert!(resolve(&h).await.session.is_some());
     h.clock.advance(Duration::days(2));
     let gone = resolve(&h).await;
-    assert!(gone.session.is_none() && gone.clear_cookie);
+    assert!(gone.session.is_none() && gone.clear_credential);
 }
 
 #[tokio::test]
@@ -435,7 +435,7 @@ async fn when_a_cookie_has_the_wrong_secret_it_proves_nothing() {
         .unwrap();
     assert!(forged.session.is_none());
     // Left in place: it may be a request racing the sign-in that just replaced the secret.
-    assert!(!forged.clear_cookie);
+    assert!(!forged.clear_credential);
 }
 
 #[tokio::test]

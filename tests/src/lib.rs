@@ -1,11 +1,13 @@
 //! Harness for the end-to-end tests: a dev server started in-process on a free loopback port,
 //! backed by the embedded store and outbox or by the AWS emulators (DynamoDB in Amazon's DynamoDB
-//! Local, SES v2 and SNS in `moto`), and a client that keeps its session cookie like a browser.
+//! Local, SES v2 and SNS in `moto`), a client that keeps its session cookie like a browser, and
+//! one that keeps its credential like a native app in header mode (`native.rs`).
 //!
 //! The emulators are found through `DYNAMODB_ENDPOINT` and `MOTO_ENDPOINT` (the README's test
 //! command starts both). Without them the emulator tests skip with a note, except under `CI=true`,
 //! where they fail instead.
 
+pub mod native;
 pub mod providers;
 pub mod verifiers;
 

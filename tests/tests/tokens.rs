@@ -306,7 +306,7 @@ async fn rotation_never_fails_a_verification(backend: Backend) {
     let (mut browser, _, _) = server.new_user("rotate").await;
     let before = jwt(&mut browser).await;
     let old_kid = kid_of(&before);
-    assert_eq!(kids(&jwks(&server).await), [old_kid.clone()]);
+    assert_eq!(kids(&jwks(&server).await), vec![old_kid.clone()]);
 
     let rotated = rotate(&server).await;
     assert_eq!(rotated["staged"], true);
@@ -348,7 +348,7 @@ async fn rotation_never_fails_a_verification(backend: Backend) {
     let published = jwks(&server).await;
     assert_eq!(
         kids(&published),
-        [new_kid.clone()],
+        vec![new_kid.clone()],
         "retired after its tokens expired"
     );
     assert!(!signature_verifies(&before, &published));

@@ -76,7 +76,7 @@ pub async fn open(
         // The session ended between the read and the write: start a fresh one.
         caller.session = None;
     }
-    let (new_session, cookie) = session::create(deps, now);
+    let (new_session, credential) = session::create(deps, now);
     attempt.set_session(&new_session.id);
     match deps
         .store
@@ -92,8 +92,8 @@ pub async fn open(
             let mut state = SessionState::new(new_session);
             attempt.add_to(&mut state);
             caller.session = Some(state);
-            caller.issued = Some(cookie);
-            caller.clear_cookie = false;
+            caller.issued = Some(credential);
+            caller.clear_credential = false;
             Ok(id)
         }
         Opened::Limited { window_ends } => Err(limited(window_ends)),

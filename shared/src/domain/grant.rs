@@ -3,7 +3,7 @@
 //! new session for a caller who had none. The store applies it atomically; `apply` then mirrors it
 //! in the caller.
 
-use super::caller::{Caller, IssuedCookie};
+use super::caller::{Caller, IssuedCredential};
 use super::error::AuthError;
 
 use super::model::{
@@ -19,7 +19,7 @@ use crate::ids::{new_id, prefix};
 
 pub struct Prepared {
     pub grant: Grant,
-    /// The new cookie secret, handed out only once the store accepted the grant.
+    /// The new session secret, handed out only once the store accepted the grant.
     pub secret: String,
     /// The session as it will be once the grant is applied.
     pub next: SessionState,
@@ -83,20 +83,20 @@ pub fn prepare(
     }
 }
 
-/// The caller after the store applied the grant: the new session, and its new cookie.
+/// The caller after the store applied the grant: the new session, and its new credential.
 pub fn apply(deps: &Deps, caller: &mut Caller, prepared: Prepared) {
-    caller.issued = Some(IssuedCookie {
+    caller.issued = Some(IssuedCredential {
         session_id: prepared.next.session.id.clone(),
         secret: prepared.secret,
         expires_at: session::absolute_end(deps, &prepared.next),
     });
-    caller.clear_cookie = false;
+    caller.clear_credential = false;
     caller.session = Some(prepared.next);
 }
 
 /// Signs `user_id` in: completes the attempt the check names (if any), resets the user's failed
 /// logins, marks a proven contact verified and claims it, links a provider identity, adds the
-/// signin, makes it active and replaces the cookie secret, in one transaction.
+/// signin, makes it active and replaces the session secret, in one transaction.
 pub(crate) async fn sign_in(
     deps: &Deps,
     caller: &mut Caller,
@@ -185,7 +185,7 @@ pub(crate) async fn finish_signup(
             return Err(AuthError::taken(&claims));
         }
         Completion::AttemptChanged => return Err(AuthError::AttemptCompleted),
-        // Another sign-in replaced the secret this caller proved: their cookie is dead.
+        // Another sign-in replaced the secret this caller proved: their credential is dead.
         Completion::SessionChanged => return Err(AuthError::Unauthenticated),
         Completion::UserBlocked => return Err(AuthError::internal("a new user cannot be blocked")),
     }

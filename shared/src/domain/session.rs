@@ -1,4 +1,5 @@
-//! Sessions: the cookie secret, lifetimes, and turning a presented cookie into a `Caller`.
+//! Sessions: the credential's secret, lifetimes, and turning a presented credential into a
+//! `Caller`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -6,7 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::Duration;
 
-use super::caller::{Caller, IssuedCookie};
+use super::caller::{Caller, IssuedCredential};
 use super::error::AuthError;
 use super::model::{Session, SessionState, Timestamp};
 use crate::domain::Deps;
@@ -27,8 +28,8 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// A new session for a caller who had none, and the cookie that proves it.
-pub fn create(deps: &Deps, now: Timestamp) -> (Session, IssuedCookie) {
+/// A new session for a caller who had none, and the credential that proves it.
+pub fn create(deps: &Deps, now: Timestamp) -> (Session, IssuedCredential) {
     let (secret, secret_hash) = new_secret();
     let mut session = Session {
         id: new_id(prefix::SESSION),
@@ -40,12 +41,12 @@ pub fn create(deps: &Deps, now: Timestamp) -> (Session, IssuedCookie) {
     };
     let state = SessionState::new(session.clone());
     session.expires_at = deadline(deps, &state, now);
-    let cookie = IssuedCookie {
+    let credential = IssuedCredential {
         session_id: session.id.clone(),
         secret,
         expires_at: absolute_end(deps, &state),
     };
-    (session, cookie)
+    (session, credential)
 }
 
 /// When the session ends if nothing else happens: idle time from now, but never past the
@@ -60,7 +61,7 @@ pub fn idle_deadline(deps: &Deps, now: Timestamp, end: Timestamp) -> Timestamp {
 }
 
 /// The latest the session can live: its newest signin's end, or for a session without signins,
-/// its own creation plus the maximum lifetime. The cookie lasts this long; the server enforces
+/// its own creation plus the maximum lifetime. The credential lasts this long; the server enforces
 /// the idle deadline itself, so the browser need not be told about every extension.
 pub fn absolute_end(deps: &Deps, state: &SessionState) -> Timestamp {
     state
@@ -71,25 +72,25 @@ pub fn absolute_end(deps: &Deps, state: &SessionState) -> Timestamp {
         .unwrap_or(state.session.created_at + deps.config.session_max)
 }
 
-/// Loads the session a cookie names and checks its secret and lifetimes. Expired signins and
-/// attempts are dropped from the view. A cookie that proves nothing yields an anonymous caller
-/// whose cookie is to be cleared.
+/// Loads the session a credential (`<session id>.<secret>`) names and checks its secret and
+/// lifetimes. Expired signins and attempts are dropped from the view. A credential whose session
+/// is unknown or expired yields an anonymous caller whose credential is to be cleared.
 pub async fn resolve(
     deps: &Deps,
-    cookie: Option<(&str, &str)>,
+    credential: Option<(&str, &str)>,
     ip: &str,
 ) -> Result<Caller, AuthError> {
     let mut caller = Caller::anonymous(ip);
-    let Some((session_id, secret)) = cookie else {
+    let Some((session_id, secret)) = credential else {
         return Ok(caller);
     };
     let now = deps.clock.now();
     let Some(state) = deps.store.load_session(session_id).await? else {
-        caller.clear_cookie = true;
+        caller.clear_credential = true;
         return Ok(caller);
     };
     if now >= state.session.expires_at {
-        caller.clear_cookie = true;
+        caller.clear_credential = true;
         return Ok(caller);
     }
     let presented = hash_secret(secret);
@@ -97,8 +98,8 @@ pub async fn resolve(
         .as_bytes()
         .ct_eq(state.session.secret_hash.as_bytes())
         .into();
-    // A wrong secret proves nothing, but the cookie is left alone: it may be a request sent just
-    // before a sign-in replaced the secret, and clearing it would drop the new cookie.
+    // A wrong secret proves nothing, but the credential is left alone: it may be a request sent
+    // just before a sign-in replaced the secret, and clearing it would drop the new one.
     if secret_ok {
         caller.session = Some(prune(deps, state, now));
     }
@@ -173,7 +174,7 @@ pub async fn switch(deps: &Deps, caller: &mut Caller, signin_id: &str) -> Result
 }
 
 /// Ends one signin (the most recently active one left becomes active), or, without an id, the
-/// whole session: then the session is deleted and the cookie cleared.
+/// whole session: then the session is deleted and the credential cleared.
 pub async fn sign_out(
     deps: &Deps,
     caller: &mut Caller,
@@ -183,7 +184,7 @@ pub async fn sign_out(
         if let Some(state) = caller.session.take() {
             deps.store.delete_session(&state.session.id).await?;
         }
-        caller.clear_cookie = true;
+        caller.clear_credential = true;
         return Ok(());
     };
     let state = caller.session.as_mut().ok_or(AuthError::Unauthenticated)?;

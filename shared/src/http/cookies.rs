@@ -6,7 +6,7 @@ use http::header::COOKIE;
 use time::Duration;
 
 use super::Request;
-use crate::domain::caller::IssuedCookie;
+use crate::domain::caller::IssuedCredential;
 use crate::domain::model::Timestamp;
 
 /// The session id and secret the request presents, if its cookie is well formed.
@@ -17,10 +17,19 @@ pub fn session(req: &Request, name: &str) -> Option<(String, String)> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|header| Cookie::split_parse(header.to_string()).filter_map(Result::ok))
         .find(|c| c.name() == name)
-        .and_then(|c| {
-            let (id, secret) = c.value().split_once('.')?;
-            well_formed(id, secret).then(|| (id.to_string(), secret.to_string()))
-        })
+        .and_then(|c| parse_value(c.value()))
+}
+
+/// The credential as it travels, `<session id>.<secret>`: the cookie's value, and in header mode
+/// the `X-Session-Token` a native app sends back as its bearer credential.
+pub(super) fn wire_value(issued: &IssuedCredential) -> String {
+    format!("{}.{}", issued.session_id, issued.secret)
+}
+
+/// The session id and secret in a credential's wire form, if it is well formed.
+pub(super) fn parse_value(value: &str) -> Option<(String, String)> {
+    let (id, secret) = value.split_once('.')?;
+    well_formed(id, secret).then(|| (id.to_string(), secret.to_string()))
 }
 
 /// `sess_` and 32 hex digits, then 43 URL-safe base64 characters (256 bits): anything else is not
@@ -39,10 +48,9 @@ pub fn presents_cookie(req: &Request) -> bool {
     req.headers().contains_key(COOKIE)
 }
 
-pub fn issue(name: &str, issued: &IssuedCookie, now: Timestamp) -> HeaderValue {
+pub fn issue(name: &str, issued: &IssuedCredential, now: Timestamp) -> HeaderValue {
     let max_age = (issued.expires_at - now).max(Duration::ZERO);
-    let value = format!("{}.{}", issued.session_id, issued.secret);
-    header(base(name, value).max_age(max_age))
+    header(base(name, wire_value(issued)).max_age(max_age))
 }
 
 pub fn clear(name: &str) -> HeaderValue {
@@ -71,7 +79,7 @@ mod tests {
 
     #[test]
     fn when_a_cookie_is_issued_it_has_every_protective_attribute_and_no_domain() {
-        let issued = IssuedCookie {
+        let issued = IssuedCredential {
             session_id: "sess_1".into(),
             secret: "s3cret".into(),
             expires_at: datetime!(2026-01-08 00:00 UTC),

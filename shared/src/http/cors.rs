@@ -1,5 +1,6 @@
 //! The Origin check and CORS: only origins in `ALLOWED_ORIGINS` get CORS headers, always with
-//! credentials; a cookie-carrying unsafe request from any other origin is refused.
+//! credentials; a cookie-carrying unsafe request from any other origin is refused. A bearer
+//! credential (header mode, `credential.rs`) carries no ambient authority, so it is not checked.
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
@@ -9,7 +10,7 @@ use http::header::{
 use http::{HeaderMap, HeaderValue, Method};
 
 use super::Request;
-use super::cookies::presents_cookie;
+use super::credential::Presented;
 use super::error::ApiError;
 use crate::config::Config;
 
@@ -22,9 +23,10 @@ fn allowed<'a>(config: &Config, req: &'a Request) -> Option<&'a str> {
 }
 
 /// DESIGN section 4: unsafe methods with a cookie need an allowed `Origin` when one is sent.
-pub fn check_origin(config: &Config, req: &Request) -> Result<(), ApiError> {
+/// Only a cookie in use counts: a header-mode request's cookies are ignored (DESIGN section 10).
+pub fn check_origin(config: &Config, req: &Request, presented: &Presented) -> Result<(), ApiError> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe || !presents_cookie(req) {
+    if safe || !presented.is_ambient() {
         return Ok(());
     }
     match origin(req) {
@@ -54,7 +56,7 @@ pub fn decorate(config: &Config, req: &Request, headers: &mut HeaderMap) {
         );
         headers.insert(
             ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("Retry-After"),
+            HeaderValue::from_static("Retry-After, X-Session-Token"),
         );
     }
 }
@@ -72,7 +74,7 @@ pub fn preflight(config: &Config, req: &Request) -> Result<HeaderMap, ApiError> 
     );
     headers.insert(
         ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Content-Type, Accept"),
+        HeaderValue::from_static("Content-Type, Accept, Authorization, X-Session-Mode"),
     );
     headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     Ok(headers)

@@ -4,6 +4,7 @@
 pub mod bodies;
 pub mod cookies;
 pub mod cors;
+pub mod credential;
 pub mod error;
 pub mod handlers;
 pub mod request;

@@ -5,7 +5,6 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{
     ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER,
-    SET_COOKIE,
 };
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
@@ -13,7 +12,7 @@ use tracing::Instrument;
 
 use super::error::ApiError;
 use super::request::{RequestId, body_too_large, client_ip};
-use super::{Request, Response, cookies, cors, handlers, views};
+use super::{Request, Response, cors, credential, handlers, views};
 use crate::domain::Deps;
 use crate::domain::{Caller, session};
 use crate::ids::new_id;
@@ -306,13 +305,11 @@ async fn run(
     caller: &mut Caller,
 ) -> Result<Reply, ApiError> {
     if route.reads_session() {
+        // The cookie, or in header mode the bearer credential (`credential.rs`).
+        let presented = credential::Presented::read(req, &deps.config.cookie_name);
         // A forbidden origin learns nothing about the session; every other refusal shows it.
-        cors::check_origin(&deps.config, req)?;
-        let presented = cookies::session(req, &deps.config.cookie_name);
-        let presented = presented
-            .as_ref()
-            .map(|(id, secret)| (id.as_str(), secret.as_str()));
-        *caller = session::resolve(deps, presented, &caller.ip).await?;
+        cors::check_origin(&deps.config, req, &presented)?;
+        *caller = session::resolve(deps, presented.credential(), &caller.ip).await?;
     }
     if body_too_large(req) {
         return Err(ApiError::PayloadTooLarge);
@@ -339,7 +336,8 @@ async fn run(
     }
 }
 
-/// The envelope: `{status, message, data, session, errors}`, with the cookie and CORS headers.
+/// The envelope: `{status, message, data, session, errors}`, with the credential (a cookie, or in
+/// header mode `X-Session-Token`) and CORS headers.
 fn render(
     deps: &Deps,
     req: &Request,
@@ -392,12 +390,13 @@ fn render(
         "errors": errors,
     });
 
-    let name = &deps.config.cookie_name;
-    if let Some(issued) = &caller.issued {
-        headers.insert(SET_COOKIE, cookies::issue(name, issued, deps.clock.now()));
-    } else if caller.clear_cookie {
-        headers.insert(SET_COOKIE, cookies::clear(name));
-    }
+    credential::deliver(
+        credential::mode(req),
+        caller,
+        &deps.config.cookie_name,
+        deps.clock.now(),
+        &mut headers,
+    );
     if !empty {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
