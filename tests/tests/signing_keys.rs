@@ -84,7 +84,7 @@ async fn containers_that_missed_a_rotation_switch_keys_with_the_one_that_made_it
     let old_kid = decode_header(&first).unwrap().kid.unwrap();
     assert_eq!(b.published(now).await.unwrap().len(), 1, "b has its copy");
 
-    let Rotation::Staged(ring) = a.rotate(now).await.unwrap() else {
+    let Rotation::Staged(ring) = a.rotate(now, false).await.unwrap() else {
         panic!("a fresh keyring rotates");
     };
     let new_kid = ring.keys.last().unwrap().kid.clone();

@@ -60,10 +60,11 @@ fn signature_verifies(jwt: &str, set: &JwkSet) -> bool {
     decode::<Value>(jwt, &DecodingKey::from_jwk(jwk).unwrap(), &validation).is_ok()
 }
 
-async fn rotate(server: &Server) -> Value {
+async fn rotate(server: &Server, body: Value) -> Value {
     let res = reqwest::Client::new()
         .post(format!("{}/admin/signing-keys/rotate", server.base))
         .header("x-admin-key", ADMIN_KEY)
+        .json(&body)
         .send()
         .await
         .unwrap();
@@ -308,7 +309,7 @@ async fn rotation_never_fails_a_verification(backend: Backend) {
     let old_kid = kid_of(&before);
     assert_eq!(kids(&jwks(&server).await), vec![old_kid.clone()]);
 
-    let rotated = rotate(&server).await;
+    let rotated = rotate(&server, json!({})).await;
     assert_eq!(rotated["staged"], true);
     let new_kid = rotated["kid"].as_str().unwrap().to_string();
     assert_ne!(new_kid, old_kid);
@@ -324,7 +325,7 @@ async fn rotation_never_fails_a_verification(backend: Backend) {
         old_kid,
         "not signing before the lead"
     );
-    let again = rotate(&server).await;
+    let again = rotate(&server, json!({})).await;
     assert_eq!(
         (again["staged"].clone(), again["kid"].clone()),
         (json!(false), json!(new_kid))
@@ -352,7 +353,21 @@ async fn rotation_never_fails_a_verification(backend: Backend) {
         "retired after its tokens expired"
     );
     assert!(!signature_verifies(&before, &published));
-    assert!(signature_verifies(&jwt(&mut browser).await, &published));
+    let current = jwt(&mut browser).await;
+    assert!(signature_verifies(&current, &published));
+
+    // The emergency form: a new key signs at once and the others are unpublished.
+    rotate(&server, json!({})).await;
+    let emergency = rotate(&server, json!({"immediate": true})).await;
+    let revoked = emergency["revoked"].as_array().unwrap();
+    assert!(revoked.contains(&json!(new_kid)), "{emergency:#}");
+    let replacement = emergency["kid"].as_str().unwrap().to_string();
+    let published = jwks(&server).await;
+    assert_eq!(kids(&published), vec![replacement.clone()]);
+    assert!(!signature_verifies(&current, &published), "revoked");
+    let fresh = jwt(&mut browser).await;
+    assert_eq!(kid_of(&fresh), replacement, "signing at once");
+    assert!(signature_verifies(&fresh, &published));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -396,3 +411,42 @@ async fn the_public_documents_are_cacheable_and_rotation_needs_the_admin_key(ser
     assert_eq!(res.status(), 404);
 }
 both_backends!(the_public_documents_are_cacheable_and_rotation_needs_the_admin_key);
+
+/// An email address or phone number is claimed only once verified: a backend that looks records
+/// up by `email` must not be handed an address nobody proved.
+async fn an_unverified_email_is_not_claimed(server: Server) {
+    let mut browser = server.browser();
+    let phone = sesame_e2e::unique_phone();
+    let email = sesame_e2e::unique_email("unproved");
+    let opened = browser
+        .post(
+            "/auth/signup",
+            json!({"phone_number": phone, "email": email, "password": "analytical engine", "strategy": "phone_otp"}),
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    let code = server.code_for(&phone).await;
+    let done = browser.verify(&opened.signup_attempt_id(), &code).await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+    let me = browser.get("/me").await;
+    assert_eq!(
+        (
+            me.body["data"]["email"].as_str(),
+            me.body["data"]["email_verified"].as_bool()
+        ),
+        (Some(email.as_str()), Some(false))
+    );
+
+    let jwt = jwt(&mut browser).await;
+    let payload = URL_SAFE_NO_PAD
+        .decode(jwt.split('.').nth(1).unwrap())
+        .unwrap();
+    let claims: Value = serde_json::from_slice(&payload).unwrap();
+    assert!(claims.get("email").is_none(), "{claims}");
+    assert_eq!(claims["email_verified"], false);
+    assert!(
+        claims["nbf"].as_i64().unwrap() < claims["iat"].as_i64().unwrap(),
+        "a little clock skew allowed"
+    );
+}
+both_backends!(an_unverified_email_is_not_claimed);

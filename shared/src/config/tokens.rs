@@ -20,7 +20,8 @@ pub struct TokenSettings {
     pub kms_key_id: Option<String>,
 }
 
-/// A user field `TOKEN_CLAIMS` may name; the claim has the field's name (seed 001).
+/// A user field `TOKEN_CLAIMS` may name; the claim has the field's name (seed 001). An email
+/// address or phone number is claimed only once verified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserClaim {
     Email,
@@ -32,11 +33,12 @@ pub enum UserClaim {
     LastName,
     ImageUrl,
     TwoFactorEnabled,
-    Metadata,
 }
 
 impl UserClaim {
-    pub const ALL: [UserClaim; 10] = [
+    /// Not `metadata` or `profile`: the user writes them (`PATCH /me`), so a backend could be
+    /// fooled into trusting, say, a role the user gave themselves, signed by Sesame.
+    pub const ALL: [UserClaim; 9] = [
         UserClaim::Email,
         UserClaim::EmailVerified,
         UserClaim::PhoneNumber,
@@ -46,7 +48,6 @@ impl UserClaim {
         UserClaim::LastName,
         UserClaim::ImageUrl,
         UserClaim::TwoFactorEnabled,
-        UserClaim::Metadata,
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,7 +61,6 @@ impl UserClaim {
             UserClaim::LastName => "last_name",
             UserClaim::ImageUrl => "image_url",
             UserClaim::TwoFactorEnabled => "two_factor_enabled",
-            UserClaim::Metadata => "metadata",
         }
     }
 }
@@ -184,6 +184,7 @@ mod tests {
             ("TOKEN_TTL_SECONDS", "soon"),
             ("TOKEN_CLAIMS", "email,password_hash"),
             ("TOKEN_CLAIMS", "sub"),
+            ("TOKEN_CLAIMS", "metadata"),
         ] {
             let err = settings(&[(name, value)], false).unwrap_err();
             assert_eq!(err.name, name, "{value}");

@@ -64,11 +64,20 @@ pub struct Keyring {
     pub keys: Vec<KeyEntry>,
 }
 
+/// A container whose keyring reads keep failing stops signing and publishing after this: a key
+/// revoked meanwhile must not live on in it.
+pub const MAX_STALE: Duration = Duration::minutes(15);
+
 /// What a rotation did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rotation {
     /// A new key, published now, signing from its `signs_from`.
     Staged(Keyring),
+    /// An emergency: a new key signing now, and every other key unpublished (their tokens fail).
+    Replaced {
+        keyring: Keyring,
+        revoked: Vec<String>,
+    },
     /// A rotation is already under way: this key is published and not yet signing.
     AlreadyPending { kid: String, signs_from: Timestamp },
 }
@@ -108,10 +117,28 @@ impl Keyring {
             .is_some_and(|replaced_at| now >= replaced_at + RETAIN)
     }
 
+    /// The emergency rotation, for a key believed stolen: `key` signs from `now` and is the only
+    /// key published, so tokens signed by any other fail as soon as verifiers refetch the JWKS.
+    pub fn replace(&self, mut key: KeyEntry, now: Timestamp) -> Rotation {
+        key.signs_from = now;
+        Rotation::Replaced {
+            revoked: self.keys.iter().map(|k| k.kid.clone()).collect(),
+            keyring: Self {
+                version: self.version + 1,
+                keys: vec![key],
+            },
+        }
+    }
+
+    /// A rotated-in key that has not started signing yet.
+    pub fn pending(&self, now: Timestamp) -> Option<&KeyEntry> {
+        self.keys.iter().find(|k| k.signs_from > now)
+    }
+
     /// Adds `key` to sign from `now + PUBLISH_LEAD` and drops retired keys; refused while an
     /// earlier rotation's key has not started signing.
     pub fn rotate(&self, mut key: KeyEntry, now: Timestamp) -> Rotation {
-        if let Some(pending) = self.keys.iter().find(|k| k.signs_from > now) {
+        if let Some(pending) = self.pending(now) {
             return Rotation::AlreadyPending {
                 kid: pending.kid.clone(),
                 signs_from: pending.signs_from,
@@ -216,6 +243,19 @@ mod tests {
         assert_eq!(ring.version, 3);
         let all: Vec<&str> = ring.keys.iter().map(|k| k.kid.as_str()).collect();
         assert_eq!(all, ["b", "c"]);
+    }
+
+    #[test]
+    fn an_emergency_replacement_signs_at_once_and_unpublishes_every_other_key() {
+        let ring = staged(Keyring::first(key("a"), T0).rotate(key("b"), T0));
+        let later = T0 + Duration::minutes(1);
+        let Rotation::Replaced { keyring, revoked } = ring.replace(key("c"), later) else {
+            panic!("expected a replacement");
+        };
+        assert_eq!(revoked, ["a", "b"]);
+        assert_eq!(keyring.version, 3);
+        assert_eq!(keyring.signing_key(later).unwrap().kid, "c");
+        assert_eq!(kids(keyring.published(later)), ["c"]);
     }
 
     #[test]

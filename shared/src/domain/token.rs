@@ -10,6 +10,9 @@ use super::session;
 use crate::config::tokens::UserClaim;
 use crate::domain::Deps;
 
+/// How far `nbf` precedes `iat`.
+pub const NBF_SKEW: time::Duration = time::Duration::seconds(30);
+
 pub struct IssuedToken {
     pub jwt: String,
     pub expires_at: Timestamp,
@@ -59,28 +62,36 @@ pub async fn issue(
         json!(settings.audience.as_deref().unwrap_or(issuer)),
     );
     claims.insert("iat".into(), json!(now.unix_timestamp()));
-    claims.insert("nbf".into(), json!(now.unix_timestamp()));
+    // A verifier whose clock lags ours a little still accepts a token used at once.
+    claims.insert("nbf".into(), json!((now - NBF_SKEW).unix_timestamp()));
     claims.insert("exp".into(), json!(expires_at.unix_timestamp()));
     if let Some(user) = &user {
         for claim in &settings.claims {
-            claims.insert(claim.name().into(), user_claim(user, *claim));
+            if let Some(value) = user_claim(user, *claim) {
+                claims.insert(claim.name().into(), value);
+            }
         }
     }
     let jwt = deps.keys.sign(&claims, now).await?;
     Ok(IssuedToken { jwt, expires_at })
 }
 
-fn user_claim(user: &User, claim: UserClaim) -> Value {
+/// A claim's value; `None` leaves it out. An email address or phone number is only claimed once
+/// verified: an unverified one is not unique and proves nothing, and a backend that looks its
+/// records up by `email` must never find someone else's.
+fn user_claim(user: &User, claim: UserClaim) -> Option<Value> {
+    let verified = |value: &Option<String>, verified: bool| {
+        value.as_ref().filter(|_| verified).map(|v| json!(v))
+    };
     match claim {
-        UserClaim::Email => json!(user.email),
-        UserClaim::EmailVerified => json!(user.email_verified),
-        UserClaim::PhoneNumber => json!(user.phone_number),
-        UserClaim::PhoneVerified => json!(user.phone_verified),
-        UserClaim::Username => json!(user.username),
-        UserClaim::FirstName => json!(user.first_name),
-        UserClaim::LastName => json!(user.last_name),
-        UserClaim::ImageUrl => json!(user.image_url),
-        UserClaim::TwoFactorEnabled => json!(user.two_factor_enabled),
-        UserClaim::Metadata => Value::Object(user.metadata.clone()),
+        UserClaim::Email => verified(&user.email, user.email_verified),
+        UserClaim::EmailVerified => Some(json!(user.email_verified)),
+        UserClaim::PhoneNumber => verified(&user.phone_number, user.phone_verified),
+        UserClaim::PhoneVerified => Some(json!(user.phone_verified)),
+        UserClaim::Username => Some(json!(user.username)),
+        UserClaim::FirstName => Some(json!(user.first_name)),
+        UserClaim::LastName => Some(json!(user.last_name)),
+        UserClaim::ImageUrl => Some(json!(user.image_url)),
+        UserClaim::TwoFactorEnabled => Some(json!(user.two_factor_enabled)),
     }
 }

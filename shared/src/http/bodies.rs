@@ -279,3 +279,11 @@ impl From<ImportBody> for ImportInput {
 pub struct SigninChoice {
     pub signin_id: Option<String>,
 }
+
+/// `POST /admin/signing-keys/rotate`: `{"immediate": true}` for the emergency form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateBody {
+    #[serde(default)]
+    pub immediate: bool,
+}

@@ -106,9 +106,13 @@ impl Route {
         }
     }
 
-    /// Public documents (the JWKS, OpenID discovery) never look at a cookie: no store read.
+    /// Public documents (the JWKS, OpenID discovery) and the key rotation never look at a
+    /// cookie: no store read, and their functions may touch nothing but the keyring.
     fn reads_session(self) -> bool {
-        !matches!(self, Route::Jwks | Route::OpenidConfiguration)
+        !matches!(
+            self,
+            Route::Jwks | Route::OpenidConfiguration | Route::RotateSigningKey
+        )
     }
 }
 

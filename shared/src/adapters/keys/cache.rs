@@ -6,13 +6,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use jsonwebtoken::EncodingKey;
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 use super::rsa;
 use super::vault::{Stored, Vault};
-use crate::domain::keyring::{KeyEntry, Keyring, REFRESH, Rotation};
+use crate::domain::keyring::{KeyEntry, Keyring, MAX_STALE, REFRESH, Rotation};
 use crate::domain::model::Timestamp;
 use crate::domain::ports::{KeyError, KeyProvider, PublishedKey};
 
@@ -22,13 +21,13 @@ pub struct CachedKeys<V> {
 }
 
 /// A key this container generated and stored, ready to sign: `(kid, signer)`.
-type Signers = Option<(String, Arc<EncodingKey>)>;
+type Signers = Option<(String, Arc<rsa::Signer>)>;
 
 #[derive(Default)]
 struct Cache {
     keyring: Option<Keyring>,
     loaded_at: Option<Timestamp>,
-    signers: HashMap<String, Arc<EncodingKey>>,
+    signers: HashMap<String, Arc<rsa::Signer>>,
 }
 
 impl<V: Vault> CachedKeys<V> {
@@ -40,7 +39,7 @@ impl<V: Vault> CachedKeys<V> {
     }
 
     /// The keyring as of at most `REFRESH` ago, created if the deployment has none. A failed
-    /// refresh keeps the copy in hand (signing stays up); with no copy it is an error.
+    /// refresh keeps the copy in hand (signing stays up) until it is `MAX_STALE` old.
     async fn keyring(&self, cache: &mut Cache, now: Timestamp) -> Result<Keyring, KeyError> {
         let fresh = cache.loaded_at.is_some_and(|at| now < at + REFRESH);
         if let (true, Some(ring)) = (fresh, &cache.keyring) {
@@ -54,11 +53,11 @@ impl<V: Vault> CachedKeys<V> {
                 Ok(ring)
             }
             Err(e) => match &cache.keyring {
-                Some(ring) => {
+                Some(ring) if cache.loaded_at.is_some_and(|at| now < at + MAX_STALE) => {
                     tracing::warn!(error = %e, "keyring refresh failed; keeping the copy in hand");
                     Ok(ring.clone())
                 }
-                None => Err(e),
+                _ => Err(e),
             },
         }
     }
@@ -86,12 +85,12 @@ impl<V: Vault> CachedKeys<V> {
     }
 
     /// A generated key, sealed, and its signer (from the plaintext in hand).
-    async fn new_entry(&self, now: Timestamp) -> Result<(KeyEntry, Arc<EncodingKey>), KeyError> {
+    async fn new_entry(&self, now: Timestamp) -> Result<(KeyEntry, Arc<rsa::Signer>), KeyError> {
         let key = tokio::task::spawn_blocking(rsa::generate)
             .await
             .map_err(|e| KeyError::Unavailable(format!("key generation: {e}")))??;
         let sealed = self.vault.seal(&key.kid, &key.pkcs8).await?;
-        let signer = Arc::new(rsa::encoding_key(&key.pkcs8)?);
+        let signer = Arc::new(rsa::signer(&key.kid, &key.pkcs8)?);
         let entry = KeyEntry {
             kid: key.kid,
             created_at: now,
@@ -106,12 +105,12 @@ impl<V: Vault> CachedKeys<V> {
         &self,
         cache: &mut Cache,
         entry: &KeyEntry,
-    ) -> Result<Arc<EncodingKey>, KeyError> {
+    ) -> Result<Arc<rsa::Signer>, KeyError> {
         if let Some(signer) = cache.signers.get(&entry.kid) {
             return Ok(signer.clone());
         }
         let pkcs8 = self.vault.unseal(&entry.kid, &entry.sealed).await?;
-        let signer = Arc::new(rsa::encoding_key(&pkcs8)?);
+        let signer = Arc::new(rsa::signer(&entry.kid, &pkcs8)?);
         cache.signers.insert(entry.kid.clone(), signer.clone());
         Ok(signer)
     }
@@ -120,15 +119,15 @@ impl<V: Vault> CachedKeys<V> {
 #[async_trait]
 impl<V: Vault> KeyProvider for CachedKeys<V> {
     async fn sign(&self, claims: &Map<String, Value>, now: Timestamp) -> Result<String, KeyError> {
-        let (kid, signer) = {
+        let signer = {
             let mut cache = self.cache.lock().await;
             let ring = self.keyring(&mut cache, now).await?;
             let entry = ring
                 .signing_key(now)
                 .ok_or_else(|| KeyError::Unavailable("the keyring is empty".into()))?;
-            (entry.kid.clone(), self.signer(&mut cache, entry).await?)
+            self.signer(&mut cache, entry).await?
         };
-        rsa::sign(claims, &kid, &signer)
+        rsa::sign(claims, &signer)
     }
 
     async fn published(&self, now: Timestamp) -> Result<Vec<PublishedKey>, KeyError> {
@@ -144,19 +143,36 @@ impl<V: Vault> KeyProvider for CachedKeys<V> {
             .collect())
     }
 
-    async fn rotate(&self, now: Timestamp) -> Result<Rotation, KeyError> {
+    async fn rotate(&self, now: Timestamp, immediate: bool) -> Result<Rotation, KeyError> {
         let mut cache = self.cache.lock().await;
         let (current, created) = self.load_or_create(now).await?;
         cache.signers.extend(created);
+        if let (false, Some(pending)) = (immediate, current.pending(now)) {
+            return Ok(Rotation::AlreadyPending {
+                kid: pending.kid.clone(),
+                signs_from: pending.signs_from,
+            });
+        }
         let (entry, signer) = self.new_entry(now).await?;
         let kid = entry.kid.clone();
-        let rotation = current.rotate(entry, now);
-        if let Rotation::Staged(ring) = &rotation {
+        let rotation = if immediate {
+            current.replace(entry, now)
+        } else {
+            current.rotate(entry, now)
+        };
+        let written = match &rotation {
+            Rotation::Staged(ring) | Rotation::Replaced { keyring: ring, .. } => Some(ring),
+            Rotation::AlreadyPending { .. } => None,
+        };
+        if let Some(ring) = written {
             if self.vault.store(ring).await? == Stored::Conflict {
                 return Err(KeyError::Unavailable(
                     "another rotation changed the keyring; read it and try again".into(),
                 ));
             }
+            cache
+                .signers
+                .retain(|k, _| ring.keys.iter().any(|e| &e.kid == k));
             cache.signers.insert(kid, signer);
             cache.keyring = Some(ring.clone());
             cache.loaded_at = Some(now);

@@ -31,6 +31,7 @@ pub trait KeyProvider: Send + Sync {
     /// Every key a verifier must accept at `now`, oldest first (creating the first if need be).
     async fn published(&self, now: Timestamp) -> Result<Vec<PublishedKey>, KeyError>;
 
-    /// Stages a new key (see `keyring`): published at once, signing after the lead time.
-    async fn rotate(&self, now: Timestamp) -> Result<Rotation, KeyError>;
+    /// Stages a new key (see `keyring`): published at once, signing after the lead time. With
+    /// `immediate`, the emergency form: a new key signs now and every other one is unpublished.
+    async fn rotate(&self, now: Timestamp, immediate: bool) -> Result<Rotation, KeyError>;
 }

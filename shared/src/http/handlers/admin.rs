@@ -8,11 +8,11 @@ use crate::domain::Caller;
 use crate::domain::Deps;
 use crate::domain::error::AuthError;
 use crate::domain::import;
-use crate::domain::keyring::Rotation;
+use crate::domain::keyring::{Keyring, Rotation};
 use crate::domain::model::Timestamp;
-use crate::http::bodies::ImportBody;
+use crate::http::bodies::{ImportBody, RotateBody};
 use crate::http::error::ApiError;
-use crate::http::request::json;
+use crate::http::request::{json, json_or_default};
 use crate::http::routes::Reply;
 use crate::http::{IamAuthorized, Request, views};
 
@@ -36,37 +36,56 @@ struct RotationView {
     signs_from: Timestamp,
     /// False when an earlier rotation's key is still waiting to sign: that key is shown.
     staged: bool,
+    /// The keys an emergency rotation unpublished.
+    revoked: Vec<String>,
 }
 
-/// `POST /admin/signing-keys/rotate`: stages a new token-signing key (published at once, signing
-/// after the lead time; see `domain::keyring`).
+/// `POST /admin/signing-keys/rotate`, optional body `{"immediate": true}`: stages a new
+/// token-signing key (published at once, signing after the lead time; see `domain::keyring`),
+/// or in an emergency replaces every key at once.
 pub async fn rotate_signing_key(deps: &Deps, req: &Request) -> Result<Reply, ApiError> {
     authorize(deps, req)?;
-    let view = match deps
+    let body: RotateBody = json_or_default(req)?;
+    let now = deps.clock.now();
+    let rotation = deps
         .keys
-        .rotate(deps.clock.now())
+        .rotate(now, body.immediate)
         .await
-        .map_err(AuthError::from)?
-    {
+        .map_err(AuthError::from)?;
+    let newest = |ring: &Keyring| {
+        ring.keys
+            .iter()
+            .max_by_key(|k| k.signs_from)
+            .map(|k| (k.kid.clone(), k.signs_from))
+            .ok_or_else(|| AuthError::internal("a rotated keyring has no key"))
+    };
+    let view = match rotation {
         Rotation::Staged(ring) => {
-            let newest = ring
-                .keys
-                .iter()
-                .max_by_key(|k| k.signs_from)
-                .ok_or_else(|| AuthError::internal("a staged keyring has no key"))?;
+            let (kid, signs_from) = newest(&ring)?;
             RotationView {
-                kid: newest.kid.clone(),
-                signs_from: newest.signs_from,
+                kid,
+                signs_from,
                 staged: true,
+                revoked: Vec::new(),
+            }
+        }
+        Rotation::Replaced { keyring, revoked } => {
+            let (kid, signs_from) = newest(&keyring)?;
+            RotationView {
+                kid,
+                signs_from,
+                staged: true,
+                revoked,
             }
         }
         Rotation::AlreadyPending { kid, signs_from } => RotationView {
             kid,
             signs_from,
             staged: false,
+            revoked: Vec::new(),
         },
     };
-    tracing::info!(kid = %view.kid, staged = view.staged, "signing key rotation");
+    tracing::info!(kid = %view.kid, staged = view.staged, revoked = ?view.revoked, "signing key rotation");
     Ok(Reply::json(view))
 }
 
