@@ -4,9 +4,11 @@
 //!   command starts, found through `OIDC_ENDPOINT`. Users and their claims are set with
 //!   `PUT /users/{sub}`; signing in is a `POST` of `sub` to the authorization URL.
 //! - [`TestProvider`]: a provider served in-process whose ID tokens the test writes, so it can
-//!   sign one with a key its JWKS does not publish, or get the nonce or audience wrong. It also
-//!   records the PKCE verifier it receives and counts every request. Keys come from the
-//!   `openssl` command line.
+//!   sign one with a key its JWKS does not publish, or get the nonce or audience wrong. Its
+//!   UserInfo endpoint answers what the test sets, so it can act as a provider that releases
+//!   the `email` and `profile` claims only there (OpenID Connect Core 5.4). It also records the
+//!   PKCE verifier and the access token it receives and counts every request. Keys come from
+//!   the `openssl` command line.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -14,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -260,15 +263,23 @@ pub struct Seen {
     pub discovery: usize,
     pub jwks: usize,
     pub token: usize,
+    pub userinfo: usize,
     /// The `code_verifier` of the last token request.
     pub code_verifier: Option<String>,
+    /// The `Authorization` header of the last UserInfo request.
+    pub userinfo_authorization: Option<String>,
 }
+
+/// The access token the token endpoint issues.
+pub const ACCESS_TOKEN: &str = "test-access-token";
 
 struct Shared {
     issuer: String,
     published: RsaKey,
     forged: RsaKey,
     next: Mutex<Option<NextToken>>,
+    /// What UserInfo answers (`None`: a 500).
+    user_info: Mutex<Option<Value>>,
     seen: Mutex<Seen>,
 }
 
@@ -289,12 +300,14 @@ impl TestProvider {
             published: RsaKey::generate("key-1"),
             forged: RsaKey::generate("key-1"),
             next: Mutex::new(None),
+            user_info: Mutex::new(None),
             seen: Mutex::new(Seen::default()),
         });
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
             .route("/token", post(token))
+            .route("/userinfo", get(userinfo))
             .with_state(shared.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self { issuer, shared }
@@ -309,6 +322,22 @@ impl TestProvider {
             "email": format!("{sub}@example.com"), "email_verified": true,
             "given_name": "Grace", "family_name": "Hopper",
         })
+    }
+
+    /// An ID token as a provider releasing the scope claims only from UserInfo writes it: `sub`
+    /// and the protocol claims, no `email`, `email_verified` or names.
+    pub fn protocol_claims(&self, sub: &str, nonce: &str) -> Value {
+        let mut claims = self.claims(sub, nonce);
+        let map = claims.as_object_mut().expect("an object");
+        for scope_claim in ["email", "email_verified", "given_name", "family_name"] {
+            map.remove(scope_claim);
+        }
+        claims
+    }
+
+    /// What the UserInfo endpoint answers from now on (`None`: `500`).
+    pub fn user_info(&self, claims: Option<Value>) {
+        *self.shared.user_info.lock().unwrap() = claims;
     }
 
     /// The claims of the token last set, with another nonce (the same user signing in again).
@@ -341,6 +370,7 @@ async fn discovery(State(s): State<Arc<Shared>>) -> axum::Json<Value> {
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
         "jwks_uri": format!("{i}/jwks"),
+        "userinfo_endpoint": format!("{i}/userinfo"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -373,9 +403,27 @@ async fn token(State(s): State<Arc<Shared>>, body: bytes::Bytes) -> axum::Json<V
         &s.forged
     };
     axum::Json(json!({
-        "access_token": "test-access-token",
+        "access_token": ACCESS_TOKEN,
         "token_type": "Bearer",
         "expires_in": 3600,
         "id_token": key.sign(&s.published.kid, &claims),
     }))
+}
+
+async fn userinfo(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<axum::Json<Value>, StatusCode> {
+    {
+        let mut seen = s.seen.lock().unwrap();
+        seen.userinfo += 1;
+        seen.userinfo_authorization = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+    }
+    let answer = s.user_info.lock().unwrap().clone();
+    answer
+        .map(axum::Json)
+        .ok_or(StatusCode::INTERNAL_SERVER_ERROR)
 }

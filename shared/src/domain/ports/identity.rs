@@ -1,5 +1,6 @@
 //! The identity-provider port: OpenID Connect providers as the domain sees them. The adapter
-//! (`adapters::oidc`) does discovery, PKCE and every ID token check.
+//! (`adapters::oidc`) does discovery, PKCE, every ID token check and, when the ID token lacks
+//! the scope claims, the UserInfo request.
 
 use async_trait::async_trait;
 
@@ -23,7 +24,7 @@ pub struct Authorization {
     pub pkce_verifier: String,
 }
 
-/// The verified ID token's claims that Sesame uses.
+/// The verified ID token's claims that Sesame uses, completed from UserInfo where it lacked them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProviderClaims {
     pub subject: String,
@@ -45,7 +46,8 @@ pub trait IdentityProviders: Send + Sync {
     /// A fresh authorization request: the provider's URL with state, nonce and PKCE challenge.
     async fn authorize(&self, name: &str) -> Result<Authorization, OidcError>;
 
-    /// Exchanges the code (with the PKCE verifier) and verifies the ID token it brings.
+    /// Exchanges the code (with the PKCE verifier), verifies the ID token it brings, and asks
+    /// UserInfo (about the same `sub`) for requested scope claims the ID token lacks.
     async fn redeem(
         &self,
         name: &str,

@@ -1,7 +1,10 @@
 //! The OpenID Connect relying party: each configured provider's discovery document and JWKS,
 //! fetched on first use and kept for the life of the container; the authorization URL (code flow
-//! with PKCE, state and nonce); and the code exchange with every ID token check (signature
-//! against the JWKS, `iss`, `aud`, `exp`, `nonce`), done by the `openidconnect` crate.
+//! with PKCE, state and nonce); the code exchange with every ID token check (signature
+//! against the JWKS, `iss`, `aud`, `exp`, `nonce`), done by the `openidconnect` crate; and, when
+//! the ID token lacks a requested scope's claims, the UserInfo request (`claims.rs`).
+
+mod claims;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,18 +13,20 @@ use std::time::{Duration, Instant};
 
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJsonWebKeySet,
-    CoreProviderMetadata,
+    CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    HttpRequest, HttpResponse, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
+    AccessToken, AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, HttpRequest, HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
+    SubjectIdentifier, TokenResponse, UserInfoError,
 };
 
 use async_trait::async_trait;
 
 use crate::config::oidc::{OidcSettings, ProviderSettings};
 use crate::domain::ports::identity::{Authorization, IdentityProviders, OidcError, ProviderClaims};
+use claims::{ScopeClaims, id_token_refusal, scope_claims, user_info_refusal};
 
 /// How long a provider may take to answer one request.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -100,7 +105,7 @@ impl Oidc {
         }
     }
 
-    /// HTTP requests made to providers so far (discovery, JWKS, token endpoint).
+    /// HTTP requests made to providers so far (discovery, JWKS, token endpoint, UserInfo).
     pub fn external_calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
@@ -164,11 +169,51 @@ impl Oidc {
                 let client = self.client(provider, self.metadata(provider).await?)?;
                 id_token
                     .claims(&client.id_token_verifier(), &nonce)
-                    .map(claims_of)
+                    .map(|c| (c.subject().clone(), scope_claims!(c)))
             }
-            other => other.map(claims_of),
+            other => other.map(|c| (c.subject().clone(), scope_claims!(c))),
         };
-        verified.map_err(|e| OidcError::Rejected(id_token_refusal(&e)))
+        let (subject, from_token) =
+            verified.map_err(|e| OidcError::Rejected(id_token_refusal(&e)))?;
+        let scope = if from_token.lacks_requested(&provider.settings.scopes) {
+            let info = self
+                .user_info(provider, response.access_token(), &subject)
+                .await?;
+            from_token.completed_by(info)
+        } else {
+            from_token
+        };
+        Ok(scope.into_provider_claims(subject.to_string()))
+    }
+
+    /// The UserInfo answer for the access token, which must be about `subject` (the verified ID
+    /// token's; the crate compares them). Nothing when the provider lists no UserInfo endpoint.
+    async fn user_info(
+        &self,
+        provider: &Provider,
+        access_token: &AccessToken,
+        subject: &SubjectIdentifier,
+    ) -> Result<ScopeClaims, OidcError> {
+        // The current metadata: its JWKS checks a signed answer.
+        let metadata = self.metadata(provider).await?;
+        if metadata.userinfo_endpoint().is_none() {
+            return Ok(ScopeClaims::default());
+        }
+        let client = self.client(provider, metadata)?;
+        let Ok(request) = client.user_info(access_token.clone(), Some(subject.clone())) else {
+            return Ok(ScopeClaims::default());
+        };
+        let answer: CoreUserInfoClaims =
+            request
+                .request_async(&self.http_client())
+                .await
+                .map_err(|e| match e {
+                    UserInfoError::ClaimsVerification(e) => {
+                        OidcError::Rejected(user_info_refusal(&e))
+                    }
+                    other => OidcError::Unavailable(format!("userinfo: {}", chain(&other))),
+                })?;
+        Ok(scope_claims!(&answer))
     }
 
     fn client(
@@ -282,41 +327,6 @@ async fn send(
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     Ok(response)
-}
-
-fn claims_of(c: &openidconnect::core::CoreIdTokenClaims) -> ProviderClaims {
-    let text = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    ProviderClaims {
-        subject: c.subject().to_string(),
-        email: text(c.email().map(|e| e.to_string())),
-        email_verified: c.email_verified() == Some(true),
-        given_name: text(
-            c.given_name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.to_string()),
-        ),
-        family_name: text(
-            c.family_name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.to_string()),
-        ),
-        picture: text(c.picture().and_then(|p| p.get(None)).map(|p| p.to_string())),
-    }
-}
-
-/// Why an ID token was refused, in words safe for the client (never the token itself).
-fn id_token_refusal(e: &ClaimsVerificationError) -> String {
-    let what = match e {
-        ClaimsVerificationError::SignatureVerification(_) => {
-            "its signature does not verify against the provider's keys"
-        }
-        ClaimsVerificationError::InvalidIssuer(_) => "it was issued by another issuer",
-        ClaimsVerificationError::InvalidAudience(_) => "it is meant for another client",
-        ClaimsVerificationError::Expired(_) => "it has expired",
-        ClaimsVerificationError::InvalidNonce(_) => "its nonce does not match this sign-in",
-        _ => "it failed validation",
-    };
-    format!("the ID token was refused: {what}")
 }
 
 /// An error with its sources, for the log.
