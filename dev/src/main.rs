@@ -1,6 +1,7 @@
 //! `cargo run` at the root: Sesame on 127.0.0.1:3000 (`PORT` overrides) with the embedded store
 //! and outbox, or DynamoDB/SES/SNS with `SESAME_BACKEND=aws` (or `--aws`), each at
-//! `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL` when set.
+//! `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL` when set. It answers only requests for
+//! `localhost`, `127.0.0.1` or `[::1]`, and for the names in `DEV_ALLOWED_HOSTS`.
 
 use std::process::ExitCode;
 
@@ -28,6 +29,17 @@ async fn main() -> ExitCode {
         }
     };
 
+    // Dev server only: host names it answers besides localhost, 127.0.0.1 and [::1].
+    let hosts = match sesame_dev::AllowedHosts::parse(
+        &std::env::var("DEV_ALLOWED_HOSTS").unwrap_or_default(),
+    ) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("sesame-dev: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
     let router = if aws {
         let sdk = sesame::wiring::sdk_config(&config).await;
         let endpoint = config.aws_endpoints.for_service("dynamodb");
@@ -36,10 +48,10 @@ async fn main() -> ExitCode {
             eprintln!("sesame-dev: table {}: {e}", config.table_name);
             return ExitCode::FAILURE;
         }
-        sesame_dev::router(sesame::wiring::aws(config, None).await, None)
+        sesame_dev::router(sesame::wiring::aws(config, None).await, None, hosts)
     } else {
         let (app, outbox) = sesame::wiring::embedded(config);
-        sesame_dev::router(app, Some(outbox))
+        sesame_dev::router(app, Some(outbox), hosts)
     };
 
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {

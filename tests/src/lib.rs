@@ -263,7 +263,11 @@ impl Server {
         call_log: CallLog,
         backend: Backend,
     ) -> Self {
-        let router = sesame_dev::router(app.clone(), outbox.clone());
+        let router = sesame_dev::router(
+            app.clone(),
+            outbox.clone(),
+            sesame_dev::AllowedHosts::loopback(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

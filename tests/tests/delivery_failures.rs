@@ -110,7 +110,7 @@ async fn when_ses_and_sns_are_unreachable_sign_up_answers_502_and_keeps_the_atte
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(sesame_dev::serve(
         listener,
-        sesame_dev::router(app.clone(), None),
+        sesame_dev::router(app.clone(), None, sesame_dev::AllowedHosts::loopback()),
         std::future::pending(),
     ));
     let mut browser = sesame_e2e::Browser {

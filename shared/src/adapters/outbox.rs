@@ -1,5 +1,7 @@
-//! The dev outbox: every message is logged (without its content) and kept, newest first.
+//! The dev outbox: every message is logged (without its content) and kept, newest first, up to
+//! the newest `OUTBOX_CAPACITY`.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -7,6 +9,11 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::domain::ports::notifier::{DeliveryError, Message, Notifier};
+
+/// How many messages the outbox keeps: the newest ones; each new message past this drops the
+/// oldest, so a long-running dev server (or a script signing up in a loop) cannot grow without
+/// bound, and `GET /dev/outbox` stays small.
+pub const OUTBOX_CAPACITY: usize = 1_000;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct OutboxEntry {
@@ -20,7 +27,8 @@ pub struct OutboxEntry {
 
 #[derive(Default)]
 pub struct Outbox {
-    entries: Mutex<Vec<OutboxEntry>>,
+    /// Oldest first; never longer than `OUTBOX_CAPACITY`.
+    entries: Mutex<VecDeque<OutboxEntry>>,
 }
 
 impl Outbox {
@@ -28,7 +36,7 @@ impl Outbox {
         Self::default()
     }
 
-    /// Everything sent so far, newest first.
+    /// The newest `OUTBOX_CAPACITY` messages sent so far, newest first.
     pub fn list(&self) -> Vec<OutboxEntry> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.iter().rev().cloned().collect()
@@ -39,18 +47,54 @@ impl Outbox {
 impl Notifier for Outbox {
     async fn send(&self, message: &Message) -> Result<(), DeliveryError> {
         tracing::info!(channel = ?message.channel, subject = %message.subject, "outbox: message kept");
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(OutboxEntry {
-                channel: message.channel,
-                to: message.to.clone(),
-                subject: message.subject.clone(),
-                body: message.text.clone(),
-                created_at: OffsetDateTime::now_utc()
-                    .replace_nanosecond(0)
-                    .expect("valid"),
-            });
+        let entry = OutboxEntry {
+            channel: message.channel,
+            to: message.to.clone(),
+            subject: message.subject.clone(),
+            body: message.text.clone(),
+            created_at: OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .expect("valid"),
+        };
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        while entries.len() >= OUTBOX_CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back(entry);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::Channel;
+
+    fn message(n: usize) -> Message {
+        Message {
+            channel: Channel::Email,
+            to: format!("user{n}@example.com"),
+            subject: "Your verification code".into(),
+            text: format!("message {n}"),
+            html: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn when_more_than_the_capacity_is_sent_only_the_newest_are_kept_newest_first() {
+        let outbox = Outbox::new();
+        for n in 0..OUTBOX_CAPACITY + 5 {
+            outbox.send(&message(n)).await.expect("kept");
+        }
+        let list = outbox.list();
+        assert_eq!(list.len(), OUTBOX_CAPACITY);
+        assert_eq!(OUTBOX_CAPACITY, 1_000);
+        let bodies: Vec<&str> = list.iter().map(|e| e.body.as_str()).collect();
+        // The newest first: 1004 down to 5; messages 0 to 4 were dropped.
+        let expected: Vec<String> = (5..OUTBOX_CAPACITY + 5)
+            .rev()
+            .map(|n| format!("message {n}"))
+            .collect();
+        assert_eq!(bodies, expected);
     }
 }

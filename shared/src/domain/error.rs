@@ -41,6 +41,9 @@ pub enum ErrorCode {
     ProviderUnavailable,
     /// None of the media types in `Accept` is one the endpoint answers in.
     NotAcceptable,
+    /// The dev server only: the request's `Host` is not a loopback name nor in
+    /// `DEV_ALLOWED_HOSTS` (a DNS-rebinding page's requests name the attacker's host).
+    ForbiddenHost,
 }
 
 /// One problem with one field of the request.

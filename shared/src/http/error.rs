@@ -21,6 +21,8 @@ pub enum ApiError {
         allow: String,
     },
     ForbiddenOrigin,
+    /// The dev server only: a `Host` it does not serve (see `sesame_dev`).
+    ForbiddenHost,
 }
 
 impl From<AuthError> for ApiError {
@@ -104,6 +106,11 @@ impl ApiError {
                 S::FORBIDDEN,
                 ErrorCode::ForbiddenOrigin,
                 "requests from this origin are not allowed",
+            ),
+            ApiError::ForbiddenHost => Described::one(
+                S::FORBIDDEN,
+                ErrorCode::ForbiddenHost,
+                "this server answers only requests for localhost, 127.0.0.1, [::1] or a host in DEV_ALLOWED_HOSTS",
             ),
             ApiError::Domain(e) => describe_domain(e, correlation_id),
         }

@@ -13,7 +13,7 @@ pub mod views;
 
 pub use error::ApiError;
 pub use request::{ApiOrigin, BodyTooLarge, ClientIp, IamAuthorized, RequestId};
-pub use routes::{Route, dispatch, handle};
+pub use routes::{Route, dispatch, handle, refuse};
 
 pub type Request = http::Request<bytes::Bytes>;
 pub type Response = http::Response<bytes::Bytes>;

@@ -272,6 +272,12 @@ pub async fn dispatch(deps: &Deps, req: Request) -> Response {
     }
 }
 
+/// The envelope for a request refused before any route runs (the dev server's Host check): no
+/// session is read, so `session` is null and no credential is set or cleared.
+pub fn refuse(deps: &Deps, req: &Request, error: ApiError) -> Response {
+    render(deps, req, &Caller::default(), Err(error))
+}
+
 /// Runs one endpoint: the checks every request gets, the handler, and the envelope.
 pub async fn handle(deps: &Deps, route: Route, req: Request) -> Response {
     let request_id = req
