@@ -270,6 +270,26 @@ async fn each_rule_holds_at_its_boundary() {
             Some("identities[0].details"),
         ),
         (
+            "U-label email",
+            json!({"email": "imp@bücher.example"}),
+            None,
+        ),
+        (
+            "IP-literal email",
+            json!({"email": "imp@[127.0.0.1]"}),
+            Some("email"),
+        ),
+        (
+            "quoted email",
+            json!({"email": "\"imp\"@example.com"}),
+            Some("email"),
+        ),
+        (
+            "details with an empty key",
+            json!({"identities": [{"connection": "c", "provider": "github", "type": "social", "id": "1", "details": {"": 1}}]}),
+            Some("identities[0].details"),
+        ),
+        (
             "weak plaintext password",
             json!({"password": "password1"}),
             Some("password"),
@@ -309,6 +329,85 @@ async fn each_rule_holds_at_its_boundary() {
                 assert!(got.starts_with(field), "{what}: {got}");
             }
         }
+    }
+}
+
+/// `details` `levels` deep (the object itself is the first), padded to about `bytes` as JSON.
+fn details(levels: usize, bytes: usize) -> Value {
+    let mut v = json!("x".repeat(bytes.saturating_sub(6 * levels + 12)));
+    for _ in 1..levels {
+        v = json!({ "a": v });
+    }
+    json!({ "b": v })
+}
+
+/// An identity's `details` is stored as given, so it is bounded where DynamoDB would otherwise
+/// refuse the item with a 500 (32 levels of nesting, 400 KB): 8 levels and 4 KiB at most. An
+/// email is normalized at import as everywhere.
+async fn identity_details_are_bounded_and_emails_normalized(backend: Backend) {
+    let Some(server) = admin_server(backend, &[]).await else {
+        return;
+    };
+    let mut admin = server.browser();
+    let identity = |id: &str, details: Value| json!([{"connection": "github", "provider": "github", "type": "social", "id": id, "details": details}]);
+    let id = sesame::ids::new_id("gh");
+    let local = unique_email("details")
+        .split('@')
+        .next()
+        .unwrap()
+        .to_string();
+    let at_bounds = details(8, 4096);
+    assert!(
+        at_bounds.to_string().len() <= 4096,
+        "{}",
+        at_bounds.to_string().len()
+    );
+    let record = json!({"email": format!("{local}@ＢÜＣＨＥＲ．example"), "identities": identity(&id, at_bounds.clone())});
+    let created = import(&mut admin, &record, Some(KEY)).await;
+    assert_eq!(created.status, 201, "{:#}", created.body);
+    assert_eq!(
+        created.body["data"]["email"],
+        format!("{local}@xn--bcher-kva.example")
+    );
+    let user_id = created.body["data"]["id"].as_str().unwrap();
+    let stored = server.app.store.get_user(user_id).await.unwrap().unwrap();
+    assert_eq!(
+        Value::Object(stored.identities[0].details.clone()),
+        at_bounds
+    );
+
+    for (what, past) in [
+        ("9 levels", details(9, 100)),
+        ("40 levels", details(40, 100)),
+        ("4 KiB and more", details(2, 4200)),
+        ("a number DynamoDB cannot hold", json!({"n": 1e200})),
+    ] {
+        let other = sesame::ids::new_id("gh");
+        let record = json!({"identities": identity(&other, past)});
+        let refused = import(&mut admin, &record, Some(KEY)).await;
+        assert_eq!(
+            (
+                refused.status,
+                refused.error(),
+                &refused.body["errors"][0]["field"]
+            ),
+            (400, "INVALID_FIELD", &json!("identities[0].details")),
+            "{what}: {:#}",
+            refused.body
+        );
+    }
+}
+
+mod identity_details_are_bounded_and_emails_normalized {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn embedded() {
+        super::identity_details_are_bounded_and_emails_normalized(sesame_e2e::Backend::Embedded)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn moto() {
+        super::identity_details_are_bounded_and_emails_normalized(sesame_e2e::Backend::Moto).await;
     }
 }
 

@@ -121,6 +121,87 @@ async fn privileged_or_unknown_fields_are_refused_and_change_nothing(server: Ser
 }
 both_backends!(privileged_or_unknown_fields_are_refused_and_change_nothing);
 
+/// Metadata integers are kept exactly (through DynamoDB too) or refused: one beyond 64 bits
+/// would silently become a float. NUL is refused in keys and values. Sign-up reads metadata the
+/// same way.
+async fn metadata_integers_stay_exact_and_nul_is_refused(server: Server) {
+    let (mut browser, _, _) = server.new_user("numbers").await;
+    let patch = |b: &mut sesame_e2e::Browser, body: String| {
+        let req = b
+            .client
+            .patch(format!("{}/me", b.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        (b.clone(), req)
+    };
+    let (mut b, req) = patch(
+        &mut browser,
+        r#"{"metadata": {"exact": 9007199254740993, "low": -9223372036854775808, "high": 18446744073709551615}}"#.into(),
+    );
+    let kept = b.send(req).await;
+    assert_eq!(kept.status, 200, "{:#}", kept.body);
+    let read = browser.get("/me").await.body["data"]["metadata"].clone();
+    for metadata in [&kept.body["data"]["metadata"], &read] {
+        assert_eq!(metadata["exact"].as_u64(), Some(9_007_199_254_740_993));
+        assert_eq!(metadata["low"].as_i64(), Some(i64::MIN));
+        assert_eq!(metadata["high"].as_u64(), Some(u64::MAX));
+    }
+
+    let huge = format!("1{}", "0".repeat(400));
+    for big in [
+        "18446744073709551616",
+        "-9223372036854775809",
+        huge.as_str(),
+    ] {
+        let (mut b, req) = patch(&mut browser, format!(r#"{{"metadata": {{"big": {big}}}}}"#));
+        let refused = b.send(req).await;
+        assert_eq!(
+            (
+                refused.status,
+                refused.error(),
+                &refused.body["errors"][0]["field"]
+            ),
+            (400, "BAD_REQUEST_BODY", &json!("metadata.big")),
+            "{big}: {:#}",
+            refused.body
+        );
+    }
+    for (body, field) in [
+        (json!({"metadata": {"a\u{0}b": 1}}), "metadata.a\u{0}b"),
+        (json!({"metadata": {"note": "x\u{0}"}}), "metadata.note"),
+    ] {
+        let (mut b, req) = patch(&mut browser, body.to_string());
+        let refused = b.send(req).await;
+        assert_eq!(
+            (
+                refused.status,
+                refused.error(),
+                &refused.body["errors"][0]["field"]
+            ),
+            (400, "INVALID_FIELD", &json!(field)),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        browser.get("/me").await.body["data"]["metadata"],
+        read,
+        "nothing refused was stored"
+    );
+
+    let sign_up = server
+        .browser()
+        .send(
+            browser
+                .client
+                .post(format!("{}/auth/signup", server.base))
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(r#"{"email": "big@example.com", "password": "analytical engine", "metadata": {"n": 18446744073709551616}}"#),
+        )
+        .await;
+    assert_eq!((sign_up.status, sign_up.error()), (400, "BAD_REQUEST_BODY"));
+}
+both_backends!(metadata_integers_stay_exact_and_nul_is_refused);
+
 async fn a_username_change_moves_the_sign_in_name(server: Server) {
     let (mut ada, _, _) = server.new_user("ada").await;
     let (mut bob, _, _) = server.new_user("bob").await;

@@ -53,6 +53,36 @@ async fn password_sign_in_signs_in_and_me_answers(server: Server) {
 }
 both_backends!(password_sign_in_signs_in_and_me_answers);
 
+/// An account whose address was given as an A-label is found by its U-label and by a fullwidth
+/// spelling: the identifier is normalized exactly as sign-up stored it.
+async fn the_u_label_or_fullwidth_spelling_finds_the_a_label_account(server: Server) {
+    let local = unique_email("idn").split('@').next().unwrap().to_string();
+    let a_label = format!("{local}@xn--bcher-kva.example");
+    let mut owner = server.browser();
+    let opened = owner.sign_up(&a_label).await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    let code = server.code_for(&a_label).await;
+    let done = owner.verify(&opened.signup_attempt_id(), &code).await;
+    let user_id = done.user_id().expect("signed up").to_string();
+
+    let wide: String = format!("{local}@bücher.example")
+        .chars()
+        .map(|c| match c {
+            '!'..='~' => char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap(),
+            other => other,
+        })
+        .collect();
+    for identifier in [format!("{local}@Bücher.Example"), wide] {
+        let signed_in = server
+            .browser()
+            .sign_in(&identifier, "analytical engine")
+            .await;
+        assert_eq!(signed_in.status, 200, "{identifier}: {:#}", signed_in.body);
+        assert_eq!(signed_in.user_id(), Some(user_id.as_str()), "{identifier}");
+    }
+}
+both_backends!(the_u_label_or_fullwidth_spelling_finds_the_a_label_account);
+
 async fn email_code_sign_in_completes_through_attempt_verification(server: Server) {
     let (_, email, user_id) = server.new_user("otp").await;
     let mut browser = server.browser();

@@ -149,3 +149,67 @@ async fn a_resend_for_an_unknown_attempt_is_not_found(server: Server) {
     assert_eq!((verify.status, verify.error()), (404, "ATTEMPT_NOT_FOUND"));
 }
 both_backends!(a_resend_for_an_unknown_attempt_is_not_found);
+
+/// `s` in fullwidth forms (`ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ`): NFKC reads it as `s`.
+fn fullwidth(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '!'..='~' => char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap(),
+            other => other,
+        })
+        .collect()
+}
+
+/// Emails are NFKC, lower case and an A-label domain wherever they come in, so a fullwidth or
+/// U-label spelling of a claimed address is that address, and quoted or IP-literal ones are
+/// refused.
+async fn every_spelling_of_one_mailbox_is_one_account(server: Server) {
+    let (_, email, _) = server.new_user("wide").await;
+    let dup = server.browser().sign_up(&fullwidth(&email)).await;
+    assert_eq!(
+        (dup.status, dup.error()),
+        (409, "EMAIL_EXISTS"),
+        "{:#}",
+        dup.body
+    );
+
+    let local = unique_email("idn").split('@').next().unwrap().to_string();
+    let a_label = format!("{local}@xn--bcher-kva.example");
+    let mut browser = server.browser();
+    let opened = browser.sign_up(&format!("{local}@BÜCHER.example")).await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    let attempt = &opened.body["session"]["signup_attempts"][0];
+    assert_eq!(attempt["email"], a_label.as_str(), "stored as the A-label");
+    let code = server.code_for(&a_label).await;
+    let done = browser.verify(&opened.signup_attempt_id(), &code).await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+    for spelling in [
+        a_label.to_uppercase(),
+        fullwidth(&format!("{local}@bücher.example")),
+    ] {
+        let dup = server.browser().sign_up(&spelling).await;
+        assert_eq!(
+            (dup.status, dup.error()),
+            (409, "EMAIL_EXISTS"),
+            "{spelling}"
+        );
+    }
+
+    for bad in [
+        format!("\"{local}\"@example.com"),
+        format!("{local}@[127.0.0.1]"),
+        format!("{local}@1.2.3.4"),
+    ] {
+        let refused = server.browser().sign_up(&bad).await;
+        assert_eq!(
+            (
+                refused.status,
+                refused.error(),
+                &refused.body["errors"][0]["field"]
+            ),
+            (400, "INVALID_FIELD", &json!("email")),
+            "{bad}"
+        );
+    }
+}
+both_backends!(every_spelling_of_one_mailbox_is_one_account);

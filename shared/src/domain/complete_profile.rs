@@ -9,6 +9,7 @@ use super::codes::{self, CODE_TTL};
 use super::delivery;
 use super::error::{AuthError, FieldError};
 use super::grant;
+use super::identifier;
 use super::limits::{Limit, seconds_until};
 use super::model::{Channel, Claim, CodeAttempt, PendingCode, SignupAttempt, Step, Timestamp};
 use super::password;
@@ -132,7 +133,12 @@ fn apply(
             }
         }
     };
-    let new_email = set("email", input.email, &mut revised.email, &validation::email);
+    let new_email = set(
+        "email",
+        input.email,
+        &mut revised.email,
+        &identifier::normalize_email,
+    );
     let new_phone = set(
         "phone_number",
         input.phone_number,

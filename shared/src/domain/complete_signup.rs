@@ -13,7 +13,7 @@ use super::error::{AuthError, FieldError};
 use super::grant;
 use super::limits::{WRONG_CODES_PER_ATTEMPT, seconds_until};
 use super::model::{AttemptKind, Channel, SignupAttempt, SignupMethod, Step};
-use super::{password, validation};
+use super::{identifier, password, validation};
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptCheck, AttemptKey, CodeProof, WrongCode};
 
@@ -183,7 +183,7 @@ fn apply(
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let phone = phone(&input);
 
-    match present(input.email_address).map(|e| validation::email(&e)) {
+    match present(input.email_address).map(|e| identifier::normalize_email(&e)) {
         None => errors.push(FieldError::required("emailAddress")),
         Some(Ok(e)) if Some(&e) == attempt.email.as_ref() => {}
         Some(_) => errors.push(FieldError::invalid(
@@ -269,7 +269,7 @@ async fn third_party(
     };
     let email = input.email_address.clone().filter(|e| !e.trim().is_empty());
     if let (Some(have), Some(given)) = (&attempt.email, &email)
-        && validation::email(given).ok().as_ref() != Some(have)
+        && identifier::normalize_email(given).ok().as_ref() != Some(have)
     {
         return Err(AuthError::invalid(
             "emailAddress",

@@ -10,6 +10,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{AuthError, FieldError};
+use super::identifier;
 use super::messages;
 use super::model::{Claim, Identity, ImportedIdentity, User};
 use super::password::{self, legacy::HashFn};
@@ -151,7 +152,7 @@ fn validate(input: ImportInput) -> Result<(User, Password), AuthError> {
             None
         }
     };
-    let email = present(input.email).and_then(|v| check(validation::email(&v)));
+    let email = present(input.email).and_then(|v| check(identifier::normalize_email(&v)));
     let phone_number =
         present(input.phone_number).and_then(|v| check(validation::phone_number(&v)));
     let username = present(input.username).and_then(|v| check(validation::username(&v)));
@@ -279,8 +280,13 @@ fn identities(given: Vec<IdentityInput>, errors: &mut Vec<FieldError>) -> Vec<Im
         let provider = required("provider", g.provider);
         let kind = required("type", g.kind);
         let id = required("id", g.id);
-        if g.details.is_none() {
-            errors.push(FieldError::required(&field("details")));
+        match &g.details {
+            None => errors.push(FieldError::required(&field("details"))),
+            Some(d) => {
+                if let Err(e) = validation::opaque_object(&field("details"), d) {
+                    errors.push(e);
+                }
+            }
         }
         if let Some(p) = provider.as_deref().filter(|p| !PROVIDERS.contains(p)) {
             errors.push(FieldError::invalid(

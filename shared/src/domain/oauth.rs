@@ -15,6 +15,7 @@ use super::codes::{self, CODE_TTL};
 use super::delivery;
 use super::error::{AuthError, FieldError};
 use super::grant;
+use super::identifier;
 use super::limits::{ATTEMPT_TTL, Limit, seconds_until};
 use super::model::{
     AttemptKind, Channel, Claim, CodeState, Identity, PendingCode, SigninAttempt, SigninMethod,
@@ -200,7 +201,7 @@ async fn finish(
     let email = claims
         .email
         .as_deref()
-        .and_then(|e| validation::email(e).ok());
+        .and_then(|e| identifier::normalize_email(e).ok());
     // Only a provider-verified email may match an account, and only one whose email is verified
     // (sign-ups claim verified addresses only; an import may claim an unverified one).
     let linkable = email

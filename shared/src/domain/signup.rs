@@ -8,6 +8,7 @@ use super::caller::Caller;
 use super::codes::{self, CODE_TTL};
 use super::delivery;
 use super::error::{AuthError, FieldError};
+use super::identifier;
 use super::limits::{ATTEMPT_TTL, Limit};
 use super::model::{Channel, Claim, CodeState, PendingCode, SignupAttempt, SignupMethod, Step};
 use super::validation::{self, Profile};
@@ -185,7 +186,7 @@ fn validate(deps: &Deps, input: SignupInput) -> Result<ValidSignup, AuthError> {
         }
     };
 
-    let email = present(input.email).and_then(|v| check(validation::email(&v)));
+    let email = present(input.email).and_then(|v| check(identifier::normalize_email(&v)));
     let phone_number =
         present(input.phone_number).and_then(|v| check(validation::phone_number(&v)));
     let username = present(input.username).and_then(|v| check(validation::username(&v)));

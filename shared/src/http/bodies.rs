@@ -2,7 +2,9 @@
 //! inputs. `deny_unknown_fields` is the rule that refuses privileged or misspelt fields with
 //! `400 BAD_REQUEST_BODY`; the domain then checks values and reports every problem at once.
 
+use serde::de::{Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::domain::complete_profile::ProfileInput;
@@ -28,6 +30,7 @@ pub struct SignupBody {
     password: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
+    #[serde(default, deserialize_with = "exact_metadata")]
     metadata: Option<Map<String, Value>>,
     profile: Option<Profile>,
     strategy: Option<SignupMethod>,
@@ -113,6 +116,7 @@ pub struct CompleteProfileBody {
     password: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
+    #[serde(default, deserialize_with = "exact_metadata")]
     metadata: Option<Map<String, Value>>,
     profile: Option<Profile>,
 }
@@ -147,6 +151,7 @@ pub struct MeBody {
     username: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     image_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "exact_metadata")]
     metadata: Option<Map<String, Value>>,
     profile: Option<Profile>,
 }
@@ -168,6 +173,58 @@ impl From<MeBody> for MeUpdate {
             metadata: b.metadata,
             profile: b.profile,
         }
+    }
+}
+
+/// `metadata`, read so that no number changes on the way in. serde_json reads an integer beyond
+/// 64 bits as the nearest float (`18446744073709551616` would be stored as
+/// `18446744073709552000`), and only the number's text tells it from a float, so each value is
+/// taken as raw JSON first: an integer (no `.`, `e` or `E`) must fit `i64` or `u64`, else the body
+/// is refused (`400 BAD_REQUEST_BODY` naming `metadata.<key>`). serde_json's
+/// `arbitrary_precision` would keep every number's text too, but for the whole workspace, where
+/// it changes how numbers inside untagged enums (seed 003's `gender`) and the DynamoDB mapping
+/// are read; `raw_value` changes nothing outside this function.
+fn exact_metadata<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Map<String, Value>>, D::Error> {
+    struct Entries;
+    impl<'de> Visitor<'de> for Entries {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Self::Value, A::Error> {
+            let mut map = Map::new();
+            while let Some((key, ExactValue(value))) = entries.next_entry()? {
+                map.insert(key, value);
+            }
+            Ok(map)
+        }
+    }
+    struct Object(Map<String, Value>);
+    impl<'de> Deserialize<'de> for Object {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(Entries).map(Object)
+        }
+    }
+    Option::<Object>::deserialize(d).map(|o| o.map(|o| o.0))
+}
+
+/// A JSON value whose integers are exactly what was sent.
+struct ExactValue(Value);
+
+impl<'de> Deserialize<'de> for ExactValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let text = raw.get().trim();
+        let integer = text.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+            && !text.contains(['.', 'e', 'E']);
+        if integer && text.parse::<i64>().is_err() && text.parse::<u64>().is_err() {
+            return Err(D::Error::custom(
+                "integers must be from -9223372036854775808 to 18446744073709551615",
+            ));
+        }
+        serde_json::from_str(text)
+            .map(ExactValue)
+            .map_err(D::Error::custom)
     }
 }
 
@@ -225,6 +282,7 @@ pub struct ImportBody {
     picture: Option<String>,
     username: Option<String>,
     verify_email: Option<bool>,
+    #[serde(default, deserialize_with = "exact_metadata")]
     metadata: Option<Map<String, Value>>,
     profile: Option<Profile>,
 }
@@ -286,4 +344,41 @@ pub struct SigninChoice {
 pub struct RotateBody {
     #[serde(default)]
     pub immediate: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(body: &str) -> Result<Option<Map<String, Value>>, String> {
+        let mut de = serde_json::Deserializer::from_str(body);
+        serde_path_to_error::deserialize::<_, MeBody>(&mut de)
+            .map(|b| b.metadata)
+            .map_err(|e| e.path().to_string())
+    }
+
+    #[test]
+    fn when_a_metadata_integer_is_beyond_64_bits_it_is_refused_and_one_within_is_exact() {
+        let kept = metadata(r#"{"metadata": {"a": 9007199254740993, "b": -9223372036854775808, "c": 18446744073709551615, "d": 1.5, "e": 1e19, "f": "x", "g": null}}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept["a"].as_u64(), Some(9_007_199_254_740_993));
+        assert_eq!(kept["b"].as_i64(), Some(i64::MIN));
+        assert_eq!(kept["c"].as_u64(), Some(u64::MAX));
+        assert_eq!(kept["e"].as_f64(), Some(1e19));
+        let keys: Vec<&String> = kept.keys().collect();
+        assert_eq!(keys, ["a", "b", "c", "d", "e", "f", "g"], "order kept");
+        let huge = format!("1{}", "0".repeat(400));
+        for big in [
+            "18446744073709551616",
+            "-9223372036854775809",
+            huge.as_str(),
+        ] {
+            let body = format!(r#"{{"metadata": {{"plan": "x", "big": {big}}}}}"#);
+            assert_eq!(metadata(&body).unwrap_err(), "metadata.big", "{big}");
+        }
+        assert_eq!(metadata(r#"{"metadata": null}"#).unwrap(), None);
+        assert_eq!(metadata(r#"{}"#).unwrap(), None);
+        assert_eq!(metadata(r#"{"metadata": [1]}"#).unwrap_err(), "metadata");
+    }
 }

@@ -8,6 +8,7 @@
 
 use openidconnect::ClaimsVerificationError;
 
+use crate::domain::identifier::normalize_email;
 use crate::domain::ports::identity::ProviderClaims;
 
 /// One source's scope claims, trimmed, blanks dropped.
@@ -79,10 +80,13 @@ impl ScopeClaims {
     pub fn completed_by(self, info: ScopeClaims) -> ScopeClaims {
         let (email, email_verified) = match self.email {
             Some(email) => {
+                // The same mailbox as Sesame stores it (case, fullwidth and U-label spellings).
+                let mailbox = |e: &str| normalize_email(e).ok();
                 let same = info
                     .email
                     .as_deref()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(&email));
+                    .and_then(mailbox)
+                    .is_some_and(|e| Some(e) == mailbox(&email));
                 let verified = self.email_verified.or(info.email_verified.filter(|_| same));
                 (Some(email), verified)
             }
