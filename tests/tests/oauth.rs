@@ -692,7 +692,10 @@ async fn parallel_callbacks_create_one_user(backend: Backend) {
     for lost in answers.iter().filter(|a| a.status != 200) {
         assert_eq!((lost.status, lost.error()), (409, "ATTEMPT_COMPLETED"));
     }
-    assert_eq!(provider.seen(|s| s.token), 8);
+    // Each callback exchanges the code unless it loads the attempt after the winner completed it
+    // (then 409 without an exchange): how many do depends on scheduling, never more than 8.
+    let exchanges = provider.seen(|s| s.token);
+    assert!((1..=8).contains(&exchanges), "{exchanges} exchanges");
     // One user holds the identity: the same subject signing in again finds exactly that one.
     let user = me_of(won[0]);
     let mut again = server.browser();
