@@ -22,6 +22,7 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
         created_at: now,
         last_active_at: now,
         expires_at: now + time::Duration::days(1),
+        attempts: Vec::new(),
     };
     let mut attempt = support_attempt(&session.id, email, now);
     attempt.codes.code.as_mut().unwrap().hash = "h".into();

@@ -156,3 +156,40 @@ async fn five_parallel_sign_ups_of_one_email_create_one_user(server: Server) {
     }
 }
 both_backends!(five_parallel_sign_ups_of_one_email_create_one_user);
+
+async fn thirty_parallel_sign_ups_in_one_session_keep_at_most_the_cap(server: Server) {
+    let cap = sesame::domain::ATTEMPTS_PER_SESSION;
+    let mut browser = server.browser();
+    let first = browser.sign_up(&unique_email("crowd")).await;
+    assert_eq!(first.status, 200, "{:#}", first.body);
+    let answers = join_all((0..30).map(|i| {
+        let mut b = browser.clone();
+        async move { b.sign_up(&unique_email(&format!("crowd{i}"))).await }
+    }))
+    .await;
+    // Each opens (the oldest attempt making room), or, when other requests kept changing the
+    // session between its read and its write, is told to retry: never more than the cap.
+    let opened = answers.iter().filter(|a| a.status == 200).count();
+    let retry = answers
+        .iter()
+        .filter(|a| (a.status, a.error()) == (429, "RATE_LIMITED"))
+        .count();
+    println!("30 parallel sign-ups in one session: {opened} opened, {retry} told to retry");
+    assert_eq!(opened + retry, 30);
+    assert!(opened >= cap, "at least a cap's worth open");
+    for a in &answers {
+        let shown = a.body["session"]["signup_attempts"].as_array().unwrap();
+        assert!(shown.len() <= cap, "an answer shows {}", shown.len());
+    }
+    let session_id = first.body["session"]["id"].as_str().unwrap();
+    let stored = server
+        .app
+        .store
+        .load_session(session_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.signup_attempts.len(), cap);
+    assert_eq!(stored.session.attempts.len(), cap, "the list names them");
+}
+both_backends!(thirty_parallel_sign_ups_in_one_session_keep_at_most_the_cap);

@@ -213,3 +213,42 @@ async fn every_spelling_of_one_mailbox_is_one_account(server: Server) {
     }
 }
 both_backends!(every_spelling_of_one_mailbox_is_one_account);
+/// Issue 12, item 7: every request reads all of a session's attempts, so a session keeps at most
+/// `ATTEMPTS_PER_SESSION` of each kind. Each new sign-up still opens (the oldest one goes).
+async fn fifty_sign_ups_in_one_session_keep_at_most_the_cap(server: Server) {
+    const CAP: usize = sesame::domain::ATTEMPTS_PER_SESSION;
+    let mut browser = server.browser();
+    let big = "x".repeat(1000);
+    let mut emails = Vec::new();
+    for i in 0..50 {
+        let email = unique_email(&format!("many{i}"));
+        let opened = browser
+            .post(
+                "/auth/signup",
+                json!({"email": email, "password": "analytical engine",
+                       "metadata": {"a": big, "b": big, "c": big, "d": big}}),
+            )
+            .await;
+        assert_eq!(opened.status, 200, "sign-up {i}: {:#}", opened.body);
+        let shown = opened.body["data"]["signup_attempts"].as_array().unwrap();
+        assert!(shown.len() <= CAP, "sign-up {i} shows {}", shown.len());
+        emails.push(email);
+    }
+    let read = browser.get("/session").await;
+    assert_eq!(read.status, 200);
+    let mut kept: Vec<String> = read.body["data"]["signup_attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["email"].as_str().unwrap().to_string())
+        .collect();
+    kept.sort();
+    let mut newest = emails[50 - CAP..].to_vec();
+    newest.sort();
+    assert_eq!(kept, newest, "the newest {CAP} sign-ups are kept");
+    // What the store holds, not merely what is shown: the evicted attempts' items are gone.
+    let id = read.body["data"]["id"].as_str().unwrap();
+    let stored = server.app.store.load_session(id).await.unwrap().unwrap();
+    assert_eq!(stored.signup_attempts.len(), CAP);
+}
+both_backends!(fifty_sign_ups_in_one_session_keep_at_most_the_cap);

@@ -42,6 +42,7 @@ pub fn prepare(
             created_at: now,
             last_active_at: now,
             expires_at: now,
+            attempts: Vec::new(),
         }),
     };
     let signin = Signin {

@@ -15,6 +15,9 @@ pub const RESEND_COOLDOWN: Duration = Duration::seconds(30);
 pub const ATTEMPT_TTL: Duration = Duration::hours(1);
 /// A session never holds more signins than this (one per user).
 pub const SIGNINS_PER_SESSION: usize = 5;
+/// A session never holds more sign-up attempts than this, nor more sign-in attempts: every
+/// request reads them all. A new attempt at the cap replaces the oldest of its kind.
+pub const ATTEMPTS_PER_SESSION: usize = 10;
 
 /// Failed passwords per identifier before every answer is 429 (DESIGN section 5).
 pub const PASSWORD_FAILURES: u32 = 10;

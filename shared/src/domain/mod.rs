@@ -32,3 +32,4 @@ pub mod verification;
 pub use caller::Caller;
 pub use deps::Deps;
 pub use error::{AuthError, ErrorCode, FieldError};
+pub use limits::ATTEMPTS_PER_SESSION;

@@ -36,7 +36,8 @@ impl Step {
 }
 
 /// The two kinds of attempt a session holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AttemptKind {
     Signup,
     Signin,
@@ -293,6 +294,20 @@ pub struct Session {
     #[serde(with = "time::serde::timestamp")]
     pub last_active_at: Timestamp,
     /// The earlier of the idle and the absolute deadline.
+    #[serde(with = "time::serde::timestamp")]
+    pub expires_at: Timestamp,
+    /// Every attempt stored under the session, oldest first: what caps them per kind
+    /// (`limits::ATTEMPTS_PER_SESSION`) and finds the expired ones to delete, kept on the session
+    /// itself so one conditional write can check and change it (see `Admission`).
+    #[serde(default)]
+    pub attempts: Vec<AttemptRef>,
+}
+
+/// An attempt as its session lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptRef {
+    pub id: String,
+    pub kind: AttemptKind,
     #[serde(with = "time::serde::timestamp")]
     pub expires_at: Timestamp,
 }

@@ -16,7 +16,7 @@ use super::delivery;
 use super::error::{AuthError, FieldError};
 use super::grant;
 use super::identifier;
-use super::limits::{ATTEMPT_TTL, Limit, seconds_until};
+use super::limits::{ATTEMPT_TTL, Limit};
 use super::model::{
     AttemptKind, Channel, Claim, CodeState, Identity, PendingCode, SigninAttempt, SigninMethod,
     SignupAttempt, SignupMethod, SsoRequest, Step, Timestamp,
@@ -24,7 +24,7 @@ use super::model::{
 use super::{session, validation};
 use crate::domain::Deps;
 use crate::domain::ports::identity::{OidcError, ProviderClaims};
-use crate::domain::ports::store::{AttemptCheck, AttemptKey, Opened};
+use crate::domain::ports::store::{AttemptCheck, AttemptKey};
 use crate::ids::{new_id, prefix};
 
 #[derive(Debug, Default)]
@@ -336,24 +336,7 @@ async fn new_user(
     let cap = delivery.as_ref().map(|(to, _, _)| {
         Limit::sends_per_destination(to, deps.config.limits.sends_per_destination_per_hour)
     });
-    match deps
-        .store
-        .continue_as_signup(&attempt.id, &signup, cap.as_ref().map(|c| c.charge(now)))
-        .await?
-    {
-        Opened::Done => {}
-        Opened::Limited { window_ends } => {
-            return Err(AuthError::RateLimited {
-                retry_after_secs: seconds_until(now, window_ends),
-            });
-        }
-        // A replayed callback finished first.
-        Opened::Conflict => return Err(AuthError::AttemptCompleted),
-    }
-    mark_completed(caller, &attempt.id);
-    if let Some(state) = caller.session.as_mut() {
-        state.signup_attempts.push(signup.clone());
-    }
+    attempts::continue_as_signup(deps, caller, &attempt.id, &signup, cap.as_ref(), now).await?;
     let Some((to, code, hash)) = delivery else {
         return Ok(());
     };

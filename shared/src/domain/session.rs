@@ -38,6 +38,7 @@ pub fn create(deps: &Deps, now: Timestamp) -> (Session, IssuedCredential) {
         created_at: now,
         last_active_at: now,
         expires_at: now,
+        attempts: Vec::new(),
     };
     let state = SessionState::new(session.clone());
     session.expires_at = deadline(deps, &state, now);

@@ -4,12 +4,15 @@
 //! DynamoDB adapter builds its conditional writes from the same store payloads, and the store
 //! conformance suite checks that what each adapter stored equals what these functions produce.
 
-use super::limits::SIGNINS_PER_SESSION;
+use super::limits::{ATTEMPTS_PER_SESSION, SIGNINS_PER_SESSION};
 use super::model::{
-    AttemptKind, Channel, CodeState, Session, SessionState, Signin, SigninAttempt, SignupAttempt,
-    User,
+    AttemptKind, AttemptRef, Channel, CodeState, Session, SessionState, Signin, SigninAttempt,
+    SignupAttempt, Timestamp, User,
 };
-use super::ports::store::{CodeSend, Grant, GrantSession, SessionRotation, SignupCompletion};
+use super::ports::store::{
+    Admission, CodeSend, Grant, GrantSession, NewAttempt, SessionRotation, SessionWrite,
+    SignupCompletion,
+};
 
 impl CodeState {
     /// A (re)send: the new code replaces the old one and the send is counted.
@@ -84,7 +87,68 @@ impl Session {
     }
 }
 
+impl Admission {
+    /// How an attempt of `kind` joins a session listing `listed`: the expired attempts leave, and
+    /// so many of the oldest of its kind that, with it, `ATTEMPTS_PER_SESSION` remain. A new
+    /// attempt is never refused for the cap: the one it replaces is the least likely in use.
+    pub fn new(listed: &[AttemptRef], kind: AttemptKind, now: Timestamp) -> Self {
+        let (mut dropped, live): (Vec<AttemptRef>, Vec<AttemptRef>) =
+            listed.iter().cloned().partition(|a| now >= a.expires_at);
+        let same_kind: Vec<AttemptRef> = live.into_iter().filter(|a| a.kind == kind).collect();
+        let over = (same_kind.len() + 1).saturating_sub(ATTEMPTS_PER_SESSION);
+        dropped.extend(same_kind.into_iter().take(over));
+        Self {
+            expected: listed.to_vec(),
+            dropped,
+        }
+    }
+
+    /// Keeps `id` on the list even if expired: an attempt the same write changes (the `sso`
+    /// attempt a callback completes) is not also deleted.
+    pub fn sparing(mut self, id: &str) -> Self {
+        self.dropped.retain(|a| a.id != id);
+        self
+    }
+
+    /// The session's list once `new` joined: the dropped attempts gone, `new` last.
+    pub fn after(&self, new: &AttemptRef) -> Vec<AttemptRef> {
+        let mut list: Vec<AttemptRef> = self
+            .expected
+            .iter()
+            .filter(|a| !self.dropped.iter().any(|d| d.id == a.id))
+            .cloned()
+            .collect();
+        list.push(new.clone());
+        list
+    }
+}
+
+impl SessionWrite {
+    /// How the attempt joins: a created session lists nothing but its own `attempts` before.
+    pub fn admission(&self) -> Admission {
+        match self {
+            SessionWrite::Create(s) => Admission {
+                expected: s.attempts.clone(),
+                dropped: Vec::new(),
+            },
+            SessionWrite::Touch { admission, .. } => admission.clone(),
+        }
+    }
+}
+
 impl SessionState {
+    /// An attempt opened: the dropped attempts go, and the new one joins the list and the session.
+    pub fn admit(&mut self, admission: &Admission, attempt: NewAttempt<'_>) {
+        self.session.attempts = admission.after(&attempt.listed());
+        let dropped = |id: &str| admission.dropped.iter().any(|d| d.id == id);
+        self.signup_attempts.retain(|a| !dropped(&a.id));
+        self.signin_attempts.retain(|a| !dropped(&a.id));
+        match attempt {
+            NewAttempt::Signup(a) => self.signup_attempts.push(a.clone()),
+            NewAttempt::Signin(a) => self.signin_attempts.push(a.clone()),
+        }
+    }
+
     /// Which signins a new signin of `user_id` replaces: the same user's older one (one signin
     /// per user), and the least recently active other one when the session is full.
     pub fn replaced_by_signin_of(&self, user_id: &str) -> Vec<String> {
@@ -137,8 +201,13 @@ impl SessionState {
     }
 
     /// A first OAuth sign-in that needs a code or profile fields: the `sso` sign-in attempt is
-    /// done and the sign-up attempt it continues as joins the session.
-    pub fn continue_as_signup(&mut self, sso_attempt_id: &str, signup: &SignupAttempt) {
+    /// done and the sign-up attempt it continues as joins the session, admitted like any new one.
+    pub fn continue_as_signup(
+        &mut self,
+        sso_attempt_id: &str,
+        signup: &SignupAttempt,
+        admission: &Admission,
+    ) {
         if let Some(a) = self
             .signin_attempts
             .iter_mut()
@@ -146,6 +215,6 @@ impl SessionState {
         {
             a.complete();
         }
-        self.signup_attempts.push(signup.clone());
+        self.admit(admission, NewAttempt::Signup(signup));
     }
 }

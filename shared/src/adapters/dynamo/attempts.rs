@@ -4,10 +4,12 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use crate::domain::model::{AttemptKind, Channel, Claim, SignupAttempt, Step, User};
+use crate::domain::model::{
+    AttemptKind, AttemptRef, Channel, Claim, Session, SignupAttempt, Step, User,
+};
 use crate::domain::ports::store::{
-    AttemptCheck, AttemptKey, AttemptStore, Charge, CodeSend, Completion, NewAttempt, Opened,
-    SessionWrite, SigninCompletion, SignupAdvance, SignupCompletion, StoreError, Written,
+    Admission, AttemptCheck, AttemptKey, AttemptStore, Charge, CodeSend, Completion, NewAttempt,
+    Opened, SessionWrite, SigninCompletion, SignupAdvance, SignupCompletion, StoreError, Written,
     WrongCode,
 };
 
@@ -29,25 +31,33 @@ impl AttemptStore for DynamoStore {
             NewAttempt::Signup(a) => to_item(a, signup_attempt_key(&a.session_id, &a.id))?,
             NewAttempt::Signin(a) => to_item(a, signin_attempt_key(&a.session_id, &a.id))?,
         };
-        let session_write = match session {
-            SessionWrite::Create(s) => self.put_new(to_item(s, session_key(&s.id))?),
+        let admission = session.admission();
+        let (session_id, session_write) = match session {
+            SessionWrite::Create(s) => {
+                let created = Session {
+                    attempts: admission.after(&attempt.listed()),
+                    ..s.clone()
+                };
+                (&s.id, self.put_new(to_item(&created, session_key(&s.id))?))
+            }
             SessionWrite::Touch {
                 session_id,
                 last_active_at,
                 expires_at,
                 ..
-            } => self.update(
-                session_key(session_id),
-                Expr::new("SET #last = :now, #exp = :exp")
-                    .condition("attribute_exists(pk)")
+            } => {
+                let e = Expr::new("SET #last = :now, #exp = :exp, #attempts = :after")
                     .name("#last", "last_active_at")
                     .name("#exp", "expires_at")
                     .value(":now", n(last_active_at.unix_timestamp()))
-                    .value(":exp", n(expires_at.unix_timestamp())),
-            ),
+                    .value(":exp", n(expires_at.unix_timestamp()));
+                let e = listing(e, &admission, &attempt.listed())?;
+                (session_id, self.update(session_key(session_id), e))
+            }
         };
         let mut tx = Transaction::new();
         tx.push(session_write);
+        self.push_drops(&mut tx, session_id, &admission.dropped);
         tx.push(self.put_new(attempt_item));
         self.run_charged(tx, charge).await
     }
@@ -198,12 +208,17 @@ impl AttemptStore for DynamoStore {
         &self,
         sso_attempt_id: &str,
         signup: &SignupAttempt,
+        admission: &Admission,
         charge: Option<Charge<'_>>,
     ) -> Result<Opened, StoreError> {
         let check = AttemptCheck::Sso {
             attempt_id: sso_attempt_id.to_string(),
         };
+        let listed = NewAttempt::Signup(signup).listed();
+        let list = listing(Expr::new("SET #attempts = :after"), admission, &listed)?;
         let mut tx = Transaction::new();
+        tx.push(self.update(session_key(&signup.session_id), list));
+        self.push_drops(&mut tx, &signup.session_id, &admission.dropped);
         tx.push(self.completion_update(&signup.session_id, AttemptKind::Signin, &check, None));
         tx.push(self.put_new(to_item(
             signup,
@@ -267,6 +282,18 @@ impl AttemptStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// Deletes the attempts an admission drops. Unconditionally: TTL may have removed an expired
+    /// one already, and the session's list, checked in the same transaction, is what counts.
+    fn push_drops(&self, tx: &mut Transaction, session_id: &str, dropped: &[AttemptRef]) {
+        for a in dropped {
+            tx.push(self.delete(attempt_key(AttemptKey {
+                session_id,
+                attempt_id: &a.id,
+                kind: a.kind,
+            })));
+        }
+    }
+
     /// Runs `tx` with the charge (if any) as its last item: `Limited` when the charge was
     /// refused (whatever else failed), `Conflict` when only another condition failed.
     async fn run_charged(
@@ -340,6 +367,21 @@ impl DynamoStore {
         }
         self.update(k, e.append(" REMOVE #code"))
     }
+}
+
+/// Sets the session's list (`#attempts = :after` must be in the update) to what it is once `new`
+/// joined, provided the session exists and still lists what the admission read.
+fn listing(e: Expr, admission: &Admission, new: &AttemptRef) -> Result<Expr, StoreError> {
+    let condition = if admission.expected.is_empty() {
+        // A session written before sessions listed their attempts has no list: it lists nothing.
+        "attribute_exists(pk) AND (attribute_not_exists(#attempts) OR #attempts = :expected)"
+    } else {
+        "attribute_exists(pk) AND #attempts = :expected"
+    };
+    Ok(e.condition(condition)
+        .name("#attempts", "attempts")
+        .value(":expected", to_value(&admission.expected)?)
+        .value(":after", to_value(&admission.after(new))?))
 }
 
 /// Adds the condition an `AttemptCheck` stands for (`#completed`, `#code`, `#steps` and `:false`

@@ -16,9 +16,13 @@ impl AttemptStore for MemoryStore {
         charge: Option<Charge<'_>>,
     ) -> Result<Opened, StoreError> {
         let mut state = self.lock();
+        let admission = session.admission();
         let session_ok = match session {
             SessionWrite::Create(s) => !state.sessions.contains_key(&s.id),
-            SessionWrite::Touch { session_id, .. } => state.sessions.contains_key(session_id),
+            SessionWrite::Touch { session_id, .. } => state
+                .sessions
+                .get(session_id)
+                .is_some_and(|s| s.session.attempts == admission.expected),
         };
         // The same precedence as the DynamoDB adapter: a full counter, then the session.
         if let Some(c) = charge
@@ -43,6 +47,7 @@ impl AttemptStore for MemoryStore {
                 session_id,
                 last_active_at,
                 expires_at,
+                ..
             } => {
                 let existing = state.sessions.get_mut(session_id).expect("checked above");
                 existing.session.last_active_at = *last_active_at;
@@ -50,10 +55,7 @@ impl AttemptStore for MemoryStore {
                 existing
             }
         };
-        match attempt {
-            NewAttempt::Signup(a) => entry.signup_attempts.push(a.clone()),
-            NewAttempt::Signin(a) => entry.signin_attempts.push(a.clone()),
-        }
+        entry.admit(&admission, attempt);
         Ok(Opened::Done)
     }
 
@@ -186,6 +188,7 @@ impl AttemptStore for MemoryStore {
         &self,
         sso_attempt_id: &str,
         signup: &SignupAttempt,
+        admission: &Admission,
         charge: Option<Charge<'_>>,
     ) -> Result<Opened, StoreError> {
         let mut state = self.lock();
@@ -199,7 +202,11 @@ impl AttemptStore for MemoryStore {
                 window_ends: c.window_ends,
             });
         }
-        if !state.check_holds(&signup.session_id, AttemptKind::Signin, &open) {
+        let listed = state
+            .sessions
+            .get(&signup.session_id)
+            .is_some_and(|s| s.session.attempts == admission.expected);
+        if !listed || !state.check_holds(&signup.session_id, AttemptKind::Signin, &open) {
             return Ok(Opened::Conflict);
         }
         if let Some(c) = charge {
@@ -209,7 +216,7 @@ impl AttemptStore for MemoryStore {
             .sessions
             .get_mut(&signup.session_id)
             .expect("checked above");
-        session.continue_as_signup(sso_attempt_id, signup);
+        session.continue_as_signup(sso_attempt_id, signup, admission);
         Ok(Opened::Done)
     }
 

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 pub use crate::domain::model::AttemptKind;
 use crate::domain::model::{
-    Channel, Claim, PendingCode, Session, SessionState, Signin, SigninAttempt, SignupAttempt, Step,
-    Timestamp, User,
+    AttemptRef, Channel, Claim, PendingCode, Session, SessionState, Signin, SigninAttempt,
+    SignupAttempt, Step, Timestamp, User,
 };
 use serde_json::{Map, Value};
 
@@ -34,7 +34,23 @@ pub enum NewAttempt<'a> {
     Signin(&'a SigninAttempt),
 }
 
-/// How an attempt joins its session: a new session, or an existing one that must still exist.
+impl NewAttempt<'_> {
+    /// The attempt as its session lists it.
+    pub fn listed(&self) -> AttemptRef {
+        let (id, kind, expires_at) = match self {
+            NewAttempt::Signup(a) => (&a.id, AttemptKind::Signup, a.expires_at),
+            NewAttempt::Signin(a) => (&a.id, AttemptKind::Signin, a.expires_at),
+        };
+        AttemptRef {
+            id: id.clone(),
+            kind,
+            expires_at,
+        }
+    }
+}
+
+/// How an attempt joins its session: a new session (listing the new attempt after its own
+/// `attempts`), or an existing one that must still exist and list what `admission` expects.
 #[derive(Clone, Debug)]
 pub enum SessionWrite {
     Create(Session),
@@ -42,7 +58,20 @@ pub enum SessionWrite {
         session_id: String,
         last_active_at: Timestamp,
         expires_at: Timestamp,
+        admission: Admission,
     },
+}
+
+/// How a new attempt joins its session's list (`Session::attempts`), planned by `Admission::new`
+/// from the list as read; `Admission::after` is the list once it joined.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Admission {
+    /// The list as read. The write applies only while the session still lists exactly these, so
+    /// requests opening attempts at once cannot all take the last place.
+    pub expected: Vec<AttemptRef>,
+    /// The attempts that leave the list, their items deleted in the same write: the expired
+    /// ones, and at the cap the oldest of the new attempt's kind.
+    pub dropped: Vec<AttemptRef>,
 }
 
 /// A limit counter a write also charges, in the same transaction.
@@ -56,8 +85,9 @@ pub struct Charge<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Opened {
     Done,
-    /// The session to touch no longer exists (or the one to create already does), or the attempt
-    /// to revise moved on.
+    /// The session to touch no longer exists or lists other attempts than expected (another
+    /// attempt joined it since it was read), the one to create already exists, or the attempt to
+    /// revise moved on.
     Conflict,
     /// The charged counter is full; nothing was written.
     Limited {
@@ -348,7 +378,8 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait AttemptStore: Send + Sync {
     /// Stores a new attempt, creates or touches its session, and charges the counter (the
-    /// per-destination cap of the code it sends), all or nothing.
+    /// per-destination cap of the code it sends), all or nothing. The attempt joins the session's
+    /// list and the admission's dropped attempts leave it and are deleted, in the same write.
     async fn open_attempt(
         &self,
         session: &SessionWrite,
@@ -394,12 +425,14 @@ pub trait AttemptStore: Send + Sync {
     ) -> Result<Opened, StoreError>;
 
     /// Completes an open `sso` sign-in attempt and stores the `sso` sign-up attempt it continues
-    /// as (a first OAuth sign-in that needs a code or profile fields), charging the code's cap.
-    /// `Conflict` if the sign-in attempt is no longer open (a replayed callback).
+    /// as (a first OAuth sign-in that needs a code or profile fields), admitted into the session's
+    /// list as `open_attempt` admits one, charging the code's cap. `Conflict` if the sign-in
+    /// attempt is no longer open (a replayed callback) or the list is not the expected one.
     async fn continue_as_signup(
         &self,
         sso_attempt_id: &str,
         signup: &SignupAttempt,
+        admission: &Admission,
         charge: Option<Charge<'_>>,
     ) -> Result<Opened, StoreError>;
 
