@@ -1,8 +1,11 @@
-//! Sign-in rules that need a user the public API cannot make: a blocked one.
+//! Sign-in rules that need a user the public API cannot make (a blocked one), and the failure
+//! floor on tokio's paused clock.
 
 mod support;
 
+use sesame::domain::import::{self, ImportInput};
 use sesame::domain::model::*;
+use sesame::domain::password::legacy::HashFn;
 use sesame::domain::ports::store::{
     AttemptCheck, CodeProof, Grant, GrantSession, NewAttempt, SessionRotation, SessionWrite,
     SignupCompletion,
@@ -228,4 +231,54 @@ async fn when_the_failure_window_passes_sign_in_opens_again() {
     )
     .await
     .unwrap();
+}
+
+/// Imports `email` with `hash` (seed 003's `hash_fn`), as `POST /admin/users` does.
+async fn imported_user(h: &support::Harness, email: &str, hash_fn: HashFn, hash: String) {
+    let input = ImportInput {
+        email: Some(email.into()),
+        email_verified: Some(true),
+        hash_fn: Some(hash_fn),
+        password: Some(hash),
+        ..ImportInput::default()
+    };
+    import::import_user(&h.app, input).await.unwrap();
+}
+
+/// How long a wrong-password sign-in for `identifier` took on tokio's (paused) clock.
+async fn failed_after(h: &support::Harness, identifier: &str, pw: &str) -> std::time::Duration {
+    let began = tokio::time::Instant::now();
+    let mut caller = Caller::anonymous("198.51.100.1");
+    let r = signin::start(&h.app, &mut caller, by_password(identifier, pw)).await;
+    assert!(matches!(r, Err(AuthError::InvalidCredentials)), "{r:?}");
+    began.elapsed()
+}
+
+/// On tokio's paused clock the hashing takes no time, so what elapses is the floor alone: an
+/// imported user, a Sesame user and an unknown identifier all answer at it, never before.
+#[tokio::test(start_paused = true)]
+async fn when_a_password_is_wrong_every_kind_of_account_answers_no_sooner_than_the_floor() {
+    let h = harness(&[("PASSWORD_FAILURE_FLOOR_MS", "3000")]);
+    let floor = std::time::Duration::from_secs(3);
+    stored_user(&h, "own@example.com", false).await;
+    let bcrypt = bcrypt::hash("analytical engine", 4).unwrap();
+    imported_user(&h, "bcrypt@example.com", HashFn::Bcrypt, bcrypt).await;
+    for identifier in [
+        "own@example.com",
+        "bcrypt@example.com",
+        "nobody@example.com",
+    ] {
+        let took = failed_after(&h, identifier, "not the password").await;
+        assert!(took >= floor, "{identifier}: {took:?}");
+        // NFKC changes full-width letters: an imported hash is tried twice, so every account
+        // waits twice the floor.
+        let took = failed_after(&h, identifier, "ｎｏｔ ｔｈｅ ｐａｓｓｗｏｒｄ").await;
+        assert!(took >= 2 * floor, "{identifier}, full width: {took:?}");
+    }
+    // A right password is not held back.
+    let began = tokio::time::Instant::now();
+    let mut caller = Caller::anonymous("198.51.100.1");
+    let right = by_password("bcrypt@example.com", "analytical engine");
+    signin::start(&h.app, &mut caller, right).await.unwrap();
+    assert!(began.elapsed() < floor, "{:?}", began.elapsed());
 }

@@ -38,6 +38,10 @@ pub struct Config {
     /// Key of the HMAC that one-time codes are stored under.
     pub code_hash_key: Vec<u8>,
     pub limits: Limits,
+    /// A failed password verification answers no sooner than this after it began (twice this
+    /// when NFKC changes the password), so its time never tells accounts apart: more than the
+    /// costliest imported hash takes to verify.
+    pub password_failure_floor: std::time::Duration,
     pub oidc: OidcSettings,
     pub tokens: TokenSettings,
 }
@@ -77,6 +81,11 @@ pub struct Limits {
     pub signins_per_ip_per_hour: u32,
     pub sends_per_destination_per_hour: u32,
 }
+
+/// `PASSWORD_FAILURE_FLOOR_MS` unset: above the up to 1.7 s the costliest hashes the import
+/// accepts (bcrypt cost 14, 2,000,000 PBKDF2-SHA512 rounds, argon2 m=128 MiB, t=10, p=8) take to
+/// verify on the CI machine (README, Measured).
+pub const DEFAULT_PASSWORD_FAILURE_FLOOR_MS: u32 = 3000;
 
 /// Fields `REQUIRED_FIELDS` may name.
 pub const REQUIRABLE_FIELDS: [&str; 6] = [
@@ -243,15 +252,25 @@ impl Config {
                     10,
                 )?,
             },
+            password_failure_floor: std::time::Duration::from_millis(
+                number(
+                    get("PASSWORD_FAILURE_FLOOR_MS"),
+                    "PASSWORD_FAILURE_FLOOR_MS",
+                    DEFAULT_PASSWORD_FAILURE_FLOOR_MS,
+                )?
+                .into(),
+            ),
             oidc,
             tokens,
         })
     }
 
-    /// A configuration for tests: defaults plus the given overrides.
+    /// A configuration for tests: defaults plus the given overrides, except a 20 ms failure
+    /// floor unless they set one (a test of many wrong passwords would take seconds each).
     pub fn for_tests(overrides: &[(&str, &str)]) -> Self {
-        let vars = overrides
+        let vars = [("PASSWORD_FAILURE_FLOOR_MS", "20")]
             .iter()
+            .chain(overrides)
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Self::from_vars(&vars).expect("test configuration is valid")

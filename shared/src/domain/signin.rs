@@ -1,8 +1,9 @@
 //! `POST /auth/signin`: by password, or by a code sent to the account's email or phone.
 //!
 //! Unknown identifiers are indistinguishable from known ones: a password is checked against a
-//! dummy hash of the same cost and fails alike; an OTP sign-in opens the same attempt and simply
-//! sends nothing.
+//! dummy hash of the same cost and fails alike, and every failed check (an imported hash of any
+//! cost included) answers no sooner than the failure floor; an OTP sign-in opens the same attempt
+//! and simply sends nothing.
 
 use super::attempts::{self, Opening};
 use super::caller::Caller;
@@ -104,7 +105,8 @@ async fn with_password(
     let user_id = owner.as_deref().unwrap_or(NO_SUCH_USER);
     let user = store.get_user(user_id).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    if !password::verify_blocking(password.clone(), hash).await {
+    let floor = deps.config.password_failure_floor;
+    if !password::verify_blocking(password.clone(), hash, floor).await {
         store.record_failed_login(user_id).await?;
         return Err(AuthError::InvalidCredentials);
     }

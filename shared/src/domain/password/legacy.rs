@@ -23,6 +23,8 @@ pub const BARE_PBKDF2_ROUNDS: u32 = 10_000;
 
 /// Cost ceilings. Anyone who knows an imported identifier can make Sesame check its hash, so a
 /// hash beyond these (a 4 GiB argon2, bcrypt cost 31) is refused at import and never evaluated.
+/// The failure floor (`PASSWORD_FAILURE_FLOOR_MS`) must exceed what the costliest hash within
+/// them takes to verify (up to 1.7 s on the CI machine; `cargo bench --bench signin_timing`).
 pub const MAX_BCRYPT_COST: u32 = 14;
 pub const MAX_PBKDF2_ROUNDS: u32 = 2_000_000;
 pub const MAX_ARGON2_MEMORY_KIB: u32 = 128 * 1024;
@@ -143,10 +145,19 @@ fn argon2_affordable(phc: &str) -> bool {
 }
 
 /// Verifies a password against any stored form: argon2 (any variant), bcrypt or PBKDF2, each
-/// only within the cost ceilings.
+/// only within the cost ceilings; on the calling thread, for tests and benchmarks (sign-in goes
+/// through `verify_blocking`).
 pub fn verify(password: &str, stored: &str) -> bool {
+    let mut memory = super::WORKERS.take();
+    let right = verify_in(password, stored, &mut memory);
+    super::WORKERS.give_back(memory);
+    right
+}
+
+/// `verify`, with `memory` lent for an argon2 hash.
+pub(super) fn verify_in(password: &str, stored: &str, memory: &mut [argon2::Block]) -> bool {
     if stored.starts_with("$argon2") {
-        argon2_affordable(stored) && super::verify(password, stored)
+        argon2_affordable(stored) && super::verify_in(password, stored, memory)
     } else if stored.starts_with("$2") {
         is_bcrypt(stored) && bcrypt::verify(password, stored).unwrap_or(false)
     } else if stored.starts_with("$pbkdf2-") {
@@ -207,6 +218,9 @@ impl Pbkdf2 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    const ZERO: Duration = Duration::ZERO;
 
     #[test]
     fn when_a_bare_pbkdf2_digest_is_imported_it_is_stored_in_phc_form_and_verifies() {
@@ -271,8 +285,10 @@ mod tests {
         // Full-width letters change under NFKC; the old system hashed them as typed.
         let typed = "ｆｕｌｌ ｗｉｄｔｈ 1843";
         let stored = bcrypt::hash(typed, 4).unwrap();
-        assert!(super::super::verify_blocking(typed.to_string(), Some(stored.clone())).await);
-        assert!(!super::super::verify_blocking("full width 1843".into(), Some(stored)).await);
+        let right = super::super::verify_blocking(typed.into(), Some(stored.clone()), ZERO).await;
+        assert!(right);
+        let wrong = super::super::verify_blocking("full width 1843".into(), Some(stored), ZERO);
+        assert!(!wrong.await);
     }
 
     #[test]
