@@ -86,7 +86,9 @@ pub fn sign(claims: &Map<String, Value>, signer: &Signer) -> Result<String, KeyE
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(Value::Object(claims.clone()).to_string())
+        URL_SAFE_NO_PAD.encode(
+            serde_json::to_vec(claims).map_err(|e| failed("encode the claims")(e.to_string()))?
+        )
     );
     let mut signature = vec![0; signer.pair.public_modulus_len()];
     signer
