@@ -6,6 +6,7 @@
 use super::caller::Caller;
 use super::error::AuthError;
 use super::model::{Signin, Timestamp};
+use super::reverify;
 use super::session;
 use crate::domain::Deps;
 use crate::domain::ports::store::Written;
@@ -119,4 +120,19 @@ pub async fn revoke_others(deps: &Deps, caller: &mut Caller) -> Result<Vec<Devic
     let current = active(caller)?;
     end_other_signins(deps, &current.user_id, Some(&current.id)).await?;
     Ok(devices(deps, &current, Vec::new(), deps.clock.now()))
+}
+
+/// `DELETE /me` (reverification required): the user, its claims (its email, phone number and
+/// username are then free for anyone), its identities and every signin of it everywhere. The
+/// caller's session stays for its other accounts' signins, with none active.
+pub async fn delete_me(deps: &Deps, caller: &mut Caller) -> Result<(), AuthError> {
+    let user_id = reverify::require_recent(deps, caller)?.user_id.clone();
+    if deps.store.delete_user(&user_id).await? == Written::Conflict {
+        return Err(AuthError::Unauthenticated);
+    }
+    if let Some(state) = caller.session.as_mut() {
+        state.signins.retain(|s| s.user_id != user_id);
+        state.session.active_signin_id = None;
+    }
+    Ok(())
 }

@@ -202,6 +202,10 @@ pub struct SigninAttempt {
     /// What an `sso` attempt keeps server-side while the user is at the provider.
     #[serde(default)]
     pub sso: Option<SsoRequest>,
+    /// A reverification (`POST /auth/reverify`): the signin whose `verified_at` completing this
+    /// attempt refreshes, instead of granting a new signin.
+    #[serde(default)]
+    pub reverifies: Option<String>,
     #[serde(flatten)]
     pub codes: CodeState,
     pub completed: bool,
