@@ -61,6 +61,11 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
         (Some(Route::PatchMe), 401, "UNAUTHENTICATED"),
         (Some(Route::IssueToken), 401, "UNAUTHENTICATED"),
         (Some(Route::RotateSigningKey), 200, ""),
+        (Some(Route::Reverify), 401, "UNAUTHENTICATED"),
+        (Some(Route::ListSessions), 401, "UNAUTHENTICATED"),
+        (Some(Route::RevokeSession), 401, "UNAUTHENTICATED"),
+        (Some(Route::RevokeOtherSessions), 401, "UNAUTHENTICATED"),
+        (Some(Route::DeleteMe), 401, "UNAUTHENTICATED"),
         (None, 404, "NOT_FOUND"),
     ];
     // The two public documents answer their own JSON: see the test below.

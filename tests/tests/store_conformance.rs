@@ -92,6 +92,9 @@ conformance!(
     a_stored_admission_is_the_pure_transition,
 );
 
+#[path = "store_conformance/user_index.rs"]
+mod user_index;
+
 fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
 }
@@ -250,6 +253,9 @@ fn completion(s: &Session, a: &SignupAttempt, code_hash: &str) -> SignupCompleti
         created_at: NOW,
         expires_at: NOW + Duration::days(30),
         last_active_at: NOW,
+        verified_at: NOW,
+        user_agent: Some("conformance".into()),
+        ip: Some("192.0.2.1".into()),
     };
     SignupCompletion {
         attempt_session_id: s.id.clone(),
@@ -279,7 +285,7 @@ fn rotate(s: &Session, signin: Signin) -> Grant {
             expires_at: NOW + Duration::days(7),
         }),
         signin,
-        removed_signin_ids: vec![],
+        removed_signins: vec![],
     }
 }
 
@@ -572,7 +578,7 @@ async fn a_completion_evicts_the_named_signin(store: Arc<dyn Store>) {
         .unwrap();
     let mut second = completion(&s, &b, "hash-1");
     second.grant = after_rotation(second.grant);
-    second.grant.removed_signin_ids = vec![first.grant.signin.id.clone()];
+    second.grant.removed_signins = vec![first.grant.signin.clone()];
     assert_eq!(
         store.finish_signup(&second).await.unwrap(),
         Completion::Done
@@ -589,7 +595,7 @@ async fn touching_moves_the_session_and_active_signin(store: Arc<dyn Store>) {
     store
         .touch_session(
             &s.id,
-            Some(&c.grant.signin.id),
+            Some(&c.grant.signin),
             later,
             later + Duration::days(7),
         )
@@ -732,6 +738,9 @@ fn signin_for(session_id: &str, user_id: &str) -> Signin {
         created_at: NOW,
         expires_at: NOW + Duration::days(30),
         last_active_at: NOW,
+        verified_at: NOW,
+        user_agent: None,
+        ip: None,
     }
 }
 
@@ -764,6 +773,7 @@ fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
         remaining_steps: vec![Step::VerifyEmailOtp],
         missing_fields: vec![],
         sso: None,
+        reverifies: None,
         codes: CodeState {
             code: Some(code("hash-s")),
             sends: 1,
@@ -827,7 +837,7 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
     // Same user signs in again: the new signin replaces the old one.
     let signin = signin_for(&s.id, &c.user.id);
     let mut grant = after_rotation(rotate(&s, signin.clone()));
-    grant.removed_signin_ids = vec![c.grant.signin.id.clone()];
+    grant.removed_signins = vec![c.grant.signin.clone()];
     let done = SigninCompletion {
         user_id: c.user.id.clone(),
         check: Some(AttemptCheck::Code(CodeProof {
@@ -866,7 +876,7 @@ async fn a_signin_completion_creates_a_session_when_there_was_none(store: Arc<dy
     fresh.active_signin_id = Some(signin.id.clone());
     let grant = Grant {
         signin: signin.clone(),
-        removed_signin_ids: vec![],
+        removed_signins: vec![],
         session: GrantSession::Create(fresh.clone()),
     };
     let done = SigninCompletion {
@@ -895,7 +905,7 @@ async fn a_signin_completion_refuses_a_blocked_user_and_writes_nothing(store: Ar
     let other = session();
     let grant = Grant {
         signin: signin_for(&other.id, &c.user.id),
-        removed_signin_ids: vec![],
+        removed_signins: vec![],
         session: GrantSession::Create(other.clone()),
     };
     let refused = SigninCompletion {
@@ -943,28 +953,26 @@ async fn a_signin_completion_with_a_stale_code_writes_nothing(store: Arc<dyn Sto
 
 async fn switching_and_removing_signins_need_them_to_exist(store: Arc<dyn Store>) {
     let (s, c) = signed_up(store.as_ref()).await;
-    let first = c.grant.signin.id.clone();
+    let first = c.grant.signin.clone();
+    let missing = Signin {
+        id: "sin_missing".into(),
+        ..first.clone()
+    };
     let later = NOW + Duration::hours(1);
     assert_eq!(
-        store
-            .switch_signin(&s.id, "sin_missing", later)
-            .await
-            .unwrap(),
+        store.switch_signin(&missing, later).await.unwrap(),
         Written::Conflict
     );
     assert_eq!(
-        store.switch_signin(&s.id, &first, later).await.unwrap(),
+        store.switch_signin(&first, later).await.unwrap(),
         Written::Done
     );
     let state = load(store.as_ref(), &s.id).await;
-    assert_eq!(state.session.active_signin_id.as_ref(), Some(&first));
+    assert_eq!(state.session.active_signin_id.as_ref(), Some(&first.id));
     assert_eq!(state.signins[0].last_active_at, later);
 
     assert_eq!(
-        store
-            .remove_signin(&s.id, "sin_missing", None)
-            .await
-            .unwrap(),
+        store.remove_signin(&missing, None).await.unwrap(),
         Written::Conflict
     );
     assert_eq!(
@@ -973,7 +981,7 @@ async fn switching_and_removing_signins_need_them_to_exist(store: Arc<dyn Store>
         "nothing removed"
     );
     assert_eq!(
-        store.remove_signin(&s.id, &first, None).await.unwrap(),
+        store.remove_signin(&first, None).await.unwrap(),
         Written::Done
     );
     let state = load(store.as_ref(), &s.id).await;
@@ -1771,8 +1779,8 @@ async fn a_stored_signin_completion_is_the_pure_transitions(store: Arc<dyn Store
     let attempt = signin_opened(store.as_ref(), &s, &c.user.id).await;
     let mut expected = load(store.as_ref(), &s.id).await;
     let mut grant = after_rotation(rotate(&s, signin_for(&s.id, &c.user.id)));
-    grant.removed_signin_ids = expected.replaced_by_signin_of(&c.user.id);
-    assert_eq!(grant.removed_signin_ids, vec![c.grant.signin.id.clone()]);
+    grant.removed_signins = expected.replaced_by_signin_of(&c.user.id);
+    assert_eq!(grant.removed_signins, vec![c.grant.signin.clone()]);
     let done = SigninCompletion {
         user_id: c.user.id.clone(),
         check: Some(AttemptCheck::Code(proof(&attempt.id, "hash-s"))),
@@ -1798,7 +1806,7 @@ async fn a_stored_session_creation_is_the_pure_transition(store: Arc<dyn Store>)
         verified: None,
         grant: Grant {
             signin,
-            removed_signin_ids: vec![],
+            removed_signins: vec![],
             session: GrantSession::Create(fresh.clone()),
         },
     };

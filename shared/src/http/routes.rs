@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::error::ApiError;
-use super::request::{RequestId, body_too_large, client_ip};
+use super::request::{RequestId, body_too_large, client_ip, user_agent};
 use super::{Request, Response, cors, credential, handlers, views};
 use crate::domain::Deps;
 use crate::domain::{Caller, session};
@@ -37,10 +37,15 @@ pub enum Route {
     Jwks,
     OpenidConfiguration,
     RotateSigningKey,
+    Reverify,
+    ListSessions,
+    RevokeSession,
+    RevokeOtherSessions,
+    DeleteMe,
 }
 
 impl Route {
-    pub const ALL: [Route; 18] = [
+    pub const ALL: [Route; 23] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -59,6 +64,11 @@ impl Route {
         Route::Jwks,
         Route::OpenidConfiguration,
         Route::RotateSigningKey,
+        Route::Reverify,
+        Route::ListSessions,
+        Route::RevokeSession,
+        Route::RevokeOtherSessions,
+        Route::DeleteMe,
     ];
 
     pub fn method(self) -> Method {
@@ -68,8 +78,10 @@ impl Route {
             | Route::OauthInit
             | Route::OauthCallback
             | Route::Jwks
-            | Route::OpenidConfiguration => Method::GET,
+            | Route::OpenidConfiguration
+            | Route::ListSessions => Method::GET,
             Route::PatchMe => Method::PATCH,
+            Route::DeleteMe => Method::DELETE,
             Route::Signup
             | Route::Signin
             | Route::PrepareVerification
@@ -80,7 +92,10 @@ impl Route {
             | Route::SwitchSignin
             | Route::SignOut
             | Route::IssueToken
-            | Route::RotateSigningKey => Method::POST,
+            | Route::RotateSigningKey
+            | Route::Reverify
+            | Route::RevokeSession
+            | Route::RevokeOtherSessions => Method::POST,
         }
     }
 
@@ -98,12 +113,45 @@ impl Route {
             Route::GetSession => "/session",
             Route::SwitchSignin => "/session/switch-sign-in",
             Route::SignOut => "/session/sign-out",
-            Route::GetMe | Route::PatchMe => "/me",
+            Route::GetMe | Route::PatchMe | Route::DeleteMe => "/me",
             Route::IssueToken => "/session/token",
             Route::Jwks => "/.well-known/jwks.json",
             Route::OpenidConfiguration => "/.well-known/openid-configuration",
             Route::RotateSigningKey => "/admin/signing-keys/rotate",
+            Route::Reverify => "/auth/reverify",
+            Route::ListSessions => "/me/sessions",
+            Route::RevokeSession => "/me/sessions/{signin_id}/revoke",
+            Route::RevokeOtherSessions => "/me/sessions/revoke-others",
         }
+    }
+
+    /// Whether a request path is this route's: equal, where a `{name}` segment of the route's
+    /// path stands for any one non-empty segment (API Gateway's path parameters).
+    pub fn matches_path(self, path: &str) -> bool {
+        let mut want = self.path().split('/');
+        let mut got = path.split('/');
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') => {
+                    if g.is_empty() {
+                        return false;
+                    }
+                }
+                (Some(w), Some(g)) if w == g => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// The value of the path parameter `{name}` in a request path this route matches.
+    pub fn path_parameter<'a>(self, path: &'a str, name: &str) -> Option<&'a str> {
+        let placeholder = format!("{{{name}}}");
+        self.path()
+            .split('/')
+            .zip(path.split('/'))
+            .find(|(w, _)| *w == placeholder)
+            .map(|(_, g)| g)
     }
 
     /// Public documents (the JWKS, OpenID discovery) and the key rotation never look at a
@@ -145,6 +193,11 @@ impl Route {
             Route::Jwks => "jwks",
             Route::OpenidConfiguration => "openid-configuration",
             Route::RotateSigningKey => "admin-rotate-signing-key",
+            Route::Reverify => "reverify",
+            Route::ListSessions => "list-sessions",
+            Route::RevokeSession => "revoke-session",
+            Route::RevokeOtherSessions => "revoke-other-sessions",
+            Route::DeleteMe => "delete-me",
         }
     }
 }
@@ -233,7 +286,7 @@ enum Resolved {
 fn resolve(method: &Method, path: &str) -> Resolved {
     let on_path: Vec<Route> = Route::ALL
         .into_iter()
-        .filter(|r| r.path() == path)
+        .filter(|r| r.matches_path(path))
         .collect();
     if let Some(r) = on_path.iter().find(|r| r.method() == method) {
         return Resolved::Route(*r);
@@ -321,6 +374,7 @@ async fn run(
         cors::check_origin(&deps.config, req, &presented)?;
         *caller = session::resolve(deps, presented.credential(), &caller.ip).await?;
     }
+    caller.user_agent = user_agent(req);
     if body_too_large(req) {
         return Err(ApiError::PayloadTooLarge);
     }
@@ -343,6 +397,11 @@ async fn run(
         Route::RotateSigningKey => handlers::admin::rotate_signing_key(deps, req).await,
         Route::Jwks => handlers::token::jwks(deps).await,
         Route::OpenidConfiguration => handlers::token::openid_configuration(deps, req),
+        Route::Reverify => handlers::devices::reverify(deps, req, caller).await,
+        Route::ListSessions => handlers::devices::list(deps, caller).await,
+        Route::RevokeSession => handlers::devices::revoke(deps, req, caller).await,
+        Route::RevokeOtherSessions => handlers::devices::revoke_others(deps, req, caller).await,
+        Route::DeleteMe => handlers::devices::delete_me(deps, req, caller).await,
     }
 }
 
@@ -451,5 +510,31 @@ mod tests {
             resolve(&Method::GET, "/session"),
             Resolved::Route(Route::GetSession)
         ));
+    }
+
+    #[test]
+    fn a_path_parameter_matches_one_non_empty_segment() {
+        assert!(matches!(
+            resolve(&Method::POST, "/me/sessions/sin_1/revoke"),
+            Resolved::Route(Route::RevokeSession)
+        ));
+        assert!(matches!(
+            resolve(&Method::POST, "/me/sessions/revoke-others"),
+            Resolved::Route(Route::RevokeOtherSessions)
+        ));
+        for bad in [
+            "/me/sessions//revoke",
+            "/me/sessions/a/b/revoke",
+            "/me/sessions/a",
+        ] {
+            assert!(
+                matches!(resolve(&Method::POST, bad), Resolved::NotFound),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Route::RevokeSession.path_parameter("/me/sessions/sin_1/revoke", "signin_id"),
+            Some("sin_1")
+        );
     }
 }
