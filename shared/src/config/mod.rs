@@ -79,6 +79,8 @@ impl Endpoints {
 pub struct Limits {
     pub signups_per_ip_per_hour: u32,
     pub signins_per_ip_per_hour: u32,
+    /// `complete-profile` and `completeSignup` requests per source IP.
+    pub completions_per_ip_per_hour: u32,
     pub sends_per_destination_per_hour: u32,
 }
 
@@ -245,6 +247,11 @@ impl Config {
                     get("LIMIT_SIGNINS_PER_IP_PER_HOUR"),
                     "LIMIT_SIGNINS_PER_IP_PER_HOUR",
                     100,
+                )?,
+                completions_per_ip_per_hour: number(
+                    get("LIMIT_COMPLETIONS_PER_IP_PER_HOUR"),
+                    "LIMIT_COMPLETIONS_PER_IP_PER_HOUR",
+                    20,
                 )?,
                 sends_per_destination_per_hour: number(
                     get("LIMIT_SENDS_PER_DESTINATION_PER_HOUR"),

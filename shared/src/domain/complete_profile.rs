@@ -42,6 +42,8 @@ pub async fn complete(
     let now = deps.clock.now();
     let attempt = waiting_attempt(caller, input.attempt_id.as_deref())?.clone();
     let (mut revised, password, new_contacts) = apply(&attempt, input)?;
+    // Charged before the claims are read and the password hashed: neither is free to repeat.
+    meter(deps, caller, &attempt.id, now).await?;
 
     let claims = Claim::for_new_fields(&attempt, &revised);
     if !claims.is_empty() {
@@ -64,6 +66,22 @@ pub async fn complete(
         return grant::finish_signup(deps, caller, revised, check, None, now).await;
     }
     prove_contacts(deps, caller, revised, &new_contacts, now).await
+}
+
+/// Counts one completion against the caller's IP and the attempt (both conditional counters, so
+/// parallel requests get no more than sequential ones); `RateLimited` once either is full.
+pub(super) async fn meter(
+    deps: &Deps,
+    caller: &Caller,
+    attempt_id: &str,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let store = deps.store.as_ref();
+    let per_ip =
+        Limit::completions_per_ip(&caller.ip, deps.config.limits.completions_per_ip_per_hour);
+    let per_attempt = Limit::completions_per_attempt(attempt_id);
+    let (ip, attempt) = tokio::join!(per_ip.check(store, now), per_attempt.check(store, now));
+    ip.and(attempt)
 }
 
 /// The attempt named by `attempt_id`, or the session's newest one waiting for its profile.

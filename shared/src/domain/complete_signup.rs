@@ -158,6 +158,9 @@ async fn with_code(
         attempt.profile.clear();
     }
     let (revised, password) = apply(deps, &attempt, input)?;
+    // A proven code may still answer `PHONE_EXISTS` or `EMAIL_EXISTS`: charged before the
+    // password is hashed and the claims written.
+    complete_profile::meter(deps, caller, &attempt.id, now).await?;
     let mut revised = revised;
     revised.password_hash = Some(password::hash_blocking(password).await?);
     revised.missing_fields.clear();
