@@ -154,6 +154,7 @@ impl Moto {
             ("AWS_ENDPOINT_URL_SESV2", &self.endpoint),
             ("AWS_ENDPOINT_URL_SNS", &self.endpoint),
             ("AWS_ENDPOINT_URL_KMS", &self.endpoint),
+            ("AWS_ENDPOINT_URL_SECRETSMANAGER", &self.endpoint),
             ("SIGNING_KEY_KMS_KEY_ID", &self.kms_key_id),
             ("TABLE_NAME", &self.table),
             ("EMAIL_FROM", &self.sender),
@@ -191,6 +192,22 @@ impl Moto {
         }
         out
     }
+}
+
+/// A fresh Secrets Manager secret in moto holding `value`, as `template.yaml`'s `CodeHashKey`
+/// holds the code key; its ARN.
+pub async fn create_secret(moto: &str, value: &str) -> String {
+    let sdk = sesame::wiring::sdk_config(&test_config(&[])).await;
+    let sm = aws_sdk_secretsmanager::config::Builder::from(&sdk).endpoint_url(moto);
+    aws_sdk_secretsmanager::Client::from_conf(sm.build())
+        .create_secret()
+        .name(new_id("sesame-code-key"))
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create a secret in moto")
+        .arn
+        .expect("the secret's ARN")
 }
 
 /// A fresh symmetric KMS key in moto; its id.
@@ -249,7 +266,9 @@ impl Server {
             }
             Backend::Moto => {
                 let moto = Moto::new(verify_sender).await?;
-                let app = sesame::wiring::aws(moto.config(overrides), Some(call_log.clone())).await;
+                let app = sesame::wiring::aws(moto.config(overrides), Some(call_log.clone()))
+                    .await
+                    .expect("wired");
                 (app, None, Some(moto))
             }
         };
@@ -302,7 +321,9 @@ impl Server {
             }
             Backend::Moto => {
                 let moto = Moto::new(true).await?;
-                let app = sesame::wiring::aws(moto.config(overrides), Some(call_log.clone())).await;
+                let app = sesame::wiring::aws(moto.config(overrides), Some(call_log.clone()))
+                    .await
+                    .expect("wired");
                 (app, None, Some(moto))
             }
         };

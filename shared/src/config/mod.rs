@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use time::Duration;
 
+pub mod code_key;
 mod error;
 pub mod oidc;
 pub mod tokens;
 
-use crate::ids::random_bytes;
+pub use code_key::CodeHashKey;
 pub use error::ConfigError;
 use oidc::OidcSettings;
 use tokens::TokenSettings;
@@ -35,8 +36,8 @@ pub struct Config {
     /// Where AWS calls go instead of AWS (emulators).
     pub aws_endpoints: Endpoints,
     pub aws_region: String,
-    /// Key of the HMAC that one-time codes are stored under.
-    pub code_hash_key: Vec<u8>,
+    /// Key of the HMAC that one-time codes are stored under, or where to read it.
+    pub code_hash_key: CodeHashKey,
     pub limits: Limits,
     /// A failed password verification answers no sooner than this after it began (twice this
     /// when NFKC changes the password), so its time never tells accounts apart: more than the
@@ -58,6 +59,8 @@ pub struct Endpoints {
     pub sns: Option<String>,
     /// `AWS_ENDPOINT_URL_KMS`: where the signing key is sealed and unsealed.
     pub kms: Option<String>,
+    /// `AWS_ENDPOINT_URL_SECRETSMANAGER`: where the code key is read.
+    pub secretsmanager: Option<String>,
 }
 
 impl Endpoints {
@@ -68,6 +71,7 @@ impl Endpoints {
             "sesv2" => &self.sesv2,
             "sns" => &self.sns,
             "kms" => &self.kms,
+            "secretsmanager" => &self.secretsmanager,
             _ => &None,
         };
         own.as_deref().or(self.default.as_deref())
@@ -160,29 +164,11 @@ impl Config {
             });
         }
 
-        let code_hash_key = match get("CODE_HASH_KEY") {
-            Some(hex_key) => {
-                let key = hex::decode(hex_key).map_err(|_| ConfigError {
-                    name: "CODE_HASH_KEY",
-                    reason: "must be hex".into(),
-                })?;
-                if key.len() < 32 {
-                    return Err(ConfigError {
-                        name: "CODE_HASH_KEY",
-                        reason: "must be at least 32 bytes (64 hex digits)".into(),
-                    });
-                }
-                key
-            }
-            // Codes issued by one Lambda instance must verify on another: no per-process key there.
-            None if in_lambda => {
-                return Err(ConfigError {
-                    name: "CODE_HASH_KEY",
-                    reason: "must be set in Lambda (template.yaml provides it)".into(),
-                });
-            }
-            None => random_bytes::<32>().to_vec(),
-        };
+        let code_hash_key = CodeHashKey::parse(
+            get("CODE_HASH_KEY"),
+            get("CODE_HASH_KEY_SECRET_ARN"),
+            in_lambda,
+        )?;
 
         let signup_link_url = match get("SIGNUP_LINK_URL") {
             Some(u) if url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "https" | "http")) => {
@@ -231,6 +217,7 @@ impl Config {
                 sesv2: get("AWS_ENDPOINT_URL_SESV2").map(str::to_string),
                 sns: get("AWS_ENDPOINT_URL_SNS").map(str::to_string),
                 kms: get("AWS_ENDPOINT_URL_KMS").map(str::to_string),
+                secretsmanager: get("AWS_ENDPOINT_URL_SECRETSMANAGER").map(str::to_string),
             },
             aws_region: get("AWS_REGION")
                 .or(get("AWS_DEFAULT_REGION"))
@@ -338,7 +325,7 @@ mod tests {
         assert_eq!(c.session_max, Duration::days(30));
         assert_eq!(c.table_name, "sesame");
         assert!(c.allowed_origins.is_empty());
-        assert_eq!(c.code_hash_key.len(), 32);
+        assert_eq!(c.code_hash_key.bytes().map(<[u8]>::len), Some(32));
     }
 
     #[test]
@@ -357,9 +344,15 @@ mod tests {
     }
 
     #[test]
-    fn when_running_in_lambda_without_a_code_key_the_start_fails() {
-        let err = Config::from_vars(&vars(&[("AWS_LAMBDA_FUNCTION_NAME", "signup")])).unwrap_err();
-        assert_eq!(err.name, "CODE_HASH_KEY");
+    fn when_running_in_lambda_the_code_key_is_never_a_random_one() {
+        let lambda = ("AWS_LAMBDA_FUNCTION_NAME", "get-session");
+        let kms = ("SIGNING_KEY_KMS_KEY_ID", "arn:aws:kms:us-east-1:1:key/k");
+        let c = Config::from_vars(&vars(&[lambda, kms])).unwrap();
+        assert_eq!(c.code_hash_key, CodeHashKey::Absent);
+        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:code-key";
+        let c =
+            Config::from_vars(&vars(&[lambda, kms, ("CODE_HASH_KEY_SECRET_ARN", arn)])).unwrap();
+        assert_eq!(c.code_hash_key, CodeHashKey::Secret(arn.into()));
     }
 
     #[test]

@@ -263,7 +263,7 @@ async fn prove_contacts(
         .expect("a new contact was just set")
         .to_string();
     let code = codes::generate();
-    let hash = codes::hash(&deps.config.code_hash_key, &revised.id, channel, &code);
+    let hash = codes::hash(codes::key(&deps.config)?, &revised.id, channel, &code);
     let send = CodeSend {
         code: PendingCode {
             channel,

@@ -122,7 +122,7 @@ async fn with_code(
         });
     }
     let pending = attempt.codes.code.clone().ok_or_else(wrong)?;
-    let key = &deps.config.code_hash_key;
+    let key = codes::key(&deps.config)?;
     if !codes::link_matches(key, &attempt.id, secret, &pending.hash) {
         let attempt_key = AttemptKey {
             session_id,

@@ -236,7 +236,7 @@ async fn open_code_attempt(
         .map(str::to_string);
     let attempt_id = new_id(prefix::SIGNIN_ATTEMPT);
     let code = codes::generate();
-    let code_hash = codes::hash(&deps.config.code_hash_key, &attempt_id, channel, &code);
+    let code_hash = codes::hash(codes::key(&deps.config)?, &attempt_id, channel, &code);
     let step = match channel {
         Channel::Email => Step::VerifyEmailOtp,
         Channel::Sms => Step::VerifyPhoneOtp,

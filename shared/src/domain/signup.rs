@@ -100,12 +100,7 @@ pub async fn start(deps: &Deps, caller: &mut Caller, input: SignupInput) -> Resu
         codes::generate()
     };
     let attempt_id = new_id(prefix::SIGNUP_ATTEMPT);
-    let code_hash = codes::hash(
-        &deps.config.code_hash_key,
-        &attempt_id,
-        valid.channel,
-        &code,
-    );
+    let code_hash = codes::hash(codes::key(&deps.config)?, &attempt_id, valid.channel, &code);
     let (step, code_ttl) = match valid.channel {
         _ if link => (Step::VerifyEmailLink, deps.config.signup_link_ttl),
         Channel::Email => (Step::VerifyEmailOtp, CODE_TTL),

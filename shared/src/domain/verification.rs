@@ -137,12 +137,7 @@ pub async fn prepare(
     };
     let pending = PendingCode {
         channel: step_channel,
-        hash: codes::hash(
-            &deps.config.code_hash_key,
-            attempt.id(),
-            step_channel,
-            &code,
-        ),
+        hash: codes::hash(codes::key(&deps.config)?, attempt.id(), step_channel, &code),
         expires_at: now + ttl,
         sent_at: Some(now),
     };
@@ -201,7 +196,7 @@ pub async fn attempt(
         return Err(AuthError::CodeExpired);
     }
     let right = codes::matches(
-        &deps.config.code_hash_key,
+        codes::key(&deps.config)?,
         attempt.id(),
         pending.channel,
         submitted,
