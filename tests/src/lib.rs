@@ -230,6 +230,7 @@ pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     let mut all: Vec<(&str, &str)> = vec![
         ("LIMIT_SIGNUPS_PER_IP_PER_HOUR", "100000"),
         ("LIMIT_COMPLETIONS_PER_IP_PER_HOUR", "100000"),
+        ("LIMIT_SMS_PER_PREFIX_PER_HOUR", "100000"),
         ("ALLOWED_ORIGINS", "https://app.example.com"),
     ];
     all.extend_from_slice(overrides);

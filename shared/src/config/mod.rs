@@ -7,6 +7,7 @@ use time::Duration;
 pub mod code_key;
 mod error;
 pub mod oidc;
+pub mod sms;
 pub mod tokens;
 
 pub use code_key::CodeHashKey;
@@ -19,6 +20,8 @@ pub struct Config {
     pub table_name: String,
     pub email_from: String,
     pub sms_sender_id: Option<String>,
+    /// `SMS_ALLOWED_COUNTRIES`: the calling-code prefixes (`+1`, `+44`) SMS may go to.
+    pub sms_allowed_prefixes: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub cookie_name: String,
     pub session_idle: Duration,
@@ -86,6 +89,8 @@ pub struct Limits {
     /// `complete-profile` and `completeSignup` requests per source IP.
     pub completions_per_ip_per_hour: u32,
     pub sends_per_destination_per_hour: u32,
+    /// SMS sent to numbers under one allowed prefix (`SMS_ALLOWED_COUNTRIES`), all together.
+    pub sms_per_prefix_per_hour: u32,
 }
 
 /// `PASSWORD_FAILURE_FLOOR_MS` unset: above the up to 1.7 s the costliest hashes the import
@@ -198,6 +203,7 @@ impl Config {
                 .unwrap_or("no-reply@example.com")
                 .to_string(),
             sms_sender_id: get("SMS_SENDER_ID").map(str::to_string),
+            sms_allowed_prefixes: sms::parse(get("SMS_ALLOWED_COUNTRIES"))?,
             allowed_origins,
             cookie_name,
             session_idle,
@@ -245,6 +251,11 @@ impl Config {
                     "LIMIT_SENDS_PER_DESTINATION_PER_HOUR",
                     10,
                 )?,
+                sms_per_prefix_per_hour: number(
+                    get("LIMIT_SMS_PER_PREFIX_PER_HOUR"),
+                    "LIMIT_SMS_PER_PREFIX_PER_HOUR",
+                    100,
+                )?,
             },
             password_failure_floor: std::time::Duration::from_millis(
                 number(
@@ -260,13 +271,17 @@ impl Config {
     }
 
     /// A configuration for tests: defaults plus the given overrides, except a 20 ms failure
-    /// floor unless they set one (a test of many wrong passwords would take seconds each).
+    /// floor unless they set one (a test of many wrong passwords would take seconds each), and
+    /// SMS to `+1` and `+44` (the numbers tests use).
     pub fn for_tests(overrides: &[(&str, &str)]) -> Self {
-        let vars = [("PASSWORD_FAILURE_FLOOR_MS", "20")]
-            .iter()
-            .chain(overrides)
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars = [
+            ("PASSWORD_FAILURE_FLOOR_MS", "20"),
+            ("SMS_ALLOWED_COUNTRIES", "+1,+44"),
+        ]
+        .iter()
+        .chain(overrides)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         Self::from_vars(&vars).expect("test configuration is valid")
     }
 }

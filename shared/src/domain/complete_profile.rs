@@ -13,6 +13,7 @@ use super::identifier;
 use super::limits::{Limit, seconds_until};
 use super::model::{Channel, Claim, CodeAttempt, PendingCode, SignupAttempt, Step, Timestamp};
 use super::password;
+use super::sms;
 use super::validation::{self, Profile};
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptCheck, AttemptKey, AttemptKind, CodeSend, Opened};
@@ -42,6 +43,12 @@ pub async fn complete(
     let now = deps.clock.now();
     let attempt = waiting_attempt(caller, input.attempt_id.as_deref())?.clone();
     let (mut revised, password, new_contacts) = apply(&attempt, input)?;
+    if let Some(phone) = revised.phone_number.as_deref()
+        && new_contacts.contains(&Channel::Sms)
+    {
+        sms::check_allowed(&deps.config, phone, "phone_number")
+            .map_err(|e| AuthError::Invalid(vec![e]))?;
+    }
     // Charged before the claims are read and the password hashed: neither is free to repeat.
     meter(deps, caller, &attempt.id, now).await?;
 
@@ -262,6 +269,9 @@ async fn prove_contacts(
         .destination(channel)
         .expect("a new contact was just set")
         .to_string();
+    if channel == Channel::Sms {
+        sms::admit(deps, &to, "phone_number", now).await?;
+    }
     let code = codes::generate();
     let hash = codes::hash(codes::key(&deps.config)?, &revised.id, channel, &code);
     let send = CodeSend {

@@ -13,7 +13,7 @@ use super::error::{AuthError, FieldError};
 use super::grant;
 use super::limits::{WRONG_CODES_PER_ATTEMPT, seconds_until};
 use super::model::{AttemptKind, Channel, SignupAttempt, SignupMethod, Step};
-use super::{identifier, password, validation};
+use super::{identifier, password, sms, validation};
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptCheck, AttemptKey, CodeProof, WrongCode};
 
@@ -58,7 +58,7 @@ pub async fn complete(
 
 /// `countryCode` + `phoneNumber` as E.164: the country code may come with or without `+`; a
 /// number already starting with `+` needs none.
-fn phone(input: &CompleteSignupInput) -> Result<Option<String>, FieldError> {
+fn phone(deps: &Deps, input: &CompleteSignupInput) -> Result<Option<String>, FieldError> {
     let number = input
         .phone_number
         .as_deref()
@@ -83,9 +83,10 @@ fn phone(input: &CompleteSignupInput) -> Result<Option<String>, FieldError> {
         }
         None => return Err(FieldError::required("countryCode")),
     };
-    validation::phone_number(&full)
-        .map(Some)
-        .map_err(|_| FieldError::invalid("phoneNumber", "is not a valid phone number"))
+    let phone = validation::phone_number(&full)
+        .map_err(|_| FieldError::invalid("phoneNumber", "is not a valid phone number"))?;
+    sms::check_allowed(&deps.config, &phone, "phoneNumber")?;
+    Ok(Some(phone))
 }
 
 async fn with_code(
@@ -184,7 +185,7 @@ fn apply(
     let mut errors = Vec::new();
     let mut revised = attempt.clone();
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
-    let phone = phone(&input);
+    let phone = phone(deps, &input);
 
     match present(input.email_address).map(|e| identifier::normalize_email(&e)) {
         None => errors.push(FieldError::required("emailAddress")),
@@ -264,7 +265,7 @@ async fn third_party(
     input: CompleteSignupInput,
 ) -> Result<Completed, AuthError> {
     let attempt = pending_sso(caller)?.clone();
-    let phone = phone(&input).map_err(|e| AuthError::Invalid(vec![e]))?;
+    let phone = phone(deps, &input).map_err(|e| AuthError::Invalid(vec![e]))?;
     let missing = |have: &Option<String>, given: Option<String>| {
         given
             .filter(|_| have.is_none())

@@ -72,6 +72,16 @@ impl Limit {
         }
     }
 
+    /// SMS to all numbers under one allowed calling-code prefix (`+44`): the ceiling on SMS
+    /// pumping, which spreads sends over many numbers of a costly range.
+    pub fn sms_per_prefix(prefix: &str, max: u32) -> Self {
+        Self {
+            key: format!("sms-prefix:{prefix}"),
+            max,
+            window_secs: HOUR,
+        }
+    }
+
     /// Destinations are hashed so a counter item does not hold an address.
     pub fn sends_per_destination(destination: &str, max: u32) -> Self {
         Self {

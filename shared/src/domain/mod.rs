@@ -24,6 +24,7 @@ pub mod ports;
 pub mod session;
 pub mod signin;
 pub mod signup;
+pub(crate) mod sms;
 pub mod token;
 pub mod transitions;
 pub mod validation;

@@ -140,6 +140,19 @@ impl Route {
         )
     }
 
+    /// The routes that send codes or create accounts: template.yaml throttles them more strictly
+    /// (`CodeThrottleRateLimit`) than the rest (`ThrottleRateLimit`).
+    pub fn throttled_strictly(self) -> bool {
+        matches!(
+            self,
+            Route::Signup
+                | Route::Signin
+                | Route::PrepareVerification
+                | Route::CompleteProfile
+                | Route::CompleteSignup
+        )
+    }
+
     /// The function (and binary) that serves this route alone.
     pub fn function_name(self) -> &'static str {
         match self {
