@@ -49,15 +49,21 @@ pub async fn complete(
         sms::check_allowed(&deps.config, phone, "phone_number")
             .map_err(|e| AuthError::Invalid(vec![e]))?;
     }
-    // Charged before the claims are read and the password hashed: neither is free to repeat.
-    meter(deps, caller, &attempt.id, now).await?;
-
+    // Charged alongside the claims read (as sign-up's per-IP limit, so no extra round trip): a
+    // taken claim is told, and the password hashed, only once the charge passed.
     let claims = Claim::for_new_fields(&attempt, &revised);
-    if !claims.is_empty() {
-        let taken = deps.store.taken_claims(&claims).await?;
-        if !taken.is_empty() {
-            return Err(AuthError::taken(&taken));
+    let store = deps.store.as_ref();
+    let (metered, taken) = tokio::join!(meter(deps, caller, &attempt.id, now), async {
+        if claims.is_empty() {
+            Ok(Vec::new())
+        } else {
+            store.taken_claims(&claims).await
         }
+    });
+    metered?;
+    let taken = taken?;
+    if !taken.is_empty() {
+        return Err(AuthError::taken(&taken));
     }
     if let Some(pw) = password {
         revised.password_hash = Some(password::hash_blocking(pw).await?);
