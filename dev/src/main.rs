@@ -48,7 +48,13 @@ async fn main() -> ExitCode {
             eprintln!("sesame-dev: table {}: {e}", config.table_name);
             return ExitCode::FAILURE;
         }
-        sesame_dev::router(sesame::wiring::aws(config, None).await, None, hosts)
+        match sesame::wiring::aws(config, None).await {
+            Ok(app) => sesame_dev::router(app, None, hosts),
+            Err(e) => {
+                eprintln!("sesame-dev: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
     } else {
         let (app, outbox) = sesame::wiring::embedded(config);
         sesame_dev::router(app, Some(outbox), hosts)

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, service_fn};
 use sesame::Deps;
-use sesame::config::Config;
+use sesame::config::{CodeHashKey, Config, ConfigError};
 use sesame::http::{ApiOrigin, ClientIp, IamAuthorized, RequestId, Route, dispatch, handle};
 
 pub use lambda_http::Error;
@@ -19,9 +19,12 @@ pub use lambda_http::Error;
 /// (the `$default` function: unknown paths, wrong methods, CORS preflights).
 pub async fn run(route: Option<Route>) -> Result<(), Error> {
     sesame::telemetry::init();
-    let config =
-        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
-    let app = sesame::wiring::aws(config, None).await;
+    let config = Config::from_env()
+        .and_then(|c| needs_code_key(c, route))
+        .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let app = sesame::wiring::aws(config, None)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     if route == Some(Route::Signin) {
         sesame::domain::password::warm_up();
     }
@@ -36,6 +39,22 @@ pub async fn run(route: Option<Route>) -> Result<(), Error> {
         async move { Ok::<_, Infallible>(serve(&app, route, event).await) }
     }))
     .await
+}
+
+/// A function that handles codes must have the code key (its secret's ARN in Lambda); the
+/// others must not be given it (template.yaml gives it to those only).
+pub fn needs_code_key(config: Config, route: Option<Route>) -> Result<Config, ConfigError> {
+    let handles_codes = route.is_some_and(Route::handles_codes);
+    if handles_codes && config.code_hash_key == CodeHashKey::Absent {
+        return Err(ConfigError {
+            name: "CODE_HASH_KEY_SECRET_ARN",
+            reason: format!(
+                "must be set for {} (template.yaml provides it)",
+                function_name(route)
+            ),
+        });
+    }
+    Ok(config)
 }
 
 /// The function that serves `route`, or for `None` the `$default` one, as [`run`] takes them.

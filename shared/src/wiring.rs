@@ -10,7 +10,7 @@ use crate::adapters::memory::MemoryStore;
 use crate::adapters::oidc::Oidc;
 use crate::adapters::outbox::Outbox;
 use crate::adapters::ses_sns::AwsNotifier;
-use crate::config::Config;
+use crate::config::{CodeHashKey, Config, ConfigError, code_key};
 use crate::domain::Deps;
 use crate::domain::ports::KeyProvider;
 
@@ -28,9 +28,15 @@ pub fn embedded(config: Config) -> (Deps, Arc<Outbox>) {
     (deps, outbox)
 }
 
-/// DynamoDB, SES v2 and SNS, each at its own endpoint when one is set (emulators).
-pub async fn aws(config: Config, call_log: Option<CallLog>) -> Deps {
+/// DynamoDB, SES v2 and SNS, each at its own endpoint when one is set (emulators). A code key
+/// named by its secret is read here, once: the only Secrets Manager call, made only by the
+/// functions given the secret (those that handle codes).
+pub async fn aws(mut config: Config, call_log: Option<CallLog>) -> Result<Deps, ConfigError> {
     let sdk = sdk_config(&config).await;
+    if let CodeHashKey::Secret(arn) = &config.code_hash_key {
+        let key = read_code_key(&sdk, &config, arn, call_log.clone()).await?;
+        config.code_hash_key = CodeHashKey::Key(key);
+    }
     let endpoint = |service| config.aws_endpoints.for_service(service);
     let store = DynamoStore::new(
         &sdk,
@@ -76,14 +82,50 @@ pub async fn aws(config: Config, call_log: Option<CallLog>) -> Deps {
         config.email_from.clone(),
         config.sms_sender_id.clone(),
     );
-    Deps {
+    Ok(Deps {
         identity: Arc::new(Oidc::new(&config.oidc)),
         config: Arc::new(config),
         store: Arc::new(store),
         notifier: Arc::new(notifier),
         clock: Arc::new(SystemClock),
         keys,
+    })
+}
+
+/// The secret's `SecretString`, 64 hex digits (template.yaml generates them). A failure stops the
+/// cold start naming the setting, never showing the value.
+pub async fn read_code_key(
+    sdk: &aws_config::SdkConfig,
+    config: &Config,
+    arn: &str,
+    call_log: Option<CallLog>,
+) -> Result<Vec<u8>, ConfigError> {
+    const NAME: &str = "CODE_HASH_KEY_SECRET_ARN";
+    let mut builder = aws_sdk_secretsmanager::config::Builder::from(sdk);
+    if let Some(url) = config.aws_endpoints.for_service("secretsmanager") {
+        builder = builder.endpoint_url(url);
     }
+    if let Some(log) = call_log {
+        builder = builder.interceptor(CallLogInterceptor(log));
+    }
+    let client = aws_sdk_secretsmanager::Client::from_conf(builder.build());
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| ConfigError {
+            name: NAME,
+            reason: format!(
+                "reading the secret failed: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            ),
+        })?;
+    let value = out.secret_string().ok_or(ConfigError {
+        name: NAME,
+        reason: "the secret has no SecretString".into(),
+    })?;
+    code_key::decode(NAME, value)
 }
 
 /// Keys generated in this process and gone when it stops: the dev server and fast tests.

@@ -154,6 +154,7 @@ impl Moto {
             ("AWS_ENDPOINT_URL_SESV2", &self.endpoint),
             ("AWS_ENDPOINT_URL_SNS", &self.endpoint),
             ("AWS_ENDPOINT_URL_KMS", &self.endpoint),
+            ("AWS_ENDPOINT_URL_SECRETSMANAGER", &self.endpoint),
             ("SIGNING_KEY_KMS_KEY_ID", &self.kms_key_id),
             ("TABLE_NAME", &self.table),
             ("EMAIL_FROM", &self.sender),
@@ -193,6 +194,22 @@ impl Moto {
     }
 }
 
+/// A fresh Secrets Manager secret in moto holding `value`, as `template.yaml`'s `CodeHashKey`
+/// holds the code key; its ARN.
+pub async fn create_secret(moto: &str, value: &str) -> String {
+    let sdk = sesame::wiring::sdk_config(&test_config(&[])).await;
+    let sm = aws_sdk_secretsmanager::config::Builder::from(&sdk).endpoint_url(moto);
+    aws_sdk_secretsmanager::Client::from_conf(sm.build())
+        .create_secret()
+        .name(new_id("sesame-code-key"))
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create a secret in moto")
+        .arn
+        .expect("the secret's ARN")
+}
+
 /// A fresh symmetric KMS key in moto; its id.
 async fn create_kms_key(moto: &str) -> String {
     let sdk = sesame::wiring::sdk_config(&test_config(&[])).await;
@@ -212,6 +229,8 @@ async fn create_kms_key(moto: &str) -> String {
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     let mut all: Vec<(&str, &str)> = vec![
         ("LIMIT_SIGNUPS_PER_IP_PER_HOUR", "100000"),
+        ("LIMIT_COMPLETIONS_PER_IP_PER_HOUR", "100000"),
+        ("LIMIT_SMS_PER_PREFIX_PER_HOUR", "100000"),
         ("ALLOWED_ORIGINS", "https://app.example.com"),
     ];
     all.extend_from_slice(overrides);
@@ -248,7 +267,9 @@ impl Server {
             }
             Backend::Moto => {
                 let moto = Moto::new(verify_sender).await?;
-                let app = sesame::wiring::aws(moto.config(overrides), Some(call_log.clone())).await;
+                let app = sesame::wiring::aws(moto.config(overrides), Some(call_log.clone()))
+                    .await
+                    .expect("wired");
                 (app, None, Some(moto))
             }
         };
@@ -301,7 +322,9 @@ impl Server {
             }
             Backend::Moto => {
                 let moto = Moto::new(true).await?;
-                let app = sesame::wiring::aws(moto.config(overrides), Some(call_log.clone())).await;
+                let app = sesame::wiring::aws(moto.config(overrides), Some(call_log.clone()))
+                    .await
+                    .expect("wired");
                 (app, None, Some(moto))
             }
         };

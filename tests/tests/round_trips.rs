@@ -33,7 +33,9 @@ async fn requests_stay_within_their_dynamodb_round_trip_budget() {
     };
     let log = CallLog::new();
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let mut app = sesame::wiring::aws(moto.config(&[]), None).await;
+    let mut app = sesame::wiring::aws(moto.config(&[]), None)
+        .await
+        .expect("wired");
     app.store = Arc::new(moto.store(Some(log.clone())).await);
     app.clock = clock.clone();
     let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
@@ -195,7 +197,9 @@ async fn oauth_requests_stay_within_their_dynamodb_round_trip_budget() {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     overrides.push(("REQUIRED_FIELDS", "username"));
-    let app = sesame::wiring::aws(moto.config(&overrides), Some(log.clone())).await;
+    let app = sesame::wiring::aws(moto.config(&overrides), Some(log.clone()))
+        .await
+        .expect("wired");
     let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
     let sub = sesame::ids::new_id("sub");
     mock.set_user(
@@ -245,7 +249,9 @@ async fn token_requests_stay_within_their_budget() {
         };
         let log = CallLog::new();
         let config = moto.config(&[("TOKEN_CLAIMS", claims)]);
-        let app = sesame::wiring::aws(config, Some(log.clone())).await;
+        let app = sesame::wiring::aws(config, Some(log.clone()))
+            .await
+            .expect("wired");
         let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
         let (mut browser, _, _) = server.new_user("tokenbudget").await;
         for (nth, what) in [(1, "first of a container"), (2, "later")] {
@@ -281,7 +287,9 @@ async fn self_service_requests_stay_within_their_budget() {
     };
     let log = CallLog::new();
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let mut app = sesame::wiring::aws(moto.config(&[]), None).await;
+    let mut app = sesame::wiring::aws(moto.config(&[]), None)
+        .await
+        .expect("the test configuration is valid");
     app.store = Arc::new(moto.store(Some(log.clone())).await);
     app.clock = clock.clone();
     let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;

@@ -4,11 +4,13 @@
 use std::collections::HashMap;
 use time::Duration;
 
+pub mod code_key;
 mod error;
 pub mod oidc;
+pub mod sms;
 pub mod tokens;
 
-use crate::ids::random_bytes;
+pub use code_key::CodeHashKey;
 pub use error::ConfigError;
 use oidc::OidcSettings;
 use tokens::TokenSettings;
@@ -18,6 +20,8 @@ pub struct Config {
     pub table_name: String,
     pub email_from: String,
     pub sms_sender_id: Option<String>,
+    /// `SMS_ALLOWED_COUNTRIES`: the calling-code prefixes (`+1`, `+44`) SMS may go to.
+    pub sms_allowed_prefixes: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub cookie_name: String,
     pub session_idle: Duration,
@@ -38,8 +42,8 @@ pub struct Config {
     /// Where AWS calls go instead of AWS (emulators).
     pub aws_endpoints: Endpoints,
     pub aws_region: String,
-    /// Key of the HMAC that one-time codes are stored under.
-    pub code_hash_key: Vec<u8>,
+    /// Key of the HMAC that one-time codes are stored under, or where to read it.
+    pub code_hash_key: CodeHashKey,
     pub limits: Limits,
     /// A failed password verification answers no sooner than this after it began (twice this
     /// when NFKC changes the password), so its time never tells accounts apart: more than the
@@ -61,6 +65,8 @@ pub struct Endpoints {
     pub sns: Option<String>,
     /// `AWS_ENDPOINT_URL_KMS`: where the signing key is sealed and unsealed.
     pub kms: Option<String>,
+    /// `AWS_ENDPOINT_URL_SECRETSMANAGER`: where the code key is read.
+    pub secretsmanager: Option<String>,
 }
 
 impl Endpoints {
@@ -71,6 +77,7 @@ impl Endpoints {
             "sesv2" => &self.sesv2,
             "sns" => &self.sns,
             "kms" => &self.kms,
+            "secretsmanager" => &self.secretsmanager,
             _ => &None,
         };
         own.as_deref().or(self.default.as_deref())
@@ -82,7 +89,11 @@ impl Endpoints {
 pub struct Limits {
     pub signups_per_ip_per_hour: u32,
     pub signins_per_ip_per_hour: u32,
+    /// `complete-profile` and `completeSignup` requests per source IP.
+    pub completions_per_ip_per_hour: u32,
     pub sends_per_destination_per_hour: u32,
+    /// SMS sent to numbers under one allowed prefix (`SMS_ALLOWED_COUNTRIES`), all together.
+    pub sms_per_prefix_per_hour: u32,
 }
 
 /// `PASSWORD_FAILURE_FLOOR_MS` unset: above the up to 1.7 s the costliest hashes the import
@@ -169,29 +180,11 @@ impl Config {
             });
         }
 
-        let code_hash_key = match get("CODE_HASH_KEY") {
-            Some(hex_key) => {
-                let key = hex::decode(hex_key).map_err(|_| ConfigError {
-                    name: "CODE_HASH_KEY",
-                    reason: "must be hex".into(),
-                })?;
-                if key.len() < 32 {
-                    return Err(ConfigError {
-                        name: "CODE_HASH_KEY",
-                        reason: "must be at least 32 bytes (64 hex digits)".into(),
-                    });
-                }
-                key
-            }
-            // Codes issued by one Lambda instance must verify on another: no per-process key there.
-            None if in_lambda => {
-                return Err(ConfigError {
-                    name: "CODE_HASH_KEY",
-                    reason: "must be set in Lambda (template.yaml provides it)".into(),
-                });
-            }
-            None => random_bytes::<32>().to_vec(),
-        };
+        let code_hash_key = CodeHashKey::parse(
+            get("CODE_HASH_KEY"),
+            get("CODE_HASH_KEY_SECRET_ARN"),
+            in_lambda,
+        )?;
 
         let signup_link_url = match get("SIGNUP_LINK_URL") {
             Some(u) if url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "https" | "http")) => {
@@ -221,6 +214,7 @@ impl Config {
                 .unwrap_or("no-reply@example.com")
                 .to_string(),
             sms_sender_id: get("SMS_SENDER_ID").map(str::to_string),
+            sms_allowed_prefixes: sms::parse(get("SMS_ALLOWED_COUNTRIES"))?,
             allowed_origins,
             cookie_name,
             session_idle,
@@ -241,6 +235,7 @@ impl Config {
                 sesv2: get("AWS_ENDPOINT_URL_SESV2").map(str::to_string),
                 sns: get("AWS_ENDPOINT_URL_SNS").map(str::to_string),
                 kms: get("AWS_ENDPOINT_URL_KMS").map(str::to_string),
+                secretsmanager: get("AWS_ENDPOINT_URL_SECRETSMANAGER").map(str::to_string),
             },
             aws_region: get("AWS_REGION")
                 .or(get("AWS_DEFAULT_REGION"))
@@ -258,10 +253,20 @@ impl Config {
                     "LIMIT_SIGNINS_PER_IP_PER_HOUR",
                     100,
                 )?,
+                completions_per_ip_per_hour: number(
+                    get("LIMIT_COMPLETIONS_PER_IP_PER_HOUR"),
+                    "LIMIT_COMPLETIONS_PER_IP_PER_HOUR",
+                    20,
+                )?,
                 sends_per_destination_per_hour: number(
                     get("LIMIT_SENDS_PER_DESTINATION_PER_HOUR"),
                     "LIMIT_SENDS_PER_DESTINATION_PER_HOUR",
                     10,
+                )?,
+                sms_per_prefix_per_hour: number(
+                    get("LIMIT_SMS_PER_PREFIX_PER_HOUR"),
+                    "LIMIT_SMS_PER_PREFIX_PER_HOUR",
+                    100,
                 )?,
             },
             password_failure_floor: std::time::Duration::from_millis(
@@ -278,13 +283,17 @@ impl Config {
     }
 
     /// A configuration for tests: defaults plus the given overrides, except a 20 ms failure
-    /// floor unless they set one (a test of many wrong passwords would take seconds each).
+    /// floor unless they set one (a test of many wrong passwords would take seconds each), and
+    /// SMS to `+1` and `+44` (the numbers tests use).
     pub fn for_tests(overrides: &[(&str, &str)]) -> Self {
-        let vars = [("PASSWORD_FAILURE_FLOOR_MS", "20")]
-            .iter()
-            .chain(overrides)
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars = [
+            ("PASSWORD_FAILURE_FLOOR_MS", "20"),
+            ("SMS_ALLOWED_COUNTRIES", "+1,+44"),
+        ]
+        .iter()
+        .chain(overrides)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         Self::from_vars(&vars).expect("test configuration is valid")
     }
 }
@@ -344,7 +353,7 @@ mod tests {
         assert_eq!(c.session_max, Duration::days(30));
         assert_eq!(c.table_name, "sesame");
         assert!(c.allowed_origins.is_empty());
-        assert_eq!(c.code_hash_key.len(), 32);
+        assert_eq!(c.code_hash_key.bytes().map(<[u8]>::len), Some(32));
     }
 
     #[test]
@@ -363,9 +372,15 @@ mod tests {
     }
 
     #[test]
-    fn when_running_in_lambda_without_a_code_key_the_start_fails() {
-        let err = Config::from_vars(&vars(&[("AWS_LAMBDA_FUNCTION_NAME", "signup")])).unwrap_err();
-        assert_eq!(err.name, "CODE_HASH_KEY");
+    fn when_running_in_lambda_the_code_key_is_never_a_random_one() {
+        let lambda = ("AWS_LAMBDA_FUNCTION_NAME", "get-session");
+        let kms = ("SIGNING_KEY_KMS_KEY_ID", "arn:aws:kms:us-east-1:1:key/k");
+        let c = Config::from_vars(&vars(&[lambda, kms])).unwrap();
+        assert_eq!(c.code_hash_key, CodeHashKey::Absent);
+        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:code-key";
+        let c =
+            Config::from_vars(&vars(&[lambda, kms, ("CODE_HASH_KEY_SECRET_ARN", arn)])).unwrap();
+        assert_eq!(c.code_hash_key, CodeHashKey::Secret(arn.into()));
     }
 
     #[test]

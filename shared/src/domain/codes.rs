@@ -6,7 +6,9 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use time::Duration;
 
+use super::error::AuthError;
 use super::model::Channel;
+use crate::config::Config;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -14,6 +16,14 @@ use crate::ids::{random_below, random_bytes};
 
 pub const CODE_TTL: Duration = Duration::minutes(10);
 pub const CODE_DIGITS: usize = 6;
+
+/// The key codes are hashed under. A function deployed without it (one that handles no codes)
+/// answers 500 rather than hash under a wrong key.
+pub fn key(config: &Config) -> Result<&[u8], AuthError> {
+    config.code_hash_key.bytes().ok_or_else(|| {
+        AuthError::internal("this function has no code key (CODE_HASH_KEY_SECRET_ARN)")
+    })
+}
 
 pub fn generate() -> String {
     format!("{:06}", random_below(1_000_000))

@@ -13,6 +13,7 @@ use super::identifier;
 use super::limits::{Limit, seconds_until};
 use super::model::{Channel, Claim, CodeAttempt, PendingCode, SignupAttempt, Step, Timestamp};
 use super::password;
+use super::sms;
 use super::validation::{self, Profile};
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptCheck, AttemptKey, AttemptKind, CodeSend, Opened};
@@ -42,13 +43,27 @@ pub async fn complete(
     let now = deps.clock.now();
     let attempt = waiting_attempt(caller, input.attempt_id.as_deref())?.clone();
     let (mut revised, password, new_contacts) = apply(&attempt, input)?;
-
+    if let Some(phone) = revised.phone_number.as_deref()
+        && new_contacts.contains(&Channel::Sms)
+    {
+        sms::check_allowed(&deps.config, phone, "phone_number")
+            .map_err(|e| AuthError::Invalid(vec![e]))?;
+    }
+    // Charged alongside the claims read (as sign-up's per-IP limit, so no extra round trip): a
+    // taken claim is told, and the password hashed, only once the charge passed.
     let claims = Claim::for_new_fields(&attempt, &revised);
-    if !claims.is_empty() {
-        let taken = deps.store.taken_claims(&claims).await?;
-        if !taken.is_empty() {
-            return Err(AuthError::taken(&taken));
+    let store = deps.store.as_ref();
+    let (metered, taken) = tokio::join!(meter(deps, caller, &attempt.id, now), async {
+        if claims.is_empty() {
+            Ok(Vec::new())
+        } else {
+            store.taken_claims(&claims).await
         }
+    });
+    metered?;
+    let taken = taken?;
+    if !taken.is_empty() {
+        return Err(AuthError::taken(&taken));
     }
     if let Some(pw) = password {
         revised.password_hash = Some(password::hash_blocking(pw).await?);
@@ -64,6 +79,22 @@ pub async fn complete(
         return grant::finish_signup(deps, caller, revised, check, None, now).await;
     }
     prove_contacts(deps, caller, revised, &new_contacts, now).await
+}
+
+/// Counts one completion against the caller's IP and the attempt (both conditional counters, so
+/// parallel requests get no more than sequential ones); `RateLimited` once either is full.
+pub(super) async fn meter(
+    deps: &Deps,
+    caller: &Caller,
+    attempt_id: &str,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let store = deps.store.as_ref();
+    let per_ip =
+        Limit::completions_per_ip(&caller.ip, deps.config.limits.completions_per_ip_per_hour);
+    let per_attempt = Limit::completions_per_attempt(attempt_id);
+    let (ip, attempt) = tokio::join!(per_ip.check(store, now), per_attempt.check(store, now));
+    ip.and(attempt)
 }
 
 /// The attempt named by `attempt_id`, or the session's newest one waiting for its profile.
@@ -244,8 +275,11 @@ async fn prove_contacts(
         .destination(channel)
         .expect("a new contact was just set")
         .to_string();
+    if channel == Channel::Sms {
+        sms::admit(deps, &to, "phone_number", now).await?;
+    }
     let code = codes::generate();
-    let hash = codes::hash(&deps.config.code_hash_key, &revised.id, channel, &code);
+    let hash = codes::hash(codes::key(&deps.config)?, &revised.id, channel, &code);
     let send = CodeSend {
         code: PendingCode {
             channel,

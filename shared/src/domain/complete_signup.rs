@@ -13,7 +13,7 @@ use super::error::{AuthError, FieldError};
 use super::grant;
 use super::limits::{WRONG_CODES_PER_ATTEMPT, seconds_until};
 use super::model::{AttemptKind, Channel, SignupAttempt, SignupMethod, Step};
-use super::{identifier, password, validation};
+use super::{identifier, password, sms, validation};
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptCheck, AttemptKey, CodeProof, WrongCode};
 
@@ -58,7 +58,7 @@ pub async fn complete(
 
 /// `countryCode` + `phoneNumber` as E.164: the country code may come with or without `+`; a
 /// number already starting with `+` needs none.
-fn phone(input: &CompleteSignupInput) -> Result<Option<String>, FieldError> {
+fn phone(deps: &Deps, input: &CompleteSignupInput) -> Result<Option<String>, FieldError> {
     let number = input
         .phone_number
         .as_deref()
@@ -83,9 +83,10 @@ fn phone(input: &CompleteSignupInput) -> Result<Option<String>, FieldError> {
         }
         None => return Err(FieldError::required("countryCode")),
     };
-    validation::phone_number(&full)
-        .map(Some)
-        .map_err(|_| FieldError::invalid("phoneNumber", "is not a valid phone number"))
+    let phone = validation::phone_number(&full)
+        .map_err(|_| FieldError::invalid("phoneNumber", "is not a valid phone number"))?;
+    sms::check_allowed(&deps.config, &phone, "phoneNumber")?;
+    Ok(Some(phone))
 }
 
 async fn with_code(
@@ -122,7 +123,7 @@ async fn with_code(
         });
     }
     let pending = attempt.codes.code.clone().ok_or_else(wrong)?;
-    let key = &deps.config.code_hash_key;
+    let key = codes::key(&deps.config)?;
     if !codes::link_matches(key, &attempt.id, secret, &pending.hash) {
         let attempt_key = AttemptKey {
             session_id,
@@ -158,6 +159,9 @@ async fn with_code(
         attempt.profile.clear();
     }
     let (revised, password) = apply(deps, &attempt, input)?;
+    // A proven code may still answer `PHONE_EXISTS` or `EMAIL_EXISTS`: charged before the
+    // password is hashed and the claims written.
+    complete_profile::meter(deps, caller, &attempt.id, now).await?;
     let mut revised = revised;
     revised.password_hash = Some(password::hash_blocking(password).await?);
     revised.missing_fields.clear();
@@ -181,7 +185,7 @@ fn apply(
     let mut errors = Vec::new();
     let mut revised = attempt.clone();
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
-    let phone = phone(&input);
+    let phone = phone(deps, &input);
 
     match present(input.email_address).map(|e| identifier::normalize_email(&e)) {
         None => errors.push(FieldError::required("emailAddress")),
@@ -261,7 +265,7 @@ async fn third_party(
     input: CompleteSignupInput,
 ) -> Result<Completed, AuthError> {
     let attempt = pending_sso(caller)?.clone();
-    let phone = phone(&input).map_err(|e| AuthError::Invalid(vec![e]))?;
+    let phone = phone(deps, &input).map_err(|e| AuthError::Invalid(vec![e]))?;
     let missing = |have: &Option<String>, given: Option<String>| {
         given
             .filter(|_| have.is_none())

@@ -19,6 +19,10 @@ pub const SIGNINS_PER_SESSION: usize = 5;
 /// request reads them all. A new attempt at the cap replaces the oldest of its kind.
 pub const ATTEMPTS_PER_SESSION: usize = 10;
 
+/// Profile completions (`complete-profile`, `completeSignup`) per attempt per hour: each one may
+/// answer `*_EXISTS` and hash a password, so neither is free to repeat.
+pub const COMPLETIONS_PER_ATTEMPT: u32 = 10;
+
 /// Failed passwords per identifier before every answer is 429 (DESIGN section 5).
 pub const PASSWORD_FAILURES: u32 = 10;
 const PASSWORD_FAILURE_WINDOW: i64 = 15 * 60;
@@ -45,6 +49,34 @@ impl Limit {
     pub fn signins_per_ip(ip: &str, max: u32) -> Self {
         Self {
             key: format!("signin-ip:{ip}"),
+            max,
+            window_secs: HOUR,
+        }
+    }
+
+    /// Profile completions from one source IP, across attempts.
+    pub fn completions_per_ip(ip: &str, max: u32) -> Self {
+        Self {
+            key: format!("complete-ip:{ip}"),
+            max,
+            window_secs: HOUR,
+        }
+    }
+
+    /// Profile completions of one attempt.
+    pub fn completions_per_attempt(attempt_id: &str) -> Self {
+        Self {
+            key: format!("complete-attempt:{attempt_id}"),
+            max: COMPLETIONS_PER_ATTEMPT,
+            window_secs: HOUR,
+        }
+    }
+
+    /// SMS to all numbers under one allowed calling-code prefix (`+44`): the ceiling on SMS
+    /// pumping, which spreads sends over many numbers of a costly range.
+    pub fn sms_per_prefix(prefix: &str, max: u32) -> Self {
+        Self {
+            key: format!("sms-prefix:{prefix}"),
             max,
             window_secs: HOUR,
         }

@@ -26,6 +26,7 @@ pub mod reverify;
 pub mod session;
 pub mod signin;
 pub mod signup;
+pub(crate) mod sms;
 pub mod token;
 pub mod transitions;
 pub mod validation;

@@ -316,12 +316,7 @@ async fn new_user(
             .clone()
             .expect("the step is there for an email");
         let code = codes::generate();
-        let hash = codes::hash(
-            &deps.config.code_hash_key,
-            &signup.id,
-            Channel::Email,
-            &code,
-        );
+        let hash = codes::hash(codes::key(&deps.config)?, &signup.id, Channel::Email, &code);
         signup.codes = CodeState {
             code: Some(PendingCode {
                 channel: Channel::Email,

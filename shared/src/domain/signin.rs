@@ -17,6 +17,7 @@ use super::model::{
     Channel, Claim, CodeState, PendingCode, SigninAttempt, SigninMethod, Step, Timestamp, User,
 };
 use super::password;
+use super::sms;
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptKey, AttemptKind};
 use crate::ids::{new_id, prefix};
@@ -57,6 +58,12 @@ pub async fn start(deps: &Deps, caller: &mut Caller, input: SigninInput) -> Resu
         Some(Ok(c)) => Some(c),
         None => None,
     };
+    // A phone this deployment does not text is refused before any lookup: known or not alike.
+    if let (SigninMethod::PhoneOtp, Some(Claim::Phone(phone))) = (strategy, &claim)
+        && let Err(e) = sms::check_allowed(&deps.config, phone, "identifier")
+    {
+        errors.push(e);
+    }
     let (Some(typed), Some(claim), true) = (typed, claim, errors.is_empty()) else {
         return Err(AuthError::Invalid(errors));
     };
@@ -236,12 +243,20 @@ pub(crate) async fn open_code_attempt(
         cap,
         reverifies,
     } = request;
-    let to = user
+    let mut to = user
         .and_then(|u| destination(u, channel))
         .map(str::to_string);
+    // A number outside SMS_ALLOWED_COUNTRIES, or under a full prefix, gets nothing: the attempt
+    // is then the one an unknown identifier gets, so the answer tells nothing about the account.
+    if channel == Channel::Sms
+        && let Some(phone) = &to
+        && !sms::quietly(deps, phone, now).await?
+    {
+        to = None;
+    }
     let attempt_id = new_id(prefix::SIGNIN_ATTEMPT);
     let code = codes::generate();
-    let code_hash = codes::hash(&deps.config.code_hash_key, &attempt_id, channel, &code);
+    let code_hash = codes::hash(codes::key(&deps.config)?, &attempt_id, channel, &code);
     let step = match channel {
         Channel::Email => Step::VerifyEmailOtp,
         Channel::Sms => Step::VerifyPhoneOtp,

@@ -12,7 +12,7 @@ use super::identifier;
 use super::limits::{ATTEMPT_TTL, Limit};
 use super::model::{Channel, Claim, CodeState, PendingCode, SignupAttempt, SignupMethod, Step};
 use super::validation::{self, Profile};
-use super::{messages, password};
+use super::{messages, password, sms};
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptKey, AttemptKind};
 use crate::ids::{new_id, prefix};
@@ -87,11 +87,14 @@ pub async fn start(deps: &Deps, caller: &mut Caller, input: SignupInput) -> Resu
         return Err(AuthError::taken(&taken));
     }
 
+    let to = valid.destination().to_string();
+    if valid.channel == Channel::Sms {
+        sms::admit(deps, &to, "phone_number", now).await?;
+    }
     let password_hash = match valid.password.clone() {
         Some(pw) => Some(password::hash_blocking(pw).await?),
         None => None,
     };
-    let to = valid.destination().to_string();
     // An `email_link` sign-up gets a long signup code, finished by completeSignup (seed 002).
     let link = valid.method == SignupMethod::EmailLink;
     let code = if link {
@@ -100,12 +103,7 @@ pub async fn start(deps: &Deps, caller: &mut Caller, input: SignupInput) -> Resu
         codes::generate()
     };
     let attempt_id = new_id(prefix::SIGNUP_ATTEMPT);
-    let code_hash = codes::hash(
-        &deps.config.code_hash_key,
-        &attempt_id,
-        valid.channel,
-        &code,
-    );
+    let code_hash = codes::hash(codes::key(&deps.config)?, &attempt_id, valid.channel, &code);
     let (step, code_ttl) = match valid.channel {
         _ if link => (Step::VerifyEmailLink, deps.config.signup_link_ttl),
         Channel::Email => (Step::VerifyEmailOtp, CODE_TTL),
@@ -187,8 +185,9 @@ fn validate(deps: &Deps, input: SignupInput) -> Result<ValidSignup, AuthError> {
     };
 
     let email = present(input.email).and_then(|v| check(identifier::normalize_email(&v)));
-    let phone_number =
-        present(input.phone_number).and_then(|v| check(validation::phone_number(&v)));
+    let phone_number = present(input.phone_number)
+        .and_then(|v| check(validation::phone_number(&v)))
+        .and_then(|p| check(sms::check_allowed(&deps.config, &p, "phone_number").map(|()| p)));
     let username = present(input.username).and_then(|v| check(validation::username(&v)));
     let first_name =
         present(input.first_name).and_then(|v| check(validation::name("first_name", &v)));

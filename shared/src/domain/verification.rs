@@ -17,6 +17,7 @@ use super::model::{
     Timestamp,
 };
 use super::reverify;
+use super::sms;
 use crate::domain::Deps;
 use crate::domain::ports::store::{
     AttemptCheck, AttemptKey, CodeProof, CodeSend, SignupAdvance, Written, WrongCode,
@@ -117,7 +118,7 @@ pub async fn prepare(
     }
     // A sign-in attempt for an unknown identifier has nowhere to send; it answers alike, and its
     // resends are capped per identifier like a known one's.
-    let to = attempt.destination(step_channel).map(str::to_string);
+    let mut to = attempt.destination(step_channel).map(str::to_string);
     let max = deps.config.limits.sends_per_destination_per_hour;
     let cap = match &found {
         Found::Signin(a) => {
@@ -128,6 +129,19 @@ pub async fn prepare(
         Found::Signup(_) => Limit::sends_per_destination(to.as_deref().unwrap_or_default(), max),
     };
     cap.check(deps.store.as_ref(), now).await?;
+    if step_channel == Channel::Sms
+        && let Some(phone) = to.clone()
+    {
+        match &found {
+            Found::Signup(_) => sms::admit(deps, &phone, "phone_number", now).await?,
+            // A sign-in's resend answers alike whether or not it sends (see signin.rs).
+            Found::Signin(_) => {
+                if !sms::quietly(deps, &phone, now).await? {
+                    to = None;
+                }
+            }
+        }
+    }
 
     // A signup link is resent as a new link, valid as long as the first.
     let link = attempt.current_step() == Some(Step::VerifyEmailLink);
@@ -138,12 +152,7 @@ pub async fn prepare(
     };
     let pending = PendingCode {
         channel: step_channel,
-        hash: codes::hash(
-            &deps.config.code_hash_key,
-            attempt.id(),
-            step_channel,
-            &code,
-        ),
+        hash: codes::hash(codes::key(&deps.config)?, attempt.id(), step_channel, &code),
         expires_at: now + ttl,
         sent_at: Some(now),
     };
@@ -202,7 +211,7 @@ pub async fn attempt(
         return Err(AuthError::CodeExpired);
     }
     let right = codes::matches(
-        &deps.config.code_hash_key,
+        codes::key(&deps.config)?,
         attempt.id(),
         pending.channel,
         submitted,

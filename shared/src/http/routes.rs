@@ -172,6 +172,35 @@ impl Route {
     /// preflights, answered by [`dispatch`].
     pub const FALLBACK_FUNCTION: &'static str = "fallback";
 
+    /// The routes that create or check one-time codes (or signup links): only their functions
+    /// get the code key's secret (`CODE_HASH_KEY_SECRET_ARN`) and the permission to read it, and
+    /// their cold start fails without it. An OAuth callback sends a code to an unverified email.
+    pub fn handles_codes(self) -> bool {
+        matches!(
+            self,
+            Route::Signup
+                | Route::Signin
+                | Route::PrepareVerification
+                | Route::AttemptVerification
+                | Route::CompleteProfile
+                | Route::OauthCallback
+                | Route::CompleteSignup
+        )
+    }
+
+    /// The routes that send codes or create accounts: template.yaml throttles them more strictly
+    /// (`CodeThrottleRateLimit`) than the rest (`ThrottleRateLimit`).
+    pub fn throttled_strictly(self) -> bool {
+        matches!(
+            self,
+            Route::Signup
+                | Route::Signin
+                | Route::PrepareVerification
+                | Route::CompleteProfile
+                | Route::CompleteSignup
+        )
+    }
+
     /// The function (and binary) that serves this route alone.
     pub fn function_name(self) -> &'static str {
         match self {

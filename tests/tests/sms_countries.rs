@@ -1,0 +1,180 @@
+//! Issue 12, item 11: SMS only to `SMS_ALLOWED_COUNTRIES`, and at most
+//! `LIMIT_SMS_PER_PREFIX_PER_HOUR` per prefix, so SMS pumping through sign-up has a ceiling.
+//! Parallel sign-ups get no more SMS than sequential ones.
+
+use futures_util::future::join_all;
+use serde_json::json;
+use sesame_e2e::{Answer, Backend, Server, unique_phone};
+
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn embedded() {
+                super::$name(super::Backend::Embedded).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn moto() {
+                super::$name(super::Backend::Moto).await;
+            }
+        }
+    };
+}
+
+const PASSWORD: &str = "analytical engine";
+
+/// A unique UK number (+44 7700 900xxx is Ofcom's drama range).
+fn uk_phone() -> String {
+    let n = sesame::ids::random_below(1_000);
+    format!("+447700900{n:03}")
+}
+
+async fn phone_signup(server: &Server, phone: &str) -> Answer {
+    server
+        .browser()
+        .post(
+            "/auth/signup",
+            json!({"phone_number": phone, "password": PASSWORD, "strategy": "phone_otp"}),
+        )
+        .await
+}
+
+async fn numbers_outside_the_allowed_countries_are_refused(backend: Backend) {
+    let Some(server) = Server::start(backend, &[("SMS_ALLOWED_COUNTRIES", "+1")]).await else {
+        return;
+    };
+    let uk = uk_phone();
+    let refused = phone_signup(&server, &uk).await;
+    assert_eq!(
+        (refused.status, refused.error()),
+        (400, "INVALID_FIELD"),
+        "{:#}",
+        refused.body
+    );
+    assert_eq!(refused.body["errors"][0]["field"], "phone_number");
+    let message = refused.body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("+1"),
+        "the message names what is accepted: {message}"
+    );
+    // Also when the phone only rides along with an email sign-up (it would be proven by SMS).
+    let along = server
+        .browser()
+        .post(
+            "/auth/signup",
+            json!({"email": sesame_e2e::unique_email("uk"), "phone_number": uk, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!((along.status, along.error()), (400, "INVALID_FIELD"));
+    // A phone sign-in by code: refused before any lookup, known or not.
+    let signin = server
+        .browser()
+        .post(
+            "/auth/signin",
+            json!({"identifier": uk, "strategy": "phone_otp"}),
+        )
+        .await;
+    assert_eq!(
+        (signin.status, signin.error()),
+        (400, "INVALID_FIELD"),
+        "{:#}",
+        signin.body
+    );
+    assert_eq!(signin.body["errors"][0]["field"], "identifier");
+    assert!(server.messages_to(&uk).await.is_empty(), "nothing was sent");
+
+    let us = unique_phone();
+    let allowed = phone_signup(&server, &us).await;
+    assert_eq!(allowed.status, 200, "{:#}", allowed.body);
+    assert_eq!(server.messages_to(&us).await.len(), 1);
+}
+both_backends!(numbers_outside_the_allowed_countries_are_refused);
+
+async fn parallel_sign_ups_send_no_more_sms_per_prefix_than_the_cap(backend: Backend) {
+    const CAP: usize = 3;
+    let settings = [
+        ("SMS_ALLOWED_COUNTRIES", "+1,+44"),
+        ("LIMIT_SMS_PER_PREFIX_PER_HOUR", "3"),
+    ];
+    let Some(server) = Server::start(backend, &settings).await else {
+        return;
+    };
+    let phones: Vec<String> = (0..4 * CAP).map(|_| unique_phone()).collect();
+    let answers = join_all(phones.iter().map(|p| phone_signup(&server, p))).await;
+    let all: Vec<(u16, String)> = answers
+        .iter()
+        .map(|a| (a.status, a.error().to_string()))
+        .collect();
+    let opened = all.iter().filter(|(s, _)| *s == 200).count();
+    let limited = all
+        .iter()
+        .filter(|(s, e)| (*s, e.as_str()) == (429, "RATE_LIMITED"))
+        .count();
+    let mut sent = 0;
+    for p in &phones {
+        sent += server.messages_to(p).await.len();
+    }
+    println!(
+        "{} parallel +1 phone sign-ups, cap {CAP}: {opened} opened, {limited} refused (429), {sent} SMS sent",
+        phones.len()
+    );
+    assert_eq!((opened, limited, sent), (CAP, 3 * CAP, CAP), "{all:?}");
+
+    // The counter is per prefix: +44 still has its own.
+    let uk = uk_phone();
+    let other = phone_signup(&server, &uk).await;
+    assert_eq!(other.status, 200, "{:#}", other.body);
+    assert_eq!(server.messages_to(&uk).await.len(), 1);
+}
+both_backends!(parallel_sign_ups_send_no_more_sms_per_prefix_than_the_cap);
+
+/// A sign-in by code to a verified number under a full prefix sends nothing and answers as an
+/// unknown number does (200, an attempt whose code can never be right): no 429 that only known
+/// numbers could get.
+async fn a_full_prefix_silences_sign_in_codes_without_telling(backend: Backend) {
+    let settings = [("LIMIT_SMS_PER_PREFIX_PER_HOUR", "1")];
+    let Some(server) = Server::start(backend, &settings).await else {
+        return;
+    };
+    let phone = unique_phone();
+    let mut browser = server.browser();
+    let opened = browser
+        .post(
+            "/auth/signup",
+            json!({"phone_number": phone, "password": PASSWORD, "strategy": "phone_otp"}),
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    let code = server.code_for(&phone).await;
+    let done = browser.verify(&opened.signup_attempt_id(), &code).await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+
+    // The prefix's one SMS this hour is spent.
+    let known = server
+        .browser()
+        .post(
+            "/auth/signin",
+            json!({"identifier": phone, "strategy": "phone_otp"}),
+        )
+        .await;
+    let unknown = server
+        .browser()
+        .post(
+            "/auth/signin",
+            json!({"identifier": unique_phone(), "strategy": "phone_otp"}),
+        )
+        .await;
+    assert_eq!(
+        (known.status, unknown.status),
+        (200, 200),
+        "{:#}",
+        known.body
+    );
+    assert_eq!(
+        server.messages_to(&phone).await.len(),
+        1,
+        "only the sign-up's code"
+    );
+}
+both_backends!(a_full_prefix_silences_sign_in_codes_without_telling);
