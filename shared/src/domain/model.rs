@@ -22,6 +22,8 @@ pub enum Step {
     VerifyPhoneOtp,
     VerifyEmailLink,
     CompleteProfile,
+    /// A password reset's last step: the code proved the contact, a new password is due.
+    ResetPassword,
 }
 
 impl Step {
@@ -30,7 +32,7 @@ impl Step {
         match self {
             Step::VerifyEmailOtp | Step::VerifyEmailLink => Some(Channel::Email),
             Step::VerifyPhoneOtp => Some(Channel::Sms),
-            Step::VerifyPassword | Step::CompleteProfile => None,
+            Step::VerifyPassword | Step::CompleteProfile | Step::ResetPassword => None,
         }
     }
 }
@@ -73,6 +75,28 @@ pub enum SigninMethod {
     EmailOtp,
     PhoneOtp,
     Sso,
+    /// A password reset by a code to the account's email, then `reset_password`.
+    ResetPasswordEmailCode,
+    /// A password reset by a code to the account's verified phone, then `reset_password`.
+    ResetPasswordPhoneCode,
+}
+
+impl SigninMethod {
+    /// The channel a code-based method sends on (`None`: password, `sso`).
+    pub fn code_channel(self) -> Option<Channel> {
+        match self {
+            SigninMethod::EmailOtp | SigninMethod::ResetPasswordEmailCode => Some(Channel::Email),
+            SigninMethod::PhoneOtp | SigninMethod::ResetPasswordPhoneCode => Some(Channel::Sms),
+            SigninMethod::Password | SigninMethod::Sso => None,
+        }
+    }
+
+    pub fn is_reset(self) -> bool {
+        matches!(
+            self,
+            SigninMethod::ResetPasswordEmailCode | SigninMethod::ResetPasswordPhoneCode
+        )
+    }
 }
 
 /// The one code currently out for an attempt. A new send replaces it.

@@ -13,6 +13,7 @@ use crate::domain::me::MeUpdate;
 use crate::domain::model::{Channel, SigninMethod, SignupMethod};
 use crate::domain::oauth::{CallbackInput, InitInput};
 use crate::domain::password::legacy::HashFn;
+use crate::domain::reset::ResetInput;
 use crate::domain::signin::SigninInput;
 use crate::domain::signup::SignupInput;
 use crate::domain::validation::Profile;
@@ -67,6 +68,23 @@ impl From<SigninBody> for SigninInput {
             identifier: b.identifier,
             password: b.password,
             strategy: b.strategy,
+        }
+    }
+}
+
+/// `POST /auth/reset-password`. No `Debug`: it holds the password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordBody {
+    signin_attempt_id: Option<String>,
+    password: Option<String>,
+}
+
+impl From<ResetPasswordBody> for ResetInput {
+    fn from(b: ResetPasswordBody) -> Self {
+        ResetInput {
+            signin_attempt_id: b.signin_attempt_id,
+            password: b.password,
         }
     }
 }

@@ -37,10 +37,11 @@ pub enum Route {
     Jwks,
     OpenidConfiguration,
     RotateSigningKey,
+    ResetPassword,
 }
 
 impl Route {
-    pub const ALL: [Route; 18] = [
+    pub const ALL: [Route; 19] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -59,6 +60,7 @@ impl Route {
         Route::Jwks,
         Route::OpenidConfiguration,
         Route::RotateSigningKey,
+        Route::ResetPassword,
     ];
 
     pub fn method(self) -> Method {
@@ -80,7 +82,8 @@ impl Route {
             | Route::SwitchSignin
             | Route::SignOut
             | Route::IssueToken
-            | Route::RotateSigningKey => Method::POST,
+            | Route::RotateSigningKey
+            | Route::ResetPassword => Method::POST,
         }
     }
 
@@ -103,6 +106,7 @@ impl Route {
             Route::Jwks => "/.well-known/jwks.json",
             Route::OpenidConfiguration => "/.well-known/openid-configuration",
             Route::RotateSigningKey => "/admin/signing-keys/rotate",
+            Route::ResetPassword => "/auth/reset-password",
         }
     }
 
@@ -145,6 +149,7 @@ impl Route {
             Route::Jwks => "jwks",
             Route::OpenidConfiguration => "openid-configuration",
             Route::RotateSigningKey => "admin-rotate-signing-key",
+            Route::ResetPassword => "reset-password",
         }
     }
 }
@@ -343,6 +348,7 @@ async fn run(
         Route::RotateSigningKey => handlers::admin::rotate_signing_key(deps, req).await,
         Route::Jwks => handlers::token::jwks(deps).await,
         Route::OpenidConfiguration => handlers::token::openid_configuration(deps, req),
+        Route::ResetPassword => handlers::signin::reset_password(deps, req, caller).await,
     }
 }
 

@@ -207,6 +207,15 @@ pub struct SignupAdvance {
     pub phone_verified: bool,
 }
 
+/// A password reset's code step passed: the sign-in attempt waits at `remaining_steps[0]`
+/// (`reset_password`). The fields are the attempt's state after `SigninAttempt::advance`.
+#[derive(Clone, Debug)]
+pub struct SigninAdvance {
+    pub session_id: String,
+    pub proof: CodeProof,
+    pub remaining_steps: Vec<Step>,
+}
+
 /// Everything a completed sign-up writes, in one transaction.
 #[derive(Clone, Debug)]
 pub struct SignupCompletion {
@@ -232,6 +241,8 @@ pub struct SigninCompletion {
     /// A provider identity to link to the user (first OAuth sign-in with a matching verified
     /// email); `Taken` if another user holds it.
     pub link: Option<Claim>,
+    /// A password reset: the user's new argon2id PHC string, set in the same transaction.
+    pub password_hash: Option<String>,
     pub grant: Grant,
 }
 
@@ -415,6 +426,9 @@ pub trait AttemptStore: Send + Sync {
     /// Records a passed code step that is not the last: the attempt moves to its next step.
     /// `Conflict` if the code no longer holds.
     async fn advance_signup(&self, advance: &SignupAdvance) -> Result<Written, StoreError>;
+
+    /// The same for a sign-in attempt (a password reset's code): it moves to `reset_password`.
+    async fn advance_signin(&self, advance: &SigninAdvance) -> Result<Written, StoreError>;
 
     /// Replaces a sign-up attempt waiting at `complete_profile` with its revised self (new
     /// fields, the next step, a new code), charging the code's cap. `Conflict` if it moved on.
