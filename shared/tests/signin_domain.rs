@@ -66,6 +66,9 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
         created_at: now,
         expires_at: now,
         last_active_at: now,
+        verified_at: now,
+        user_agent: None,
+        ip: None,
     };
     let c = SignupCompletion {
         attempt_session_id: session.id.clone(),
@@ -86,7 +89,7 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
                 expires_at: now,
             }),
             signin,
-            removed_signin_ids: vec![],
+            removed_signins: vec![],
         },
     };
     h.app.store.finish_signup(&c).await.unwrap();

@@ -93,6 +93,9 @@ conformance!(
     a_reset_advances_on_its_code_then_sets_the_password_once,
 );
 
+#[path = "store_conformance/user_index.rs"]
+mod user_index;
+
 fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
 }
@@ -251,6 +254,9 @@ fn completion(s: &Session, a: &SignupAttempt, code_hash: &str) -> SignupCompleti
         created_at: NOW,
         expires_at: NOW + Duration::days(30),
         last_active_at: NOW,
+        verified_at: NOW,
+        user_agent: Some("conformance".into()),
+        ip: Some("192.0.2.1".into()),
     };
     SignupCompletion {
         attempt_session_id: s.id.clone(),
@@ -280,7 +286,7 @@ fn rotate(s: &Session, signin: Signin) -> Grant {
             expires_at: NOW + Duration::days(7),
         }),
         signin,
-        removed_signin_ids: vec![],
+        removed_signins: vec![],
     }
 }
 
@@ -573,7 +579,7 @@ async fn a_completion_evicts_the_named_signin(store: Arc<dyn Store>) {
         .unwrap();
     let mut second = completion(&s, &b, "hash-1");
     second.grant = after_rotation(second.grant);
-    second.grant.removed_signin_ids = vec![first.grant.signin.id.clone()];
+    second.grant.removed_signins = vec![first.grant.signin.clone()];
     assert_eq!(
         store.finish_signup(&second).await.unwrap(),
         Completion::Done
@@ -590,7 +596,7 @@ async fn touching_moves_the_session_and_active_signin(store: Arc<dyn Store>) {
     store
         .touch_session(
             &s.id,
-            Some(&c.grant.signin.id),
+            Some(&c.grant.signin),
             later,
             later + Duration::days(7),
         )
@@ -733,6 +739,9 @@ fn signin_for(session_id: &str, user_id: &str) -> Signin {
         created_at: NOW,
         expires_at: NOW + Duration::days(30),
         last_active_at: NOW,
+        verified_at: NOW,
+        user_agent: None,
+        ip: None,
     }
 }
 
@@ -828,7 +837,7 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
     // Same user signs in again: the new signin replaces the old one.
     let signin = signin_for(&s.id, &c.user.id);
     let mut grant = after_rotation(rotate(&s, signin.clone()));
-    grant.removed_signin_ids = vec![c.grant.signin.id.clone()];
+    grant.removed_signins = vec![c.grant.signin.clone()];
     let done = SigninCompletion {
         user_id: c.user.id.clone(),
         check: Some(AttemptCheck::Code(CodeProof {
@@ -868,7 +877,7 @@ async fn a_signin_completion_creates_a_session_when_there_was_none(store: Arc<dy
     fresh.active_signin_id = Some(signin.id.clone());
     let grant = Grant {
         signin: signin.clone(),
-        removed_signin_ids: vec![],
+        removed_signins: vec![],
         session: GrantSession::Create(fresh.clone()),
     };
     let done = SigninCompletion {
@@ -898,7 +907,7 @@ async fn a_signin_completion_refuses_a_blocked_user_and_writes_nothing(store: Ar
     let other = session();
     let grant = Grant {
         signin: signin_for(&other.id, &c.user.id),
-        removed_signin_ids: vec![],
+        removed_signins: vec![],
         session: GrantSession::Create(other.clone()),
     };
     let refused = SigninCompletion {
@@ -948,28 +957,26 @@ async fn a_signin_completion_with_a_stale_code_writes_nothing(store: Arc<dyn Sto
 
 async fn switching_and_removing_signins_need_them_to_exist(store: Arc<dyn Store>) {
     let (s, c) = signed_up(store.as_ref()).await;
-    let first = c.grant.signin.id.clone();
+    let first = c.grant.signin.clone();
+    let missing = Signin {
+        id: "sin_missing".into(),
+        ..first.clone()
+    };
     let later = NOW + Duration::hours(1);
     assert_eq!(
-        store
-            .switch_signin(&s.id, "sin_missing", later)
-            .await
-            .unwrap(),
+        store.switch_signin(&missing, later).await.unwrap(),
         Written::Conflict
     );
     assert_eq!(
-        store.switch_signin(&s.id, &first, later).await.unwrap(),
+        store.switch_signin(&first, later).await.unwrap(),
         Written::Done
     );
     let state = load(store.as_ref(), &s.id).await;
-    assert_eq!(state.session.active_signin_id.as_ref(), Some(&first));
+    assert_eq!(state.session.active_signin_id.as_ref(), Some(&first.id));
     assert_eq!(state.signins[0].last_active_at, later);
 
     assert_eq!(
-        store
-            .remove_signin(&s.id, "sin_missing", None)
-            .await
-            .unwrap(),
+        store.remove_signin(&missing, None).await.unwrap(),
         Written::Conflict
     );
     assert_eq!(
@@ -978,7 +985,7 @@ async fn switching_and_removing_signins_need_them_to_exist(store: Arc<dyn Store>
         "nothing removed"
     );
     assert_eq!(
-        store.remove_signin(&s.id, &first, None).await.unwrap(),
+        store.remove_signin(&first, None).await.unwrap(),
         Written::Done
     );
     let state = load(store.as_ref(), &s.id).await;
@@ -1780,8 +1787,8 @@ async fn a_stored_signin_completion_is_the_pure_transitions(store: Arc<dyn Store
     let attempt = signin_opened(store.as_ref(), &s, &c.user.id).await;
     let mut expected = load(store.as_ref(), &s.id).await;
     let mut grant = after_rotation(rotate(&s, signin_for(&s.id, &c.user.id)));
-    grant.removed_signin_ids = expected.replaced_by_signin_of(&c.user.id);
-    assert_eq!(grant.removed_signin_ids, vec![c.grant.signin.id.clone()]);
+    grant.removed_signins = expected.replaced_by_signin_of(&c.user.id);
+    assert_eq!(grant.removed_signins, vec![c.grant.signin.clone()]);
     let done = SigninCompletion {
         user_id: c.user.id.clone(),
         check: Some(AttemptCheck::Code(proof(&attempt.id, "hash-s"))),
@@ -1809,7 +1816,7 @@ async fn a_stored_session_creation_is_the_pure_transition(store: Arc<dyn Store>)
         verified: None,
         grant: Grant {
             signin,
-            removed_signin_ids: vec![],
+            removed_signins: vec![],
             session: GrantSession::Create(fresh.clone()),
         },
     };
@@ -2173,7 +2180,7 @@ async fn a_reset_advances_on_its_code_then_sets_the_password_once(store: Arc<dyn
     assert_stored(store.as_ref(), expected, "advance a sign-in attempt").await;
 
     let mut wins = completion("$argon2id$new");
-    wins.grant.removed_signin_ids = vec![c.grant.signin.id.clone()];
+    wins.grant.removed_signins = vec![c.grant.signin.clone()];
     assert_eq!(store.finish_signin(&wins).await.unwrap(), Completion::Done);
     let user = store.get_user(&c.user.id).await.unwrap().unwrap();
     assert_eq!(user.password_hash.as_deref(), Some("$argon2id$new"));

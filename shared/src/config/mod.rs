@@ -22,6 +22,9 @@ pub struct Config {
     pub cookie_name: String,
     pub session_idle: Duration,
     pub session_max: Duration,
+    /// How long a signin's proven factor (`Signin::verified_at`) counts for sensitive operations
+    /// (`REVERIFY_MINUTES`); after it they answer `403 REVERIFICATION_REQUIRED`.
+    pub reverify: Duration,
     /// Fields a new user must have besides the identifier. A sign-up may start without them;
     /// they are then its `missing_fields`, supplied through `POST /auth/complete-profile`.
     pub required_fields: Vec<String>,
@@ -113,6 +116,14 @@ impl Config {
             return Err(ConfigError {
                 name: "SESSION_IDLE_DAYS",
                 reason: "must not exceed SESSION_MAX_DAYS".into(),
+            });
+        }
+
+        let reverify_minutes = number(get("REVERIFY_MINUTES"), "REVERIFY_MINUTES", 10)?;
+        if reverify_minutes > 24 * 60 {
+            return Err(ConfigError {
+                name: "REVERIFY_MINUTES",
+                reason: "must be between 1 and 1440".into(),
             });
         }
 
@@ -214,6 +225,7 @@ impl Config {
             cookie_name,
             session_idle,
             session_max,
+            reverify: Duration::minutes(i64::from(reverify_minutes)),
             required_fields,
             signup_agreements_required: flag(
                 get("SIGNUP_AGREEMENTS_REQUIRED"),
@@ -328,6 +340,7 @@ mod tests {
         let c = Config::from_vars(&HashMap::new()).unwrap();
         assert_eq!(c.cookie_name, "__Host-session");
         assert_eq!(c.session_idle, Duration::days(7));
+        assert_eq!(c.reverify, Duration::minutes(10));
         assert_eq!(c.session_max, Duration::days(30));
         assert_eq!(c.table_name, "sesame");
         assert!(c.allowed_origins.is_empty());
@@ -371,6 +384,16 @@ mod tests {
             .aws_endpoints;
         assert_eq!(none.for_service("sns"), Some("http://127.0.0.1:5000"));
         assert_eq!(none.for_service("dynamodb"), None, "AWS itself");
+    }
+
+    #[test]
+    fn when_reverify_minutes_is_zero_or_over_a_day_the_start_fails() {
+        for bad in ["0", "1441", "ten"] {
+            let err = Config::from_vars(&vars(&[("REVERIFY_MINUTES", bad)])).unwrap_err();
+            assert_eq!(err.name, "REVERIFY_MINUTES", "{bad}");
+        }
+        let c = Config::from_vars(&vars(&[("REVERIFY_MINUTES", "30")])).unwrap();
+        assert_eq!(c.reverify, Duration::minutes(30));
     }
 
     #[test]

@@ -10,12 +10,18 @@ use super::model::{SessionState, Timestamp};
 pub struct Caller {
     /// API Gateway's `requestContext.http.sourceIp` (or the dev server's peer address).
     pub ip: String,
+    /// The request's `User-Agent` (at most 256 characters), recorded on the signins it is granted.
+    pub user_agent: Option<String>,
     pub session: Option<SessionState>,
     /// A credential to hand out: set when a session is created or its secret rotated.
     pub issued: Option<IssuedCredential>,
     /// The presented credential is to be discarded: its session is unknown or expired, or the
     /// caller signed out of all.
     pub clear_credential: bool,
+    /// A credential was presented whose session exists but whose secret no longer matches (a
+    /// sign-in elsewhere rotated it, or it was copied): it proves nothing, and a sign-out with it
+    /// is refused rather than answered as if it had ended something.
+    pub stale_credential: bool,
 }
 
 /// The session credential is `<session_id>.<secret>`, lasting until `expires_at`.

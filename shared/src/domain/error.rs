@@ -44,6 +44,9 @@ pub enum ErrorCode {
     /// The dev server only: the request's `Host` is not a loopback name nor in
     /// `DEV_ALLOWED_HOSTS` (a DNS-rebinding page's requests name the attacker's host).
     ForbiddenHost,
+    /// A sensitive operation on a signin whose last proven factor is older than
+    /// `REVERIFY_MINUTES`: `POST /auth/reverify` first.
+    ReverificationRequired,
 }
 
 /// One problem with one field of the request.
@@ -129,6 +132,9 @@ pub enum AuthError {
     Unauthenticated,
     #[error("user blocked")]
     UserBlocked,
+    /// The active signin last proved a factor longer than `REVERIFY_MINUTES` ago.
+    #[error("reverification required")]
+    ReverificationRequired,
     #[error("delivery failed: {0}")]
     DeliveryFailed(String),
     /// The provider refused or its ID token failed a check; the text says which, never the token.

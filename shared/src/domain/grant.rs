@@ -25,12 +25,10 @@ pub struct Prepared {
     pub next: SessionState,
 }
 
-pub fn prepare(
-    deps: &Deps,
-    state: Option<&SessionState>,
-    user_id: &str,
-    now: Timestamp,
-) -> Prepared {
+/// Prepares the grant of a signin of `user_id` to the caller (whose address and user agent the
+/// signin records; it counts as verified now).
+pub fn prepare(deps: &Deps, caller: &Caller, user_id: &str, now: Timestamp) -> Prepared {
+    let state = caller.session.as_ref();
     let (secret, secret_hash) = session::new_secret();
     let mut next = match state {
         Some(s) => s.clone(),
@@ -52,6 +50,9 @@ pub fn prepare(
         created_at: now,
         expires_at: now + deps.config.session_max,
         last_active_at: now,
+        verified_at: now,
+        user_agent: caller.user_agent.clone(),
+        ip: Some(caller.ip.clone()),
     };
     // The new signin ends last of all the session's signins: its end is the session's.
     let expires_at = session::idle_deadline(deps, now, signin.expires_at);
@@ -72,7 +73,7 @@ pub fn prepare(
         }),
     };
     let grant = Grant {
-        removed_signin_ids: next.replaced_by_signin_of(user_id),
+        removed_signins: next.replaced_by_signin_of(user_id),
         signin,
         session,
     };
@@ -150,7 +151,7 @@ async fn complete_signin(
     extras: Extras,
     now: Timestamp,
 ) -> Result<(), AuthError> {
-    let mut prepared = prepare(deps, caller.session.as_ref(), user_id, now);
+    let mut prepared = prepare(deps, caller, user_id, now);
     let check = extras.check;
     let completion = SigninCompletion {
         user_id: user_id.to_string(),
@@ -214,7 +215,7 @@ pub(crate) async fn finish_signup(
         created_at: now,
         updated_at: now,
     };
-    let mut prepared = prepare(deps, caller.session.as_ref(), &user.id, now);
+    let mut prepared = prepare(deps, caller, &user.id, now);
     let completion = SignupCompletion {
         attempt_session_id: attempt.session_id.clone(),
         check,

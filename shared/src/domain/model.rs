@@ -305,6 +305,21 @@ pub struct Signin {
     pub expires_at: Timestamp,
     #[serde(with = "time::serde::timestamp")]
     pub last_active_at: Timestamp,
+    /// When the user last proved a factor on this signin: set at the grant, refreshed by a
+    /// completed reverification (`domain::reverify`). A signin stored before it existed reads as
+    /// the epoch, so it must reverify before a sensitive operation.
+    #[serde(with = "time::serde::timestamp", default = "epoch")]
+    pub verified_at: Timestamp,
+    /// The `User-Agent` of the request that granted it (shown in `GET /me/sessions`).
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// The client address of the request that granted it.
+    #[serde(default)]
+    pub ip: Option<String>,
+}
+
+fn epoch() -> Timestamp {
+    OffsetDateTime::UNIX_EPOCH
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

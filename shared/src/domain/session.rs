@@ -103,6 +103,8 @@ pub async fn resolve(
     // just before a sign-in replaced the secret, and clearing it would drop the new one.
     if secret_ok {
         caller.session = Some(prune(deps, state, now));
+    } else {
+        caller.stale_credential = true;
     }
     Ok(caller)
 }
@@ -136,7 +138,7 @@ pub async fn touch_if_stale(deps: &Deps, caller: &mut Caller) -> Result<(), Auth
     let expires_at = deadline(deps, state, now);
     let active = state.session.active_signin_id.clone();
     deps.store
-        .touch_session(&state.session.id, active.as_deref(), now, expires_at)
+        .touch_session(&state.session.id, state.active_signin(), now, expires_at)
         .await?;
     state.session.last_active_at = now;
     state.session.expires_at = expires_at;
@@ -155,15 +157,10 @@ pub async fn switch(deps: &Deps, caller: &mut Caller, signin_id: &str) -> Result
     let now = deps.clock.now();
     let state = caller.session.as_mut().ok_or(AuthError::Unauthenticated)?;
     let not_here = || AuthError::invalid("signin_id", "is not a signin of this session");
-    if !state.signins.iter().any(|s| s.id == signin_id) {
+    let Some(signin) = state.signins.iter().find(|s| s.id == signin_id) else {
         return Err(not_here());
-    }
-    if deps
-        .store
-        .switch_signin(&state.session.id, signin_id, now)
-        .await?
-        == Written::Conflict
-    {
+    };
+    if deps.store.switch_signin(signin, now).await? == Written::Conflict {
         return Err(not_here());
     }
     state.session.active_signin_id = Some(signin_id.to_string());
@@ -181,6 +178,11 @@ pub async fn sign_out(
     caller: &mut Caller,
     signin_id: Option<&str>,
 ) -> Result<(), AuthError> {
+    // A credential whose secret was replaced ends nothing: saying 200 would let its holder
+    // believe a copied (and since rotated) cookie was revoked.
+    if caller.stale_credential {
+        return Err(AuthError::Unauthenticated);
+    }
     let Some(signin_id) = signin_id else {
         if let Some(state) = caller.session.take() {
             deps.store.delete_session(&state.session.id).await?;
@@ -190,9 +192,9 @@ pub async fn sign_out(
     };
     let state = caller.session.as_mut().ok_or(AuthError::Unauthenticated)?;
     let not_here = || AuthError::invalid("signin_id", "is not a signin of this session");
-    if !state.signins.iter().any(|s| s.id == signin_id) {
+    let Some(signin) = state.signins.iter().find(|s| s.id == signin_id).cloned() else {
         return Err(not_here());
-    }
+    };
     let was_active = state.session.active_signin_id.as_deref() == Some(signin_id);
     let next_active = if was_active {
         state
@@ -206,7 +208,7 @@ pub async fn sign_out(
     };
     let written = deps
         .store
-        .remove_signin(&state.session.id, signin_id, next_active.as_deref())
+        .remove_signin(&signin, next_active.as_deref())
         .await?;
     if written == Written::Conflict {
         return Err(not_here());

@@ -160,12 +160,12 @@ impl SessionState {
 
     /// Which signins a new signin of `user_id` replaces: the same user's older one (one signin
     /// per user), and the least recently active other one when the session is full.
-    pub fn replaced_by_signin_of(&self, user_id: &str) -> Vec<String> {
-        let mut removed: Vec<String> = self
+    pub fn replaced_by_signin_of(&self, user_id: &str) -> Vec<Signin> {
+        let mut removed: Vec<Signin> = self
             .signins
             .iter()
             .filter(|s| s.user_id == user_id)
-            .map(|s| s.id.clone())
+            .cloned()
             .collect();
         let others: Vec<&Signin> = self
             .signins
@@ -175,7 +175,7 @@ impl SessionState {
         if others.len() >= SIGNINS_PER_SESSION
             && let Some(oldest) = others.iter().min_by_key(|s| s.last_active_at)
         {
-            removed.push(oldest.id.clone());
+            removed.push((*oldest).clone());
         }
         removed
     }
@@ -188,7 +188,7 @@ impl SessionState {
             GrantSession::Rotate(r) => self.session.rotate(r),
         }
         self.signins
-            .retain(|s| !grant.removed_signin_ids.contains(&s.id));
+            .retain(|s| !grant.removed_signins.iter().any(|r| r.id == s.id));
         self.signins.push(grant.signin.clone());
     }
 

@@ -168,6 +168,11 @@ fn describe_domain(e: &AuthError, correlation_id: &str) -> Described {
         AuthError::Unauthenticated => {
             Described::one(S::UNAUTHORIZED, ErrorCode::Unauthenticated, "sign in first")
         }
+        AuthError::ReverificationRequired => Described::one(
+            S::FORBIDDEN,
+            ErrorCode::ReverificationRequired,
+            "confirm it is you first: POST /auth/reverify, then retry",
+        ),
         AuthError::UserBlocked => Described::one(
             S::FORBIDDEN,
             ErrorCode::UserBlocked,

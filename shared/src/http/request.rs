@@ -45,6 +45,15 @@ pub fn client_ip(req: &Request) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// The request's `User-Agent`, cut to 256 characters (it is stored on the signin it grants).
+pub fn user_agent(req: &Request) -> Option<String> {
+    req.headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(256).collect::<String>())
+        .filter(|v| !v.trim().is_empty())
+}
+
 /// Parses a JSON body into `T`, which must refuse unknown fields. Errors name the field.
 pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if !is_json(req) {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::error::ApiError;
-use super::request::{RequestId, body_too_large, client_ip};
+use super::request::{RequestId, body_too_large, client_ip, user_agent};
 use super::{Request, Response, cors, credential, handlers, views};
 use crate::domain::Deps;
 use crate::domain::{Caller, session};
@@ -326,6 +326,7 @@ async fn run(
         cors::check_origin(&deps.config, req, &presented)?;
         *caller = session::resolve(deps, presented.credential(), &caller.ip).await?;
     }
+    caller.user_agent = user_agent(req);
     if body_too_large(req) {
         return Err(ApiError::PayloadTooLarge);
     }

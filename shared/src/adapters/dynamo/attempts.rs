@@ -16,7 +16,9 @@ use crate::domain::ports::store::{
 use super::DynamoStore;
 use super::codec::{n, s, to_item, to_value};
 use super::expr::Expr;
-use super::keys::{attempt_key, session_key, signin_attempt_key, signup_attempt_key, user_key};
+use super::keys::{
+    SIGNINS_VERSION, attempt_key, session_key, signin_attempt_key, signup_attempt_key, user_key,
+};
 use super::transaction::{Outcome, Slot, Transaction};
 
 #[async_trait]
@@ -139,7 +141,7 @@ impl AttemptStore for DynamoStore {
         let claims: Vec<(Claim, Slot)> = c
             .claims
             .iter()
-            .map(|claim| (claim.clone(), tx.push(self.claim_put(claim, &c.user.id))))
+            .map(|claim| (claim.clone(), self.push_claim(&mut tx, claim, &c.user.id)))
             .collect();
         tx.push(self.put_new(to_item(&c.user, user_key(&c.user.id))?));
         let session = self.push_grant(&mut tx, &c.grant)?;
@@ -275,13 +277,18 @@ impl AttemptStore for DynamoStore {
                 .value(":pw", s(hash))
                 .value(":updated", n(c.grant.signin.created_at.unix_timestamp()));
         }
+        // Every grant counts on the user, so ending all its signins cannot miss this one.
+        let user = user
+            .append(" ADD #signins :one")
+            .name("#signins", SIGNINS_VERSION)
+            .value(":one", n(1));
         let user = tx.push(self.update(user_key(&c.user_id), user));
         let claims: Vec<(Claim, Slot)> = c
             .verified
             .iter()
             .map(|(_, claim)| claim)
             .chain(c.link.iter())
-            .map(|claim| (claim.clone(), tx.push(self.claim_put(claim, &c.user_id))))
+            .map(|claim| (claim.clone(), self.push_claim(&mut tx, claim, &c.user_id)))
             .collect();
         let session = self.push_grant(&mut tx, &c.grant)?;
 

@@ -1,12 +1,12 @@
-//! The items a completed sign-in or sign-up grants: the new signin, the signins it replaces,
-//! and the session's creation or rotation.
+//! The items a completed sign-in or sign-up grants: the new signin (and its entry in the user's
+//! index), the signins it replaces (and theirs), and the session's creation or rotation.
 
 use crate::domain::ports::store::{Grant, GrantSession, SessionRotation, StoreError};
 
 use super::DynamoStore;
 use super::codec::{n, s, to_item};
 use super::expr::Expr;
-use super::keys::{session_key, signin_key};
+use super::keys::{session_key, signin_key, user_signin_key};
 use super::transaction::{Slot, Transaction};
 
 impl DynamoStore {
@@ -18,12 +18,15 @@ impl DynamoStore {
         grant: &Grant,
     ) -> Result<Slot, StoreError> {
         let session_id = grant.session_id();
+        let signin = &grant.signin;
+        tx.push(self.put_new(to_item(signin, signin_key(session_id, &signin.id))?));
         tx.push(self.put_new(to_item(
-            &grant.signin,
-            signin_key(session_id, &grant.signin.id),
+            signin,
+            user_signin_key(&signin.user_id, &signin.id),
         )?));
-        for removed in &grant.removed_signin_ids {
-            tx.push(self.delete(signin_key(session_id, removed)));
+        for removed in &grant.removed_signins {
+            tx.push(self.delete(signin_key(session_id, &removed.id)));
+            tx.push(self.delete(user_signin_key(&removed.user_id, &removed.id)));
         }
         Ok(tx.push(match &grant.session {
             GrantSession::Create(session) => {

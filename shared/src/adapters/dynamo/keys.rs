@@ -60,13 +60,39 @@ pub(super) fn attempt_key(k: AttemptKey<'_>) -> Item {
     )
 }
 
-pub(super) fn user_key(user_id: &str) -> Item {
-    key(format!("USER#{user_id}"), USER_SK)
+pub(super) fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
 }
+
+pub(super) fn user_key(user_id: &str) -> Item {
+    key(user_pk(user_id), USER_SK)
+}
+
+/// A signin's entry in its user's index: a copy of the signin under the user's key, so one
+/// Query lists a user's signins across sessions (`SIGNIN_PREFIX` sort keys).
+pub(super) fn user_signin_key(user_id: &str, signin_id: &str) -> Item {
+    key(user_pk(user_id), format!("{SIGNIN_PREFIX}{signin_id}"))
+}
+
+/// A claim's entry in its owner's index (`USER_CLAIM_PREFIX` + the claim's key), so deleting the
+/// user finds every claim it holds, provider identities included.
+pub(super) fn user_claim_key(user_id: &str, claim_key: &str) -> Item {
+    key(user_pk(user_id), format!("{USER_CLAIM_PREFIX}{claim_key}"))
+}
+
+pub(super) const USER_CLAIM_PREFIX: &str = "CLAIM#";
+/// The user item's counter of granted signins: every grant adds one, so a write that ends all of
+/// a user's signins can require that none was granted since it read them.
+pub(super) const SIGNINS_VERSION: &str = "signins_version";
 
 /// A uniqueness claim's key: `claim.key()` is its partition, so one user holds it at most.
 pub(super) fn claim_key(claim: &Claim) -> Item {
-    key(claim.key(), CLAIM_SK)
+    claim_key_of(&claim.key())
+}
+
+/// The claim item under a claim's key string (`EMAIL#...`), as the user's index records it.
+pub(super) fn claim_key_of(claim_key: &str) -> Item {
+    key(claim_key.to_string(), CLAIM_SK)
 }
 
 /// The counter of one fixed window: a new window is a new item, and TTL removes the old ones.

@@ -7,6 +7,8 @@
 //! | sign-up attempt | `SESSION#<id>` | `SIGNUP_ATTEMPT#<id>` |
 //! | sign-in attempt | `SESSION#<id>` | `SIGNIN_ATTEMPT#<id>` |
 //! | user | `USER#<id>` | `USER` |
+//! | the user's signin index entry (a copy of the signin) | `USER#<id>` | `SIGNIN#<signin id>` |
+//! | the user's claim index entry | `USER#<id>` | `CLAIM#<claim key>` |
 //! | uniqueness claim | `EMAIL#<addr>`, `PHONE#<e164>`, `USERNAME#<name>` | `CLAIM` |
 //! | limit counter | `LIMIT#<key>#<window end>` | `LIMIT` |
 //! | token-signing keyring | `KEYRING` | `KEYRING` (written by `adapters::keys`) |
@@ -16,7 +18,7 @@
 //! Layout: `keys` (the schema above), `codec` (values to items), `transaction` (multi-item
 //! writes, whose cancellation is read per pushed item), `update_item` (single-item writes),
 //! one file per port (`sessions`, `users`, `attempts`, `limits`) with `grant` shared by the
-//! completions, and `table` (creation for emulators).
+//! completions, `user_index` (a user's signins and claims across sessions), and `table` (creation for emulators).
 
 mod attempts;
 mod call_log;
@@ -29,6 +31,7 @@ mod sessions;
 mod table;
 mod transaction;
 mod update_item;
+mod user_index;
 mod users;
 
 use aws_sdk_dynamodb::Client;

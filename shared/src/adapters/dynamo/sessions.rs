@@ -15,7 +15,7 @@ use super::codec::{Item, from_item, n, s, unavailable};
 use super::expr::Expr;
 use super::keys::{
     SESSION_SK, SIGNIN_ATTEMPT_PREFIX, SIGNIN_PREFIX, SIGNUP_ATTEMPT_PREFIX, session_key,
-    session_pk, signin_key,
+    session_pk, signin_key, user_signin_key,
 };
 use super::transaction::{Outcome, Transaction};
 
@@ -53,7 +53,7 @@ impl SessionStore for DynamoStore {
     async fn touch_session(
         &self,
         session_id: &str,
-        active_signin_id: Option<&str>,
+        active_signin: Option<&Signin>,
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
@@ -64,41 +64,32 @@ impl SessionStore for DynamoStore {
             .value(":now", n(now.unix_timestamp()))
             .value(":exp", n(expires_at.unix_timestamp()));
         let touch_session = self.update_item(session_key(session_id), session, false);
-        match active_signin_id {
+        match active_signin {
             None => {
                 touch_session.await?;
             }
-            Some(signin_id) => {
-                let signin = Expr::new("SET #last = :now")
-                    .condition("attribute_exists(pk)")
-                    .name("#last", "last_active_at")
-                    .value(":now", n(now.unix_timestamp()));
-                let touch_signin =
-                    self.update_item(signin_key(session_id, signin_id), signin, false);
-                let (a, b) = tokio::join!(touch_session, touch_signin);
+            Some(signin) => {
+                let (a, b, c) = tokio::join!(
+                    touch_session,
+                    self.update_item(signin_key(session_id, &signin.id), touch_expr(now), false),
+                    self.update_item(
+                        user_signin_key(&signin.user_id, &signin.id),
+                        touch_expr(now),
+                        false
+                    ),
+                );
                 a?;
                 b?;
+                c?;
             }
         }
         Ok(())
     }
 
-    async fn switch_signin(
-        &self,
-        session_id: &str,
-        signin_id: &str,
-        now: Timestamp,
-    ) -> Result<Written, StoreError> {
+    async fn switch_signin(&self, signin: &Signin, now: Timestamp) -> Result<Written, StoreError> {
+        let session_id = &signin.session_id;
         let mut tx = Transaction::new();
-        tx.push(
-            self.update(
-                signin_key(session_id, signin_id),
-                Expr::new("SET #last = :now")
-                    .condition("attribute_exists(pk)")
-                    .name("#last", "last_active_at")
-                    .value(":now", n(now.unix_timestamp())),
-            ),
-        );
+        tx.push(self.update(signin_key(session_id, &signin.id), touch_expr(now)));
         tx.push(
             self.update(
                 session_key(session_id),
@@ -106,12 +97,23 @@ impl SessionStore for DynamoStore {
                     .condition("attribute_exists(pk)")
                     .name("#active", "active_signin_id")
                     .name("#last", "last_active_at")
-                    .value(":active", s(signin_id))
+                    .value(":active", s(&signin.id))
                     .value(":now", n(now.unix_timestamp())),
             ),
         );
+        // The index entry's `last_active_at` is shown in `GET /me/sessions`; it is not recreated
+        // if gone, so it is written beside the transaction.
+        let (switched, indexed) = tokio::join!(
+            self.run(tx),
+            self.update_item(
+                user_signin_key(&signin.user_id, &signin.id),
+                touch_expr(now),
+                false
+            )
+        );
+        indexed?;
         // Either item gone means the same to the caller.
-        Ok(match self.run(tx).await? {
+        Ok(match switched? {
             Outcome::Done => Written::Done,
             Outcome::Cancelled(_) => Written::Conflict,
         })
@@ -119,10 +121,10 @@ impl SessionStore for DynamoStore {
 
     async fn remove_signin(
         &self,
-        session_id: &str,
-        signin_id: &str,
+        signin: &Signin,
         next_active: Option<&str>,
     ) -> Result<Written, StoreError> {
+        let session_id = &signin.session_id;
         let session = match next_active {
             Some(next) => Expr::new("SET #active = :active").value(":active", s(next)),
             None => Expr::new("REMOVE #active"),
@@ -131,13 +133,14 @@ impl SessionStore for DynamoStore {
         .name("#active", "active_signin_id");
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(signin_key(session_id, signin_id)))
+            .set_key(Some(signin_key(session_id, &signin.id)))
             .condition_expression("attribute_exists(pk)")
             .build()
             .expect("table and key are set");
         let mut tx = Transaction::new();
         tx.push(TransactWriteItem::builder().delete(delete).build());
         tx.push(self.update(session_key(session_id), session));
+        tx.push(self.delete(user_signin_key(&signin.user_id, &signin.id)));
         Ok(match self.run(tx).await? {
             Outcome::Done => Written::Done,
             Outcome::Cancelled(_) => Written::Conflict,
@@ -153,17 +156,29 @@ impl SessionStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(session_key(session_id)))
             .send();
-        let (deleted, keys) = tokio::join!(
+        let (deleted, collection) = tokio::join!(
             delete_session,
-            self.query_collection(session_id, Some("pk, sk"))
+            self.query_collection(session_id, Some("pk, sk, user_id"))
         );
         deleted.map_err(unavailable)?;
-        let keys: Vec<Item> = keys?
-            .into_iter()
-            .filter(|k| {
-                k.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) != Some(SESSION_SK)
-            })
-            .collect();
+        let mut keys: Vec<Item> = Vec::new();
+        for item in collection? {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let sk = text("sk").unwrap_or_default();
+            if sk == SESSION_SK {
+                continue;
+            }
+            // A signin's entry in its user's index goes with it.
+            if let (Some(signin_id), Some(user_id)) =
+                (sk.strip_prefix(SIGNIN_PREFIX), text("user_id"))
+            {
+                keys.push(user_signin_key(&user_id, signin_id));
+            }
+            keys.push(Item::from([
+                ("pk".to_string(), s(text("pk").unwrap_or_default())),
+                ("sk".to_string(), s(sk)),
+            ]));
+        }
         for chunk in keys.chunks(25) {
             let mut pending: Vec<WriteRequest> = chunk
                 .iter()
@@ -200,6 +215,34 @@ impl SessionStore for DynamoStore {
         }
         Ok(())
     }
+
+    async fn signins_of_user(&self, user_id: &str) -> Result<Vec<Signin>, StoreError> {
+        self.indexed_signins(user_id).await
+    }
+
+    async fn revoke_signin(&self, signin: &Signin) -> Result<Written, StoreError> {
+        self.revoke(signin).await
+    }
+
+    async fn end_signins_of_user(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+    ) -> Result<Vec<Signin>, StoreError> {
+        self.end_all(user_id, except).await
+    }
+
+    async fn mark_verified(&self, signin: &Signin, at: Timestamp) -> Result<Written, StoreError> {
+        self.verified(signin, at).await
+    }
+}
+
+/// Marks a signin (or its index entry) used now, provided it still exists.
+fn touch_expr(now: Timestamp) -> Expr {
+    Expr::new("SET #last = :now")
+        .condition("attribute_exists(pk)")
+        .name("#last", "last_active_at")
+        .value(":now", n(now.unix_timestamp()))
 }
 
 impl DynamoStore {

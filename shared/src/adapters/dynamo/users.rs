@@ -16,7 +16,7 @@ use crate::domain::ports::store::{
 use super::DynamoStore;
 use super::codec::{Item, from_item, n, s, to_item, to_value, unavailable};
 use super::expr::Expr;
-use super::keys::{claim_key, user_key};
+use super::keys::{claim_key, user_claim_key, user_key};
 use super::transaction::{Outcome, Slot, Transaction};
 
 #[async_trait]
@@ -103,7 +103,7 @@ impl UserStore for DynamoStore {
         let mut tx = Transaction::new();
         let claims: Vec<(Claim, Slot)> = claims
             .iter()
-            .map(|c| (c.clone(), tx.push(self.claim_put(c, &user.id))))
+            .map(|c| (c.clone(), self.push_claim(&mut tx, c, &user.id)))
             .collect();
         tx.push(self.put_new(to_item(user, user_key(&user.id))?));
         Ok(match self.run(tx).await? {
@@ -174,6 +174,10 @@ impl UserStore for DynamoStore {
         }
     }
 
+    async fn delete_user(&self, user_id: &str) -> Result<Written, StoreError> {
+        self.delete_everything(user_id).await
+    }
+
     async fn change_username(
         &self,
         user_id: &str,
@@ -184,7 +188,7 @@ impl UserStore for DynamoStore {
         let new_claim = Claim::Username(to.to_string());
         let old_claim = from.map(|f| Claim::Username(f.to_string()));
         let mut tx = Transaction::new();
-        let claim = tx.push(self.claim_put(&new_claim, user_id));
+        let claim = self.push_claim(&mut tx, &new_claim, user_id);
 
         let user_condition = match from {
             Some(_) => "attribute_exists(pk) AND #username = :from",
@@ -209,6 +213,7 @@ impl UserStore for DynamoStore {
                 .build()
                 .expect("table and key are set");
             tx.push(TransactWriteItem::builder().delete(delete).build());
+            tx.push(self.delete(user_claim_key(user_id, &old.key())));
         }
 
         // Another user's claim on the new name outranks a stale user or old claim.
@@ -221,8 +226,24 @@ impl UserStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// Claims `claim` for `user_id` (see `claim_put`) and records it in the user's index, so
+    /// deleting the user finds it. The returned slot is the claim's: its failure means another
+    /// user holds it.
+    pub(super) fn push_claim(&self, tx: &mut Transaction, claim: &Claim, user_id: &str) -> Slot {
+        let slot = tx.push(self.claim_put(claim, user_id));
+        let mut entry = user_claim_key(user_id, &claim.key());
+        entry.insert("claim".into(), s(claim.key()));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(entry))
+            .build()
+            .expect("table and item are set");
+        tx.push(TransactWriteItem::builder().put(put).build());
+        slot
+    }
+
     /// A claim for `user_id`: new, or already theirs (so re-claiming one's own contact is fine).
-    pub(super) fn claim_put(&self, claim: &Claim, user_id: &str) -> TransactWriteItem {
+    fn claim_put(&self, claim: &Claim, user_id: &str) -> TransactWriteItem {
         let mut item = claim_key(claim);
         item.insert("user_id".into(), s(user_id));
         let put = Put::builder()

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::MemoryStore;
+use super::{MemoryStore, State};
 use crate::domain::model::*;
 use crate::domain::ports::store::*;
 
@@ -15,7 +15,7 @@ impl SessionStore for MemoryStore {
     async fn touch_session(
         &self,
         session_id: &str,
-        active_signin_id: Option<&str>,
+        active_signin: Option<&Signin>,
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
@@ -26,7 +26,7 @@ impl SessionStore for MemoryStore {
             if let Some(signin) = s
                 .signins
                 .iter_mut()
-                .find(|x| Some(x.id.as_str()) == active_signin_id)
+                .find(|x| Some(&x.id) == active_signin.map(|a| &a.id))
             {
                 signin.last_active_at = now;
             }
@@ -34,37 +34,31 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    async fn switch_signin(
-        &self,
-        session_id: &str,
-        signin_id: &str,
-        now: Timestamp,
-    ) -> Result<Written, StoreError> {
+    async fn switch_signin(&self, target: &Signin, now: Timestamp) -> Result<Written, StoreError> {
         let mut state = self.lock();
-        let Some(s) = state.sessions.get_mut(session_id) else {
+        let Some(s) = state.sessions.get_mut(&target.session_id) else {
             return Ok(Written::Conflict);
         };
-        let Some(signin) = s.signins.iter_mut().find(|x| x.id == signin_id) else {
+        let Some(signin) = s.signins.iter_mut().find(|x| x.id == target.id) else {
             return Ok(Written::Conflict);
         };
         signin.last_active_at = now;
-        s.session.active_signin_id = Some(signin_id.to_string());
+        s.session.active_signin_id = Some(target.id.clone());
         s.session.last_active_at = now;
         Ok(Written::Done)
     }
 
     async fn remove_signin(
         &self,
-        session_id: &str,
-        signin_id: &str,
+        signin: &Signin,
         next_active: Option<&str>,
     ) -> Result<Written, StoreError> {
         let mut state = self.lock();
-        let Some(s) = state.sessions.get_mut(session_id) else {
+        let Some(s) = state.sessions.get_mut(&signin.session_id) else {
             return Ok(Written::Conflict);
         };
         let before = s.signins.len();
-        s.signins.retain(|x| x.id != signin_id);
+        s.signins.retain(|x| x.id != signin.id);
         if s.signins.len() == before {
             return Ok(Written::Conflict);
         }
@@ -75,5 +69,76 @@ impl SessionStore for MemoryStore {
     async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
         self.lock().sessions.remove(session_id);
         Ok(())
+    }
+
+    async fn signins_of_user(&self, user_id: &str) -> Result<Vec<Signin>, StoreError> {
+        Ok(self.lock().signins_of(user_id))
+    }
+
+    async fn revoke_signin(&self, signin: &Signin) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        Ok(if state.end_signin(signin) {
+            Written::Done
+        } else {
+            Written::Conflict
+        })
+    }
+
+    async fn end_signins_of_user(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+    ) -> Result<Vec<Signin>, StoreError> {
+        let mut state = self.lock();
+        let ended: Vec<Signin> = state
+            .signins_of(user_id)
+            .into_iter()
+            .filter(|s| Some(s.id.as_str()) != except)
+            .collect();
+        for s in &ended {
+            state.end_signin(s);
+        }
+        Ok(ended)
+    }
+
+    async fn mark_verified(&self, target: &Signin, at: Timestamp) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        let signin = state
+            .sessions
+            .get_mut(&target.session_id)
+            .and_then(|s| s.signins.iter_mut().find(|x| x.id == target.id));
+        Ok(match signin {
+            Some(signin) => {
+                signin.verified_at = at;
+                Written::Done
+            }
+            None => Written::Conflict,
+        })
+    }
+}
+
+impl State {
+    /// The user's signins across sessions. The embedded store finds them by scanning its
+    /// sessions under the one lock, which is the index DynamoDB keeps under the user's key.
+    pub(super) fn signins_of(&self, user_id: &str) -> Vec<Signin> {
+        let mut out: Vec<Signin> = self
+            .sessions
+            .values()
+            .flat_map(|s| s.signins.iter().filter(|x| x.user_id == user_id))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
+    /// Removes a signin from its session, leaving the session (its active signin may dangle,
+    /// which reads as none). False if it was gone.
+    pub(super) fn end_signin(&mut self, signin: &Signin) -> bool {
+        let Some(s) = self.sessions.get_mut(&signin.session_id) else {
+            return false;
+        };
+        let before = s.signins.len();
+        s.signins.retain(|x| x.id != signin.id);
+        s.signins.len() != before
     }
 }

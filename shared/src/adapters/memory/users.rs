@@ -80,6 +80,18 @@ impl UserStore for MemoryStore {
         }))
     }
 
+    async fn delete_user(&self, user_id: &str) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        if state.users.remove(user_id).is_none() {
+            return Ok(Written::Conflict);
+        }
+        state.claims.retain(|_, owner| owner != user_id);
+        for signin in state.signins_of(user_id) {
+            state.end_signin(&signin);
+        }
+        Ok(Written::Done)
+    }
+
     async fn change_username(
         &self,
         user_id: &str,

@@ -137,7 +137,8 @@ pub struct SessionRotation {
 #[derive(Clone, Debug)]
 pub struct Grant {
     pub signin: Signin,
-    pub removed_signin_ids: Vec<String>,
+    /// The signins it replaces (their items and their user's index entries go).
+    pub removed_signins: Vec<Signin>,
     pub session: GrantSession,
 }
 
@@ -314,33 +315,54 @@ pub trait SessionStore: Send + Sync {
     /// The session and everything under it, in one read. Expiry is the caller's to judge.
     async fn load_session(&self, session_id: &str) -> Result<Option<SessionState>, StoreError>;
 
-    /// Moves the session's idle deadline and the active signin's `last_active_at`.
+    /// Moves the session's idle deadline and the active signin's `last_active_at` (on the signin
+    /// and on its entry in the user's index; neither is recreated if it is gone).
     async fn touch_session(
         &self,
         session_id: &str,
-        active_signin_id: Option<&str>,
+        active_signin: Option<&Signin>,
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError>;
 
-    /// Makes `signin_id` the active signin and marks it used now. `Conflict` if either is gone.
-    async fn switch_signin(
-        &self,
-        session_id: &str,
-        signin_id: &str,
-        now: Timestamp,
-    ) -> Result<Written, StoreError>;
+    /// Makes `signin` (of session `signin.session_id`) the active signin and marks it used now.
+    /// `Conflict` if either is gone.
+    async fn switch_signin(&self, signin: &Signin, now: Timestamp) -> Result<Written, StoreError>;
 
-    /// Removes one signin and sets the active one to `next_active`. `Conflict` if it was gone.
+    /// Removes one signin (and its user-index entry) and sets the active one to `next_active`.
+    /// `Conflict` if it was gone.
     async fn remove_signin(
         &self,
-        session_id: &str,
-        signin_id: &str,
+        signin: &Signin,
         next_active: Option<&str>,
     ) -> Result<Written, StoreError>;
 
-    /// Deletes the session and everything under it.
+    /// Deletes the session and everything under it, its signins' user-index entries included.
     async fn delete_session(&self, session_id: &str) -> Result<(), StoreError>;
+
+    /// Every signin of the user across sessions, from the user's index, in one read: what
+    /// `GET /me/sessions` shows. Signins past their end or idle too long are the caller's to
+    /// filter out (TTL removes them lazily).
+    async fn signins_of_user(&self, user_id: &str) -> Result<Vec<Signin>, StoreError>;
+
+    /// Ends one signin wherever it is: its item in its session and its user-index entry, in one
+    /// write. Its session stays (a dangling active signin reads as none). `Conflict` if it was
+    /// already gone.
+    async fn revoke_signin(&self, signin: &Signin) -> Result<Written, StoreError>;
+
+    /// Ends every signin of the user, everywhere, except the one named `except`, and returns the
+    /// ended ones. Exact under concurrency: a signin granted to the user before this returns is
+    /// either ended too or was granted after the end took effect (grants and this write meet on
+    /// the user's item).
+    async fn end_signins_of_user(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+    ) -> Result<Vec<Signin>, StoreError>;
+
+    /// Records a completed reverification: `verified_at` on the signin and its index entry.
+    /// `Conflict` if the signin is gone.
+    async fn mark_verified(&self, signin: &Signin, at: Timestamp) -> Result<Written, StoreError>;
 }
 
 #[async_trait]
@@ -375,6 +397,13 @@ pub trait UserStore: Send + Sync {
         user_id: &str,
         changes: &ProfileChanges,
     ) -> Result<Option<User>, StoreError>;
+
+    /// Deletes the user and everything that is theirs: the user item, every claim it holds
+    /// (email, phone, username, provider identities; each then free for anyone), and every signin
+    /// in every session with its index entry. All in one transaction where it fits (otherwise the
+    /// signins go first, the user and its claims last), exact under concurrency like
+    /// `end_signins_of_user`. `Conflict` if the user was already gone.
+    async fn delete_user(&self, user_id: &str) -> Result<Written, StoreError>;
 
     /// Moves the username claim from `from` to `to` and sets the other changes, atomically.
     async fn change_username(
