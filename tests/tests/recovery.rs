@@ -53,7 +53,10 @@ async fn reset(browser: &mut Browser, attempt_id: &str, password: &str) -> Answe
 }
 
 async fn a_reset_by_email_code_sets_the_password_and_signs_in(server: Server) {
-    let (_, email, user_id) = server.new_user("reset").await;
+    let (mut first_device, email, user_id) = server.new_user("reset").await;
+    let mut second_device = server.browser();
+    let signed_in = second_device.sign_in(&email, "analytical engine").await;
+    assert_eq!(signed_in.status, 200, "{:#}", signed_in.body);
     let mut browser = server.browser();
     let id = reset_until_password(&server, &mut browser, &email, "reset_password_email_code").await;
 
@@ -67,6 +70,13 @@ async fn a_reset_by_email_code_sets_the_password_and_signs_in(server: Server) {
     assert_eq!(done.user_id(), Some(user_id.as_str()));
     assert_eq!(done.body["data"]["signin_attempts"][0]["completed"], true);
     assert!(done.set_cookie().is_some(), "the session secret rotated");
+
+    // Every other signin of the user ended, on every device; the resetting browser stays in.
+    for device in [&mut first_device, &mut second_device] {
+        let me = device.get("/me").await;
+        assert_eq!(me.status, 401, "{:#}", me.body);
+    }
+    assert_eq!(browser.get("/me").await.status, 200);
 
     // Used once: the attempt is done.
     let again = reset(&mut browser, &id, "yet another new password").await;

@@ -774,6 +774,7 @@ fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
         remaining_steps: vec![Step::VerifyEmailOtp],
         missing_fields: vec![],
         sso: None,
+        reset: None,
         codes: CodeState {
             code: Some(code("hash-s")),
             sends: 1,

@@ -4,6 +4,7 @@
 
 pub(crate) mod attempts;
 pub mod caller;
+pub mod change_password;
 pub mod codes;
 pub mod complete_profile;
 pub mod complete_signup;

@@ -226,6 +226,11 @@ pub struct SigninAttempt {
     /// What an `sso` attempt keeps server-side while the user is at the provider.
     #[serde(default)]
     pub sso: Option<SsoRequest>,
+    /// What a password reset of a known user needs at its last step, read when it was opened so
+    /// that step need not read the user again (kept server-side; `None` for other attempts and
+    /// for an unknown identifier's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<ResetContext>,
     #[serde(flatten)]
     pub codes: CodeState,
     pub completed: bool,
@@ -262,6 +267,32 @@ impl CodeAttempt for SigninAttempt {
     }
     fn destination(&self, _channel: Channel) -> Option<&str> {
         self.destination.as_deref()
+    }
+}
+
+/// A password reset's view of its user: what the new password must not be built on (email,
+/// username, names), and where the "password reset" notice goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetContext {
+    pub notice_to: Option<String>,
+    pub password_context: Vec<String>,
+}
+
+impl ResetContext {
+    pub fn of(user: &User) -> Self {
+        Self {
+            notice_to: user.email.clone(),
+            password_context: [
+                &user.email,
+                &user.username,
+                &user.first_name,
+                &user.last_name,
+            ]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        }
     }
 }
 

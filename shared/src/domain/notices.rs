@@ -8,18 +8,21 @@ use super::ports::Message;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Notice {
+    PasswordChanged,
     PasswordReset,
 }
 
 impl Notice {
     fn subject(self) -> &'static str {
         match self {
+            Notice::PasswordChanged => "Your password was changed",
             Notice::PasswordReset => "Your password was reset",
         }
     }
 
     fn text(self) -> &'static str {
         match self {
+            Notice::PasswordChanged => "The password of your account was just changed.",
             Notice::PasswordReset => {
                 "The password of your account was just reset with a code, and every other \
                  device was signed out."
@@ -68,5 +71,9 @@ mod tests {
         assert_eq!(m.channel, Channel::Email);
         assert_eq!(m.to, "old@example.com");
         assert!(m.text.contains("just reset"), "{}", m.text);
+        assert_ne!(
+            message(Notice::PasswordReset, "a@example.com").subject,
+            message(Notice::PasswordChanged, "a@example.com").subject
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! signs the user in and ends every other signin of theirs, on every device.
 
 use super::caller::Caller;
+use super::devices;
 use super::error::{AuthError, FieldError};
 use super::grant;
 use super::model::{SigninAttempt, Step};
@@ -42,25 +43,18 @@ pub async fn reset_password(
         .user_id
         .clone()
         .ok_or_else(|| AuthError::internal("a reset attempt past its code without a user"))?;
+    let context = attempt
+        .reset
+        .clone()
+        .ok_or_else(|| AuthError::internal("a reset attempt past its code without its context"))?;
     let now = deps.clock.now();
-    let user = deps
-        .store
-        .get_user(&user_id)
-        .await?
-        .ok_or(AuthError::AttemptNotFound)?;
-
     let normalized = password::normalize(&typed);
-    let context: Vec<&str> = [
-        &user.email,
-        &user.username,
-        &user.first_name,
-        &user.last_name,
-    ]
-    .into_iter()
-    .flatten()
-    .map(String::as_str)
-    .collect();
-    password::check_policy(&normalized, &context).map_err(|e| AuthError::Invalid(vec![e]))?;
+    let words: Vec<&str> = context
+        .password_context
+        .iter()
+        .map(String::as_str)
+        .collect();
+    password::check_policy(&normalized, &words).map_err(|e| AuthError::Invalid(vec![e]))?;
     let hash = password::hash_blocking(normalized).await?;
 
     let check = AttemptCheck::AtStep {
@@ -68,7 +62,22 @@ pub async fn reset_password(
         step: Step::ResetPassword,
     };
     grant::sign_in_with_new_password(deps, caller, &user_id, check, hash, now).await?;
-    notices::send(deps, Notice::PasswordReset, user.email.as_deref(), &user_id).await;
+    // Every other signin of the user ends, on every device: whoever knew the old password (or
+    // holds a stolen cookie) is out. Exact under concurrency (see `devices`).
+    let keep = caller
+        .session
+        .as_ref()
+        .and_then(|s| s.session.active_signin_id.clone());
+    let (ended, ()) = tokio::join!(
+        devices::end_other_signins(deps, &user_id, keep.as_deref()),
+        notices::send(
+            deps,
+            Notice::PasswordReset,
+            context.notice_to.as_deref(),
+            &user_id
+        )
+    );
+    ended?;
     Ok(())
 }
 

@@ -15,7 +15,8 @@ use super::grant;
 use super::identifier;
 use super::limits::{ATTEMPT_TTL, Limit};
 use super::model::{
-    Channel, Claim, CodeState, PendingCode, SigninAttempt, SigninMethod, Step, Timestamp, User,
+    Channel, Claim, CodeState, PendingCode, ResetContext, SigninAttempt, SigninMethod, Step,
+    Timestamp, User,
 };
 use super::password;
 use crate::domain::Deps;
@@ -255,6 +256,9 @@ async fn open_code_attempt(
         remaining_steps: steps,
         missing_fields: Vec::new(),
         sso: None,
+        reset: user
+            .filter(|_| method.is_reset() && to.is_some())
+            .map(ResetContext::of),
         codes: CodeState {
             code: Some(PendingCode {
                 channel,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::domain::change_password::PasswordChange;
 use crate::domain::complete_profile::ProfileInput;
 use crate::domain::import::{IdentityInput, ImportInput};
 use crate::domain::me::MeUpdate;
@@ -85,6 +86,26 @@ impl From<ResetPasswordBody> for ResetInput {
         ResetInput {
             signin_attempt_id: b.signin_attempt_id,
             password: b.password,
+        }
+    }
+}
+
+/// `POST /me/password`. No `Debug`: it holds passwords.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeBody {
+    current_password: Option<String>,
+    new_password: Option<String>,
+    #[serde(default)]
+    sign_out_others: bool,
+}
+
+impl From<PasswordChangeBody> for PasswordChange {
+    fn from(b: PasswordChangeBody) -> Self {
+        PasswordChange {
+            current_password: b.current_password,
+            new_password: b.new_password,
+            sign_out_others: b.sign_out_others,
         }
     }
 }

@@ -38,10 +38,11 @@ pub enum Route {
     OpenidConfiguration,
     RotateSigningKey,
     ResetPassword,
+    ChangePassword,
 }
 
 impl Route {
-    pub const ALL: [Route; 19] = [
+    pub const ALL: [Route; 20] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -61,6 +62,7 @@ impl Route {
         Route::OpenidConfiguration,
         Route::RotateSigningKey,
         Route::ResetPassword,
+        Route::ChangePassword,
     ];
 
     pub fn method(self) -> Method {
@@ -83,7 +85,8 @@ impl Route {
             | Route::SignOut
             | Route::IssueToken
             | Route::RotateSigningKey
-            | Route::ResetPassword => Method::POST,
+            | Route::ResetPassword
+            | Route::ChangePassword => Method::POST,
         }
     }
 
@@ -106,6 +109,7 @@ impl Route {
             Route::Jwks => "/.well-known/jwks.json",
             Route::OpenidConfiguration => "/.well-known/openid-configuration",
             Route::RotateSigningKey => "/admin/signing-keys/rotate",
+            Route::ChangePassword => "/me/password",
             Route::ResetPassword => "/auth/reset-password",
         }
     }
@@ -149,6 +153,7 @@ impl Route {
             Route::Jwks => "jwks",
             Route::OpenidConfiguration => "openid-configuration",
             Route::RotateSigningKey => "admin-rotate-signing-key",
+            Route::ChangePassword => "change-password",
             Route::ResetPassword => "reset-password",
         }
     }
@@ -349,6 +354,7 @@ async fn run(
         Route::RotateSigningKey => handlers::admin::rotate_signing_key(deps, req).await,
         Route::Jwks => handlers::token::jwks(deps).await,
         Route::OpenidConfiguration => handlers::token::openid_configuration(deps, req),
+        Route::ChangePassword => handlers::me::change_password(deps, req, caller).await,
         Route::ResetPassword => handlers::signin::reset_password(deps, req, caller).await,
     }
 }

@@ -388,6 +388,16 @@ pub trait UserStore: Send + Sync {
         new_hash: &str,
     ) -> Result<Written, StoreError>;
 
+    /// Sets a new password hash (and `updated_at`), provided the user's hash is still `expected`
+    /// (`None`: the user has no password yet). `Conflict` if it changed or the user is gone.
+    async fn change_password(
+        &self,
+        user_id: &str,
+        expected: Option<&str>,
+        new_hash: &str,
+        now: Timestamp,
+    ) -> Result<Written, StoreError>;
+
     /// Counts a failed password on the user (seed 003's `login_attempts`).
     async fn record_failed_login(&self, user_id: &str) -> Result<(), StoreError>;
 
