@@ -272,6 +272,84 @@ async fn token_requests_stay_within_their_budget() {
     }
 }
 
+/// Issue 11's budgets: `GET /me/sessions` at most 2 sequential round trips, every other new
+/// request (reverification, revocations, `DELETE /me`) at most 4.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn self_service_requests_stay_within_their_budget() {
+    let Some(moto) = Moto::new(true).await else {
+        return;
+    };
+    let log = CallLog::new();
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let mut app = sesame::wiring::aws(moto.config(&[]), None).await;
+    app.store = Arc::new(moto.store(Some(log.clone())).await);
+    app.clock = clock.clone();
+    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
+    let (mut laptop, email, _) = server.new_user("selfbudget").await;
+    let mut devices = Vec::new();
+    for _ in 0..3 {
+        let mut b = server.browser();
+        let answer = b.sign_in(&email, "analytical engine").await;
+        assert_eq!(answer.status, 200, "{:#}", answer.body);
+        let id = answer.body["session"]["active_signin"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        devices.push((b, id));
+    }
+
+    log.take();
+    let listed = laptop.get("/me/sessions").await;
+    assert_eq!(listed.status, 200, "{:#}", listed.body);
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 4);
+    report(&log, "GET /me/sessions", 2);
+
+    let (_, target) = &devices[0];
+    let revoked = laptop
+        .post(&format!("/me/sessions/{target}/revoke"), json!({}))
+        .await;
+    assert_eq!(revoked.status, 200, "{:#}", revoked.body);
+    report(&log, "POST /me/sessions/{signin_id}/revoke", 4);
+
+    let others = laptop.post("/me/sessions/revoke-others", json!({})).await;
+    assert_eq!(others.status, 200, "{:#}", others.body);
+    report(&log, "POST /me/sessions/revoke-others (2 others)", 4);
+
+    clock.advance(Duration::minutes(11));
+    let opened = laptop
+        .post("/auth/reverify", json!({"strategy": "email_otp"}))
+        .await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    report(&log, "POST /auth/reverify (email_otp)", 4);
+
+    let code = server.code_for(&email).await;
+    log.take();
+    let done = laptop
+        .verify_signin(&opened.signin_attempt_id(), &code)
+        .await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+    report(
+        &log,
+        "POST /auth/attempt-verification (completes a reverification)",
+        2,
+    );
+
+    clock.advance(Duration::minutes(11));
+    let password = laptop
+        .post(
+            "/auth/reverify",
+            json!({"strategy": "password", "password": "analytical engine"}),
+        )
+        .await;
+    assert_eq!(password.status, 200, "{:#}", password.body);
+    report(&log, "POST /auth/reverify (password)", 4);
+
+    let req = laptop.client.delete(format!("{}/me", laptop.base));
+    let deleted = laptop.send(req).await;
+    assert_eq!(deleted.status, 200, "{:#}", deleted.body);
+    report(&log, "DELETE /me", 4);
+}
+
 /// DESIGN section 11's budget for password reset and change: at most 4 sequential round trips.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn recovery_requests_stay_within_their_dynamodb_round_trip_budget() {

@@ -775,6 +775,7 @@ fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
         missing_fields: vec![],
         sso: None,
         reset: None,
+        reverifies: None,
         codes: CodeState {
             code: Some(code("hash-s")),
             sends: 1,

@@ -6,6 +6,7 @@
 use super::caller::Caller;
 use super::error::AuthError;
 use super::model::{Signin, Timestamp};
+use super::reverify;
 use super::session;
 use crate::domain::Deps;
 use crate::domain::ports::store::Written;
@@ -99,8 +100,19 @@ pub async fn revoke(
     let all = deps.store.signins_of_user(&current.user_id).await?;
     let not_yours = || AuthError::invalid("signin_id", "is not a signin of yours");
     if signin_id == current.id {
+        // One's own signin is signed out (the session's next most recent becomes active); the
+        // user's other devices are what is left.
         session::sign_out(deps, caller, Some(signin_id)).await?;
-        return Ok(Vec::new());
+        let mut left: Vec<Device> = all
+            .into_iter()
+            .filter(|s| s.id != signin_id && live(deps, s, now))
+            .map(|signin| Device {
+                signin,
+                current: false,
+            })
+            .collect();
+        left.sort_by_key(|d| std::cmp::Reverse(d.signin.last_active_at));
+        return Ok(left);
     }
     let target = all
         .iter()
@@ -119,4 +131,19 @@ pub async fn revoke_others(deps: &Deps, caller: &mut Caller) -> Result<Vec<Devic
     let current = active(caller)?;
     end_other_signins(deps, &current.user_id, Some(&current.id)).await?;
     Ok(devices(deps, &current, Vec::new(), deps.clock.now()))
+}
+
+/// `DELETE /me` (reverification required): the user, its claims (its email, phone number and
+/// username are then free for anyone), its identities and every signin of it everywhere. The
+/// caller's session stays for its other accounts' signins, with none active.
+pub async fn delete_me(deps: &Deps, caller: &mut Caller) -> Result<(), AuthError> {
+    let user_id = reverify::require_recent(deps, caller)?.user_id.clone();
+    if deps.store.delete_user(&user_id).await? == Written::Conflict {
+        return Err(AuthError::Unauthenticated);
+    }
+    if let Some(state) = caller.session.as_mut() {
+        state.signins.retain(|s| s.user_id != user_id);
+        state.session.active_signin_id = None;
+    }
+    Ok(())
 }

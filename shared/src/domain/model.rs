@@ -231,6 +231,10 @@ pub struct SigninAttempt {
     /// for an unknown identifier's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<ResetContext>,
+    /// A reverification (`POST /auth/reverify`): the signin whose `verified_at` completing this
+    /// attempt refreshes, instead of granting a new signin.
+    #[serde(default)]
+    pub reverifies: Option<String>,
     #[serde(flatten)]
     pub codes: CodeState,
     pub completed: bool,

@@ -102,6 +102,7 @@ pub async fn init(deps: &Deps, caller: &mut Caller, input: InitInput) -> Result<
             redirect_uri,
         }),
         reset: None,
+        reverifies: None,
         codes: CodeState::default(),
         completed: false,
         created_at: now,

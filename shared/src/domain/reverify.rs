@@ -3,9 +3,181 @@
 //! the grant and refreshed by `POST /auth/reverify`).
 
 use super::caller::Caller;
-use super::error::AuthError;
-use super::model::{Signin, Timestamp};
+use super::error::{AuthError, FieldError};
+use super::limits::Limit;
+use super::model::{AttemptKind, Channel, Claim, Signin, SigninAttempt, SigninMethod, Timestamp};
+use super::password;
+use super::signin::{self, CodeRequest};
 use crate::domain::Deps;
+use crate::domain::ports::store::{AttemptCheck, Completion, Written};
+
+/// How the user proves it is them again (`POST /auth/reverify`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    Password,
+    EmailOtp,
+    PhoneOtp,
+    /// Not yet: second factors come with issue 12's work.
+    Totp,
+    /// Not yet: passkeys come with issue 13's work.
+    Passkey,
+}
+
+/// `POST /auth/reverify`: a right password refreshes the active signin's `verified_at` at once;
+/// a code strategy opens a sign-in attempt for the active user (sent to its verified email or
+/// phone) whose completion through `POST /auth/attempt-verification` refreshes it. No new
+/// signin either way.
+pub async fn start(
+    deps: &Deps,
+    caller: &mut Caller,
+    strategy: Strategy,
+    typed_password: Option<String>,
+) -> Result<(), AuthError> {
+    let signin = caller
+        .session
+        .as_ref()
+        .and_then(|s| s.active_signin())
+        .cloned()
+        .ok_or(AuthError::Unauthenticated)?;
+    let channel = match strategy {
+        Strategy::Totp | Strategy::Passkey => {
+            return Err(AuthError::invalid(
+                "strategy",
+                "totp and passkey reverification are not available yet: use password, email_otp or phone_otp",
+            ));
+        }
+        Strategy::Password => None,
+        Strategy::EmailOtp => Some(Channel::Email),
+        Strategy::PhoneOtp => Some(Channel::Sms),
+    };
+    let typed_password = typed_password.filter(|p| !p.is_empty());
+    if channel.is_none() && typed_password.is_none() {
+        return Err(AuthError::Invalid(vec![FieldError::required("password")]));
+    }
+    if channel.is_some() && typed_password.is_some() {
+        return Err(AuthError::invalid(
+            "password",
+            "only with the password strategy",
+        ));
+    }
+    let user = deps
+        .store
+        .get_user(&signin.user_id)
+        .await?
+        .ok_or(AuthError::Unauthenticated)?;
+    if user.blocked {
+        return Err(AuthError::UserBlocked);
+    }
+    let now = deps.clock.now();
+    let Some(channel) = channel else {
+        let password = typed_password.expect("checked above");
+        return with_password(deps, caller, &signin, user.password_hash, password, now).await;
+    };
+    let verified = match channel {
+        Channel::Email => user.email.as_deref().filter(|_| user.email_verified),
+        Channel::Sms => user.phone_number.as_deref().filter(|_| user.phone_verified),
+    };
+    let Some(to) = verified.map(str::to_string) else {
+        return Err(AuthError::invalid(
+            "strategy",
+            "the account has no verified contact for it",
+        ));
+    };
+    let claim = Claim::for_contact(channel, &to);
+    let request = CodeRequest {
+        typed: &to,
+        method: match channel {
+            Channel::Email => SigninMethod::EmailOtp,
+            Channel::Sms => SigninMethod::PhoneOtp,
+        },
+        channel,
+        cap: Limit::codes_per_identifier(
+            &claim.key(),
+            deps.config.limits.sends_per_destination_per_hour,
+        ),
+        reverifies: Some(signin.id.clone()),
+    };
+    signin::open_code_attempt(deps, caller, request, Some(&user), now).await
+}
+
+/// The password strategy: failures count like sign-in failures (10 per 15 minutes, here per
+/// user) and answer no sooner than the failure floor.
+async fn with_password(
+    deps: &Deps,
+    caller: &mut Caller,
+    signin: &Signin,
+    hash: Option<String>,
+    typed: String,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let Some(hash) = hash else {
+        return Err(AuthError::invalid(
+            "strategy",
+            "the account has no password: use email_otp or phone_otp",
+        ));
+    };
+    let store = deps.store.as_ref();
+    let failures = Limit::password_failures(&format!("USER#{}", signin.user_id));
+    failures.check(store, now).await?;
+    let floor = deps.config.password_failure_floor;
+    if !password::verify_blocking(typed, Some(hash), floor).await {
+        store.record_failed_login(&signin.user_id).await?;
+        return Err(AuthError::InvalidCredentials);
+    }
+    let (released, marked) = tokio::join!(
+        failures.release(store, now),
+        store.mark_verified(signin, now)
+    );
+    released?;
+    if marked? == Written::Conflict {
+        return Err(AuthError::Unauthenticated);
+    }
+    mirror_verified(caller, &signin.id, now);
+    Ok(())
+}
+
+/// A right code for a reverification attempt: the attempt completes and the signin it names
+/// counts as verified now, in one write (so the code serves once).
+pub(crate) async fn complete(
+    deps: &Deps,
+    caller: &mut Caller,
+    attempt: &SigninAttempt,
+    signin_id: &str,
+    check: AttemptCheck,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let signin = caller
+        .session
+        .as_ref()
+        .and_then(|s| s.signins.iter().find(|x| x.id == signin_id))
+        .filter(|s| Some(&s.user_id) == attempt.user_id.as_ref())
+        .cloned()
+        .ok_or(AuthError::Unauthenticated)?;
+    match deps
+        .store
+        .finish_reverification(&attempt.session_id, &check, &signin, now)
+        .await?
+    {
+        Completion::Done => {}
+        Completion::AttemptChanged => return Err(AuthError::AttemptCompleted),
+        _ => return Err(AuthError::Unauthenticated),
+    }
+    if let Some(state) = caller.session.as_mut() {
+        state.complete_attempt(AttemptKind::Signin, &attempt.id, None);
+    }
+    mirror_verified(caller, signin_id, now);
+    Ok(())
+}
+
+fn mirror_verified(caller: &mut Caller, signin_id: &str, now: Timestamp) {
+    if let Some(s) = caller
+        .session
+        .as_mut()
+        .and_then(|s| s.signins.iter_mut().find(|x| x.id == signin_id))
+    {
+        s.verified_at = now;
+    }
+}
 
 /// The caller's active signin, provided it proved a factor recently enough; else
 /// `ReverificationRequired` (or `Unauthenticated` without a signin).

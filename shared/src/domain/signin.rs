@@ -129,6 +129,7 @@ async fn with_password(
             method: SigninMethod::Password,
             channel: Channel::Email,
             cap,
+            reverifies: None,
         };
         return open_code_attempt(deps, caller, request, Some(&user), now).await;
     }
@@ -195,29 +196,32 @@ async fn with_code(
         method,
         channel,
         cap,
+        reverifies: None,
     };
     open_code_attempt(deps, caller, request, user.as_ref(), now).await
 }
 
 /// Where a sign-in code for `user` may go: the email on file, or a verified phone number only.
-fn destination(user: &User, channel: Channel) -> Option<&str> {
+pub(crate) fn destination(user: &User, channel: Channel) -> Option<&str> {
     match channel {
         Channel::Email => user.email.as_deref(),
         Channel::Sms => user.phone_number.as_deref().filter(|_| user.phone_verified),
     }
 }
 
-/// A sign-in by code: what the user typed, how, where the code goes, and the cap it charges.
-struct CodeRequest<'a> {
-    typed: &'a str,
-    method: SigninMethod,
-    channel: Channel,
-    cap: Limit,
+/// A sign-in by code: what the user typed, how, where the code goes, and the cap it charges;
+/// for a reverification, the signin it refreshes.
+pub(crate) struct CodeRequest<'a> {
+    pub typed: &'a str,
+    pub method: SigninMethod,
+    pub channel: Channel,
+    pub cap: Limit,
+    pub reverifies: Option<String>,
 }
 
 /// Opens a sign-in attempt at the code step for `channel` and sends the code, or, when there is no
 /// user or nowhere to send, opens the same attempt with a code nobody receives.
-async fn open_code_attempt(
+pub(crate) async fn open_code_attempt(
     deps: &Deps,
     caller: &mut Caller,
     request: CodeRequest<'_>,
@@ -229,6 +233,7 @@ async fn open_code_attempt(
         method,
         channel,
         cap,
+        reverifies,
     } = request;
     let to = user
         .and_then(|u| destination(u, channel))
@@ -259,6 +264,7 @@ async fn open_code_attempt(
         reset: user
             .filter(|_| method.is_reset() && to.is_some())
             .map(ResetContext::of),
+        reverifies,
         codes: CodeState {
             code: Some(PendingCode {
                 channel,

@@ -16,6 +16,7 @@ use super::model::{
     AttemptKind, Channel, Claim, CodeAttempt, PendingCode, SigninAttempt, SignupAttempt, Step,
     Timestamp,
 };
+use super::reverify;
 use crate::domain::Deps;
 use crate::domain::ports::store::{
     AttemptCheck, AttemptKey, CodeProof, CodeSend, SigninAdvance, SignupAdvance, Written, WrongCode,
@@ -239,6 +240,10 @@ pub async fn attempt(
                 now,
             )
             .await
+        }
+        Found::Signin(a) if a.reverifies.is_some() => {
+            let signin_id = a.reverifies.clone().expect("checked by the guard");
+            reverify::complete(deps, caller, &a, &signin_id, AttemptCheck::Code(proof), now).await
         }
         Found::Signin(a) if a.remaining_steps.len() > 1 => {
             advance_signin(deps, caller, *a, proof).await

@@ -421,3 +421,41 @@ mod tests {
         assert_eq!(metadata(r#"{"metadata": [1]}"#).unwrap_err(), "metadata");
     }
 }
+
+/// `POST /auth/reverify`: `{strategy, password}` (the password only with that strategy). No
+/// `Debug`: it carries a password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReverifyBody {
+    strategy: Option<ReverifyStrategy>,
+    pub password: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ReverifyStrategy {
+    Password,
+    EmailOtp,
+    PhoneOtp,
+    Totp,
+    Passkey,
+}
+
+impl ReverifyBody {
+    /// The strategy; `None` when the body names none.
+    pub fn strategy(&self) -> Option<crate::domain::reverify::Strategy> {
+        use crate::domain::reverify::Strategy;
+        self.strategy.map(|s| match s {
+            ReverifyStrategy::Password => Strategy::Password,
+            ReverifyStrategy::EmailOtp => Strategy::EmailOtp,
+            ReverifyStrategy::PhoneOtp => Strategy::PhoneOtp,
+            ReverifyStrategy::Totp => Strategy::Totp,
+            ReverifyStrategy::Passkey => Strategy::Passkey,
+        })
+    }
+}
+
+/// An endpoint that takes no body (`POST /me/sessions/...`, `DELETE /me`): empty, or `{}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoBody {}

@@ -37,12 +37,17 @@ pub enum Route {
     Jwks,
     OpenidConfiguration,
     RotateSigningKey,
+    Reverify,
+    ListSessions,
+    RevokeSession,
+    RevokeOtherSessions,
+    DeleteMe,
     ResetPassword,
     ChangePassword,
 }
 
 impl Route {
-    pub const ALL: [Route; 20] = [
+    pub const ALL: [Route; 25] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -63,6 +68,11 @@ impl Route {
         Route::RotateSigningKey,
         Route::ResetPassword,
         Route::ChangePassword,
+        Route::Reverify,
+        Route::ListSessions,
+        Route::RevokeSession,
+        Route::RevokeOtherSessions,
+        Route::DeleteMe,
     ];
 
     pub fn method(self) -> Method {
@@ -72,8 +82,10 @@ impl Route {
             | Route::OauthInit
             | Route::OauthCallback
             | Route::Jwks
-            | Route::OpenidConfiguration => Method::GET,
+            | Route::OpenidConfiguration
+            | Route::ListSessions => Method::GET,
             Route::PatchMe => Method::PATCH,
+            Route::DeleteMe => Method::DELETE,
             Route::Signup
             | Route::Signin
             | Route::PrepareVerification
@@ -85,6 +97,9 @@ impl Route {
             | Route::SignOut
             | Route::IssueToken
             | Route::RotateSigningKey
+            | Route::Reverify
+            | Route::RevokeSession
+            | Route::RevokeOtherSessions
             | Route::ResetPassword
             | Route::ChangePassword => Method::POST,
         }
@@ -104,14 +119,47 @@ impl Route {
             Route::GetSession => "/session",
             Route::SwitchSignin => "/session/switch-sign-in",
             Route::SignOut => "/session/sign-out",
-            Route::GetMe | Route::PatchMe => "/me",
+            Route::GetMe | Route::PatchMe | Route::DeleteMe => "/me",
             Route::IssueToken => "/session/token",
             Route::Jwks => "/.well-known/jwks.json",
             Route::OpenidConfiguration => "/.well-known/openid-configuration",
             Route::RotateSigningKey => "/admin/signing-keys/rotate",
             Route::ChangePassword => "/me/password",
             Route::ResetPassword => "/auth/reset-password",
+            Route::Reverify => "/auth/reverify",
+            Route::ListSessions => "/me/sessions",
+            Route::RevokeSession => "/me/sessions/{signin_id}/revoke",
+            Route::RevokeOtherSessions => "/me/sessions/revoke-others",
         }
+    }
+
+    /// Whether a request path is this route's: equal, where a `{name}` segment of the route's
+    /// path stands for any one non-empty segment (API Gateway's path parameters).
+    pub fn matches_path(self, path: &str) -> bool {
+        let mut want = self.path().split('/');
+        let mut got = path.split('/');
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') => {
+                    if g.is_empty() {
+                        return false;
+                    }
+                }
+                (Some(w), Some(g)) if w == g => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// The value of the path parameter `{name}` in a request path this route matches.
+    pub fn path_parameter<'a>(self, path: &'a str, name: &str) -> Option<&'a str> {
+        let placeholder = format!("{{{name}}}");
+        self.path()
+            .split('/')
+            .zip(path.split('/'))
+            .find(|(w, _)| *w == placeholder)
+            .map(|(_, g)| g)
     }
 
     /// Public documents (the JWKS, OpenID discovery) and the key rotation never look at a
@@ -155,6 +203,11 @@ impl Route {
             Route::RotateSigningKey => "admin-rotate-signing-key",
             Route::ChangePassword => "change-password",
             Route::ResetPassword => "reset-password",
+            Route::Reverify => "reverify",
+            Route::ListSessions => "list-sessions",
+            Route::RevokeSession => "revoke-session",
+            Route::RevokeOtherSessions => "revoke-other-sessions",
+            Route::DeleteMe => "delete-me",
         }
     }
 }
@@ -243,7 +296,7 @@ enum Resolved {
 fn resolve(method: &Method, path: &str) -> Resolved {
     let on_path: Vec<Route> = Route::ALL
         .into_iter()
-        .filter(|r| r.path() == path)
+        .filter(|r| r.matches_path(path))
         .collect();
     if let Some(r) = on_path.iter().find(|r| r.method() == method) {
         return Resolved::Route(*r);
@@ -356,6 +409,11 @@ async fn run(
         Route::OpenidConfiguration => handlers::token::openid_configuration(deps, req),
         Route::ChangePassword => handlers::me::change_password(deps, req, caller).await,
         Route::ResetPassword => handlers::signin::reset_password(deps, req, caller).await,
+        Route::Reverify => handlers::devices::reverify(deps, req, caller).await,
+        Route::ListSessions => handlers::devices::list(deps, caller).await,
+        Route::RevokeSession => handlers::devices::revoke(deps, req, caller).await,
+        Route::RevokeOtherSessions => handlers::devices::revoke_others(deps, req, caller).await,
+        Route::DeleteMe => handlers::devices::delete_me(deps, req, caller).await,
     }
 }
 
@@ -464,5 +522,31 @@ mod tests {
             resolve(&Method::GET, "/session"),
             Resolved::Route(Route::GetSession)
         ));
+    }
+
+    #[test]
+    fn a_path_parameter_matches_one_non_empty_segment() {
+        assert!(matches!(
+            resolve(&Method::POST, "/me/sessions/sin_1/revoke"),
+            Resolved::Route(Route::RevokeSession)
+        ));
+        assert!(matches!(
+            resolve(&Method::POST, "/me/sessions/revoke-others"),
+            Resolved::Route(Route::RevokeOtherSessions)
+        ));
+        for bad in [
+            "/me/sessions//revoke",
+            "/me/sessions/a/b/revoke",
+            "/me/sessions/a",
+        ] {
+            assert!(
+                matches!(resolve(&Method::POST, bad), Resolved::NotFound),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Route::RevokeSession.path_parameter("/me/sessions/sin_1/revoke", "signin_id"),
+            Some("sin_1")
+        );
     }
 }

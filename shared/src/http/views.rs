@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::domain::devices::Device;
 use crate::domain::model::{
     CodeAttempt, SessionState, Signin, SigninAttempt, SigninMethod, SignupAttempt, SignupMethod,
     Step, Timestamp, User,
@@ -198,4 +199,31 @@ mod tests {
         assert_eq!(mask("+14155550123"), "+1******0123");
         assert_eq!(mask("countess"), "c***");
     }
+}
+
+/// One signin of the user as `GET /me/sessions` lists it.
+#[derive(Debug, Serialize)]
+pub struct DeviceView {
+    pub id: String,
+    pub current: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_active_at: Timestamp,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+pub fn devices(devices: &[Device]) -> Vec<DeviceView> {
+    devices
+        .iter()
+        .map(|d| DeviceView {
+            id: d.signin.id.clone(),
+            current: d.current,
+            created_at: d.signin.created_at,
+            last_active_at: d.signin.last_active_at,
+            user_agent: d.signin.user_agent.clone(),
+            ip: d.signin.ip.clone(),
+        })
+        .collect()
 }

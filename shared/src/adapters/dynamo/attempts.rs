@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use crate::domain::model::{
-    AttemptKind, AttemptRef, Channel, Claim, Session, SignupAttempt, Step, User,
+    AttemptKind, AttemptRef, Channel, Claim, Session, Signin, SignupAttempt, Step, Timestamp, User,
 };
 use crate::domain::ports::store::{
     Admission, AttemptCheck, AttemptKey, AttemptStore, Charge, CodeSend, Completion, NewAttempt,
@@ -17,7 +17,8 @@ use super::DynamoStore;
 use super::codec::{n, s, to_item, to_value};
 use super::expr::Expr;
 use super::keys::{
-    SIGNINS_VERSION, attempt_key, session_key, signin_attempt_key, signup_attempt_key, user_key,
+    SIGNINS_VERSION, attempt_key, session_key, signin_attempt_key, signin_key, signup_attempt_key,
+    user_key, user_signin_key,
 };
 use super::transaction::{Outcome, Slot, Transaction};
 
@@ -245,6 +246,16 @@ impl AttemptStore for DynamoStore {
         self.run_charged(tx, charge).await
     }
 
+    async fn finish_reverification(
+        &self,
+        session_id: &str,
+        check: &AttemptCheck,
+        signin: &Signin,
+        at: Timestamp,
+    ) -> Result<Completion, StoreError> {
+        self.reverified(session_id, check, signin, at).await
+    }
+
     async fn finish_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
         let session_id = c.grant.session_id();
         let mut tx = Transaction::new();
@@ -313,6 +324,32 @@ impl AttemptStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// `AttemptStore::finish_reverification`: the attempt's completion and the signin's (and
+    /// its index entry's) `verified_at`, in one transaction.
+    async fn reverified(
+        &self,
+        session_id: &str,
+        check: &AttemptCheck,
+        signin: &Signin,
+        at: Timestamp,
+    ) -> Result<Completion, StoreError> {
+        let mut tx = Transaction::new();
+        let attempt = tx.push(self.completion_update(session_id, AttemptKind::Signin, check, None));
+        let stamp = || {
+            Expr::new("SET #verified = :at")
+                .condition("attribute_exists(pk)")
+                .name("#verified", "verified_at")
+                .value(":at", n(at.unix_timestamp()))
+        };
+        tx.push(self.update(signin_key(&signin.session_id, &signin.id), stamp()));
+        tx.push(self.update(user_signin_key(&signin.user_id, &signin.id), stamp()));
+        Ok(match self.run(tx).await? {
+            Outcome::Done => Completion::Done,
+            Outcome::Cancelled(reasons) if reasons.failed(attempt) => Completion::AttemptChanged,
+            Outcome::Cancelled(_) => Completion::SessionChanged,
+        })
+    }
+
     /// Deletes the attempts an admission drops. Unconditionally: TTL may have removed an expired
     /// one already, and the session's list, checked in the same transaction, is what counts.
     fn push_drops(&self, tx: &mut Transaction, session_id: &str, dropped: &[AttemptRef]) {

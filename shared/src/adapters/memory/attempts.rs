@@ -294,4 +294,27 @@ impl AttemptStore for MemoryStore {
         state.apply_grant(&c.grant);
         Ok(Completion::Done)
     }
+
+    async fn finish_reverification(
+        &self,
+        session_id: &str,
+        check: &AttemptCheck,
+        target: &Signin,
+        at: Timestamp,
+    ) -> Result<Completion, StoreError> {
+        let mut state = self.lock();
+        if !state.check_holds(session_id, AttemptKind::Signin, check) {
+            return Ok(Completion::AttemptChanged);
+        }
+        let Some(signin) = state
+            .sessions
+            .get_mut(&target.session_id)
+            .and_then(|s| s.signins.iter_mut().find(|x| x.id == target.id))
+        else {
+            return Ok(Completion::SessionChanged);
+        };
+        signin.verified_at = at;
+        state.complete_attempt(session_id, AttemptKind::Signin, check.attempt_id(), None);
+        Ok(Completion::Done)
+    }
 }

@@ -492,6 +492,17 @@ pub trait AttemptStore: Send + Sync {
     /// Completes the attempt (if any), resets the user's failed logins (refusing a blocked user),
     /// and grants the signin, all or nothing.
     async fn finish_signin(&self, completion: &SigninCompletion) -> Result<Completion, StoreError>;
+
+    /// Completes a reverification's sign-in attempt in `session_id` (the check must still hold:
+    /// single use) and sets `verified_at` = `at` on `signin` and its index entry, all or nothing.
+    /// `AttemptChanged` if the attempt moved on; `SessionChanged` if the signin is gone.
+    async fn finish_reverification(
+        &self,
+        session_id: &str,
+        check: &AttemptCheck,
+        signin: &Signin,
+        at: Timestamp,
+    ) -> Result<Completion, StoreError>;
 }
 
 #[async_trait]

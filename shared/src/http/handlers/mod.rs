@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod complete_profile;
 pub mod complete_signup;
+pub mod devices;
 pub mod me;
 pub mod oauth;
 pub mod session;
