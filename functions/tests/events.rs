@@ -61,6 +61,8 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
         (Some(Route::PatchMe), 401, "UNAUTHENTICATED"),
         (Some(Route::IssueToken), 401, "UNAUTHENTICATED"),
         (Some(Route::RotateSigningKey), 200, ""),
+        (Some(Route::ChangePassword), 401, "UNAUTHENTICATED"),
+        (Some(Route::ResetPassword), 404, "ATTEMPT_NOT_FOUND"),
         (Some(Route::Reverify), 401, "UNAUTHENTICATED"),
         (Some(Route::ListSessions), 401, "UNAUTHENTICATED"),
         (Some(Route::RevokeSession), 401, "UNAUTHENTICATED"),

@@ -103,6 +103,21 @@ async fn two_browsers_and_a_phone_see_and_revoke_each_other(server: Server) {
     let (ids, _) = listed(&phone.get("/me/sessions").await.body);
     assert_eq!(ids.len(), 2, "the laptop and the phone");
 
+    // Revoking one's own signin is signing it out; the other devices are what is left.
+    let (mut spare, spare_signin) = browser_signed_in(&server, &email, "spare").await;
+    let own = spare
+        .post(&format!("/me/sessions/{spare_signin}/revoke"), json!({}))
+        .await;
+    assert_eq!(own.status, 200, "{:#}", own.body);
+    let (left, current) = listed(&own.body);
+    assert_eq!(current, None);
+    assert!(
+        !left.contains(&spare_signin) && left.len() == 2,
+        "{:#}",
+        own.body
+    );
+    assert_eq!(spare.get("/me").await.status, 401);
+
     // The phone ends every other signin: only it is left.
     let others = phone.post("/me/sessions/revoke-others", json!({})).await;
     assert_eq!(others.status, 200, "{:#}", others.body);

@@ -111,3 +111,43 @@ async fn known_and_unknown_identifiers_answer_alike(server: Server) {
     assert_eq!(normalized(&kv), normalized(&uv));
 }
 both_backends!(known_and_unknown_identifiers_answer_alike);
+
+async fn a_password_reset_answers_alike_for_unknown_identifiers(server: Server) {
+    let (_, email, _) = server.new_user("r").await;
+    let unknown = format!("r{}@example.com", &sesame::ids::new_id("x")[2..14]);
+    let mut known_b = server.browser();
+    let mut unknown_b = server.browser();
+    let reset = |id: &str| json!({"identifier": id, "strategy": "reset_password_email_code"});
+    let k = known_b.post("/auth/signin", reset(&email)).await;
+    let u = unknown_b.post("/auth/signin", reset(&unknown)).await;
+    assert_eq!((k.status, u.status), (200, 200));
+    assert_eq!(normalized(&k), normalized(&u));
+    assert_eq!(
+        u.body["data"]["signin_attempts"][0]["remaining_steps"],
+        json!(["verify_email_otp", "reset_password"])
+    );
+    assert!(
+        server.messages_to(&unknown).await.is_empty(),
+        "nothing sent"
+    );
+
+    // A wrong code, and the new password before any code, look the same too.
+    let kv = known_b
+        .verify_signin(&k.signin_attempt_id(), "000001")
+        .await;
+    let uv = unknown_b
+        .verify_signin(&u.signin_attempt_id(), "000001")
+        .await;
+    assert_eq!(normalized(&kv), normalized(&uv));
+    let early =
+        |id: String| json!({"signin_attempt_id": id, "password": "a new difference engine"});
+    let kr = known_b
+        .post("/auth/reset-password", early(k.signin_attempt_id()))
+        .await;
+    let ur = unknown_b
+        .post("/auth/reset-password", early(u.signin_attempt_id()))
+        .await;
+    assert_eq!(kr.status, 400);
+    assert_eq!(normalized(&kr), normalized(&ur));
+}
+both_backends!(a_password_reset_answers_alike_for_unknown_identifiers);

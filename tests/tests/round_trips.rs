@@ -357,3 +357,71 @@ async fn self_service_requests_stay_within_their_budget() {
     assert_eq!(deleted.status, 200, "{:#}", deleted.body);
     report(&log, "DELETE /me", 4);
 }
+
+/// DESIGN section 11's budget for password reset and change: at most 4 sequential round trips.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn recovery_requests_stay_within_their_dynamodb_round_trip_budget() {
+    let Some(moto) = Moto::new(true).await else {
+        return;
+    };
+    let log = CallLog::new();
+    let mut app = sesame::wiring::aws(moto.config(&[]), None)
+        .await
+        .expect("the test configuration is valid");
+    app.store = Arc::new(moto.store(Some(log.clone())).await);
+    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
+    let (mut browser, email, _) = server.new_user("recoverybudget").await;
+    let mut other = server.browser();
+    assert_eq!(other.sign_in(&email, "analytical engine").await.status, 200);
+
+    let mut resetting = server.browser();
+    log.take();
+    let opened = resetting
+        .post(
+            "/auth/signin",
+            json!({"identifier": email, "strategy": "reset_password_email_code"}),
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    report(&log, "POST /auth/signin (reset_password_email_code)", 4);
+    let code = server.code_for(&email).await;
+    let id = opened.signin_attempt_id();
+    assert_eq!(resetting.verify_signin(&id, &code).await.status, 200);
+    report(&log, "POST /auth/attempt-verification (reset code)", 2);
+    let reset = resetting
+        .post(
+            "/auth/reset-password",
+            json!({"signin_attempt_id": id, "password": "a brand new difference engine"}),
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{:#}", reset.body);
+    report(&log, "POST /auth/reset-password (ends 2 other signins)", 4);
+
+    let changed = resetting
+        .post(
+            "/me/password",
+            json!({"current_password": "a brand new difference engine", "new_password": "the analytical engine weaves"}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{:#}", changed.body);
+    report(&log, "POST /me/password", 4);
+    assert_eq!(
+        browser
+            .sign_in(&email, "the analytical engine weaves")
+            .await
+            .status,
+        200
+    );
+    log.take();
+    let changed = resetting
+        .post(
+            "/me/password",
+            json!({"current_password": "the analytical engine weaves", "new_password": "a brand new difference engine", "sign_out_others": true}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{:#}", changed.body);
+    // Over the 4: the user's identifiers (the failure counters' keys) need the user read
+    // before the counters, and ending the other signins reads the user's index before its
+    // transaction. README, "Budgets", says what would bring it to 4.
+    report(&log, "POST /me/password (sign_out_others)", 5);
+}

@@ -90,6 +90,7 @@ conformance!(
     expired_attempts_are_deleted_when_an_attempt_is_written,
     an_sso_continuation_is_admitted_like_an_opened_attempt,
     a_stored_admission_is_the_pure_transition,
+    a_reset_advances_on_its_code_then_sets_the_password_once,
 );
 
 #[path = "store_conformance/user_index.rs"]
@@ -773,6 +774,7 @@ fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
         remaining_steps: vec![Step::VerifyEmailOtp],
         missing_fields: vec![],
         sso: None,
+        reset: None,
         reverifies: None,
         codes: CodeState {
             code: Some(code("hash-s")),
@@ -846,6 +848,7 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
             max_wrong_codes: 5,
         })),
         link: None,
+        password_hash: None,
         verified: Some((Channel::Sms, Claim::Phone(phone.clone()))),
         grant,
     };
@@ -883,6 +886,7 @@ async fn a_signin_completion_creates_a_session_when_there_was_none(store: Arc<dy
         user_id: c.user.id.clone(),
         check: None,
         link: None,
+        password_hash: None,
         verified: None,
         grant,
     };
@@ -912,6 +916,7 @@ async fn a_signin_completion_refuses_a_blocked_user_and_writes_nothing(store: Ar
         user_id: c.user.id.clone(),
         check: None,
         link: None,
+        password_hash: None,
         verified: None,
         grant,
     };
@@ -939,6 +944,7 @@ async fn a_signin_completion_with_a_stale_code_writes_nothing(store: Arc<dyn Sto
             max_wrong_codes: 5,
         })),
         link: None,
+        password_hash: None,
         verified: None,
         grant: rotate(&s, signin_for(&s.id, &c.user.id)),
     };
@@ -1337,6 +1343,7 @@ async fn a_rotation_from_a_replaced_secret_writes_nothing(store: Arc<dyn Store>)
         user_id: c.user.id.clone(),
         check: None,
         link: None,
+        password_hash: None,
         verified: None,
         grant: rotate(&s, signin_for(&s.id, &c.user.id)),
     };
@@ -1368,6 +1375,7 @@ async fn a_proven_contact_another_user_holds_is_taken(store: Arc<dyn Store>) {
         user_id: c.user.id.clone(),
         check: None,
         link: None,
+        password_hash: None,
         verified: Some((Channel::Email, theirs.clone())),
         grant: after_rotation(rotate(&s, signin_for(&s.id, &c.user.id))),
     };
@@ -1509,6 +1517,7 @@ async fn an_sso_signin_links_the_identity_once_and_only_to_its_owner(store: Arc<
         }),
         verified: None,
         link: Some(linked.clone()),
+        password_hash: None,
         grant: rotate(&os, signin_for(&os.id, &other.user.id)),
     };
     assert_eq!(
@@ -1522,6 +1531,7 @@ async fn an_sso_signin_links_the_identity_once_and_only_to_its_owner(store: Arc<
         }),
         verified: None,
         link: Some(linked.clone()),
+        password_hash: None,
         grant: rotate(&s, signin_for(&s.id, &owner.user.id)),
     };
     assert_eq!(
@@ -1785,6 +1795,7 @@ async fn a_stored_signin_completion_is_the_pure_transitions(store: Arc<dyn Store
         user_id: c.user.id.clone(),
         check: Some(AttemptCheck::Code(proof(&attempt.id, "hash-s"))),
         link: None,
+        password_hash: None,
         verified: None,
         grant,
     };
@@ -1803,6 +1814,7 @@ async fn a_stored_session_creation_is_the_pure_transition(store: Arc<dyn Store>)
         user_id: c.user.id.clone(),
         check: None,
         link: None,
+        password_hash: None,
         verified: None,
         grant: Grant {
             signin,
@@ -2096,4 +2108,87 @@ async fn a_stored_admission_is_the_pure_transition(store: Arc<dyn Store>) {
         "admit: drop the expired and the oldest",
     )
     .await;
+}
+
+/// A password reset: the code moves the sign-in attempt to `reset_password` (as
+/// `SigninAttempt::advance` does), and only then does a completion at that step set the hash, once.
+async fn a_reset_advances_on_its_code_then_sets_the_password_once(store: Arc<dyn Store>) {
+    let (s, c) = signed_up(store.as_ref()).await;
+    let mut reset = signin_attempt(&s.id, &c.user.id);
+    reset.method = SigninMethod::ResetPasswordEmailCode;
+    reset.remaining_steps = vec![Step::VerifyEmailOtp, Step::ResetPassword];
+    let touch = touch(
+        store.as_ref(),
+        &s.id,
+        AttemptKind::Signin,
+        NOW,
+        NOW + Duration::days(7),
+    )
+    .await;
+    store
+        .open_attempt(&touch, NewAttempt::Signin(&reset), None)
+        .await
+        .unwrap();
+    let at_step = AttemptCheck::AtStep {
+        attempt_id: reset.id.clone(),
+        step: Step::ResetPassword,
+    };
+    let completion = |hash: &str| SigninCompletion {
+        user_id: c.user.id.clone(),
+        check: Some(at_step.clone()),
+        verified: None,
+        link: None,
+        password_hash: Some(hash.to_string()),
+        grant: after_rotation(rotate(&s, signin_for(&s.id, &c.user.id))),
+    };
+    // Before its code, the attempt is not at `reset_password`.
+    assert_eq!(
+        store
+            .finish_signin(&completion("$argon2id$early"))
+            .await
+            .unwrap(),
+        Completion::AttemptChanged
+    );
+
+    let mut expected = load(store.as_ref(), &s.id).await;
+    let mut advanced = reset.clone();
+    advanced.advance();
+    let stale = SigninAdvance {
+        session_id: s.id.clone(),
+        proof: proof(&reset.id, "hash-other"),
+        remaining_steps: advanced.remaining_steps.clone(),
+    };
+    assert_eq!(
+        store.advance_signin(&stale).await.unwrap(),
+        Written::Conflict
+    );
+    let step = SigninAdvance {
+        proof: proof(&reset.id, "hash-s"),
+        ..stale
+    };
+    assert_eq!(store.advance_signin(&step).await.unwrap(), Written::Done);
+    assert_eq!(
+        store.advance_signin(&step).await.unwrap(),
+        Written::Conflict,
+        "the code is spent"
+    );
+    expected
+        .signin_attempts
+        .iter_mut()
+        .find(|a| a.id == reset.id)
+        .unwrap()
+        .advance();
+    assert_eq!(expected.signin_attempt(&reset.id), Some(&advanced));
+    assert_stored(store.as_ref(), expected, "advance a sign-in attempt").await;
+
+    let mut wins = completion("$argon2id$new");
+    wins.grant.removed_signins = vec![c.grant.signin.clone()];
+    assert_eq!(store.finish_signin(&wins).await.unwrap(), Completion::Done);
+    let user = store.get_user(&c.user.id).await.unwrap().unwrap();
+    assert_eq!(user.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(user.updated_at, NOW);
+    let again = completion("$argon2id$again");
+    assert_ne!(store.finish_signin(&again).await.unwrap(), Completion::Done);
+    let user = store.get_user(&c.user.id).await.unwrap().unwrap();
+    assert_eq!(user.password_hash.as_deref(), Some("$argon2id$new"));
 }

@@ -100,8 +100,19 @@ pub async fn revoke(
     let all = deps.store.signins_of_user(&current.user_id).await?;
     let not_yours = || AuthError::invalid("signin_id", "is not a signin of yours");
     if signin_id == current.id {
+        // One's own signin is signed out (the session's next most recent becomes active); the
+        // user's other devices are what is left.
         session::sign_out(deps, caller, Some(signin_id)).await?;
-        return Ok(Vec::new());
+        let mut left: Vec<Device> = all
+            .into_iter()
+            .filter(|s| s.id != signin_id && live(deps, s, now))
+            .map(|signin| Device {
+                signin,
+                current: false,
+            })
+            .collect();
+        left.sort_by_key(|d| std::cmp::Reverse(d.signin.last_active_at));
+        return Ok(left);
     }
     let target = all
         .iter()

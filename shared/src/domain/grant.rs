@@ -108,12 +108,57 @@ pub(crate) async fn sign_in(
     link: Option<Claim>,
     now: Timestamp,
 ) -> Result<(), AuthError> {
+    let extras = Extras {
+        check,
+        verified,
+        link,
+        password_hash: None,
+    };
+    complete_signin(deps, caller, user_id, extras, now).await
+}
+
+/// A password reset's last step: the new password hash is set on the user in the same
+/// transaction that completes the attempt (at `reset_password`) and signs them in.
+pub(crate) async fn sign_in_with_new_password(
+    deps: &Deps,
+    caller: &mut Caller,
+    user_id: &str,
+    check: AttemptCheck,
+    password_hash: String,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let extras = Extras {
+        check: Some(check),
+        verified: None,
+        link: None,
+        password_hash: Some(password_hash),
+    };
+    complete_signin(deps, caller, user_id, extras, now).await
+}
+
+/// What a sign-in writes besides the grant (see `SigninCompletion`).
+struct Extras {
+    check: Option<AttemptCheck>,
+    verified: Option<(Channel, Claim)>,
+    link: Option<Claim>,
+    password_hash: Option<String>,
+}
+
+async fn complete_signin(
+    deps: &Deps,
+    caller: &mut Caller,
+    user_id: &str,
+    extras: Extras,
+    now: Timestamp,
+) -> Result<(), AuthError> {
     let mut prepared = prepare(deps, caller, user_id, now);
+    let check = extras.check;
     let completion = SigninCompletion {
         user_id: user_id.to_string(),
         check: check.clone(),
-        verified,
-        link,
+        verified: extras.verified,
+        link: extras.link,
+        password_hash: extras.password_hash,
         grant: prepared.grant.clone(),
     };
     match deps.store.finish_signin(&completion).await? {

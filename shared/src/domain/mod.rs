@@ -4,6 +4,7 @@
 
 pub(crate) mod attempts;
 pub mod caller;
+pub mod change_password;
 pub mod codes;
 pub mod complete_profile;
 pub mod complete_signup;
@@ -19,9 +20,11 @@ pub(crate) mod limits;
 pub mod me;
 pub(crate) mod messages;
 pub mod model;
+pub(crate) mod notices;
 pub mod oauth;
 pub mod password;
 pub mod ports;
+pub mod reset;
 pub mod reverify;
 pub mod session;
 pub mod signin;

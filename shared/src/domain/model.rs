@@ -22,6 +22,8 @@ pub enum Step {
     VerifyPhoneOtp,
     VerifyEmailLink,
     CompleteProfile,
+    /// A password reset's last step: the code proved the contact, a new password is due.
+    ResetPassword,
 }
 
 impl Step {
@@ -30,7 +32,7 @@ impl Step {
         match self {
             Step::VerifyEmailOtp | Step::VerifyEmailLink => Some(Channel::Email),
             Step::VerifyPhoneOtp => Some(Channel::Sms),
-            Step::VerifyPassword | Step::CompleteProfile => None,
+            Step::VerifyPassword | Step::CompleteProfile | Step::ResetPassword => None,
         }
     }
 }
@@ -73,6 +75,28 @@ pub enum SigninMethod {
     EmailOtp,
     PhoneOtp,
     Sso,
+    /// A password reset by a code to the account's email, then `reset_password`.
+    ResetPasswordEmailCode,
+    /// A password reset by a code to the account's verified phone, then `reset_password`.
+    ResetPasswordPhoneCode,
+}
+
+impl SigninMethod {
+    /// The channel a code-based method sends on (`None`: password, `sso`).
+    pub fn code_channel(self) -> Option<Channel> {
+        match self {
+            SigninMethod::EmailOtp | SigninMethod::ResetPasswordEmailCode => Some(Channel::Email),
+            SigninMethod::PhoneOtp | SigninMethod::ResetPasswordPhoneCode => Some(Channel::Sms),
+            SigninMethod::Password | SigninMethod::Sso => None,
+        }
+    }
+
+    pub fn is_reset(self) -> bool {
+        matches!(
+            self,
+            SigninMethod::ResetPasswordEmailCode | SigninMethod::ResetPasswordPhoneCode
+        )
+    }
 }
 
 /// The one code currently out for an attempt. A new send replaces it.
@@ -202,6 +226,11 @@ pub struct SigninAttempt {
     /// What an `sso` attempt keeps server-side while the user is at the provider.
     #[serde(default)]
     pub sso: Option<SsoRequest>,
+    /// What a password reset of a known user needs at its last step, read when it was opened so
+    /// that step need not read the user again (kept server-side; `None` for other attempts and
+    /// for an unknown identifier's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<ResetContext>,
     /// A reverification (`POST /auth/reverify`): the signin whose `verified_at` completing this
     /// attempt refreshes, instead of granting a new signin.
     #[serde(default)]
@@ -242,6 +271,32 @@ impl CodeAttempt for SigninAttempt {
     }
     fn destination(&self, _channel: Channel) -> Option<&str> {
         self.destination.as_deref()
+    }
+}
+
+/// A password reset's view of its user: what the new password must not be built on (email,
+/// username, names), and where the "password reset" notice goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetContext {
+    pub notice_to: Option<String>,
+    pub password_context: Vec<String>,
+}
+
+impl ResetContext {
+    pub fn of(user: &User) -> Self {
+        Self {
+            notice_to: user.email.clone(),
+            password_context: [
+                &user.email,
+                &user.username,
+                &user.first_name,
+                &user.last_name,
+            ]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        }
     }
 }
 

@@ -101,6 +101,7 @@ pub async fn init(deps: &Deps, caller: &mut Caller, input: InitInput) -> Result<
             pkce_verifier: authorization.pkce_verifier,
             redirect_uri,
         }),
+        reset: None,
         reverifies: None,
         codes: CodeState::default(),
         completed: false,

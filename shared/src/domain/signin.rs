@@ -1,4 +1,5 @@
-//! `POST /auth/signin`: by password, or by a code sent to the account's email or phone.
+//! `POST /auth/signin`: by password, or by a code sent to the account's email or phone, or a
+//! password reset (a code, then `POST /auth/reset-password`, see `reset`).
 //!
 //! Unknown identifiers are indistinguishable from known ones: a password is checked against a
 //! dummy hash of the same cost and fails alike, and every failed check (an imported hash of any
@@ -14,7 +15,8 @@ use super::grant;
 use super::identifier;
 use super::limits::{ATTEMPT_TTL, Limit};
 use super::model::{
-    Channel, Claim, CodeState, PendingCode, SigninAttempt, SigninMethod, Step, Timestamp, User,
+    Channel, Claim, CodeState, PendingCode, ResetContext, SigninAttempt, SigninMethod, Step,
+    Timestamp, User,
 };
 use super::password;
 use super::sms;
@@ -47,7 +49,8 @@ pub async fn start(deps: &Deps, caller: &mut Caller, input: SigninInput) -> Resu
     if strategy == SigninMethod::Sso {
         errors.push(FieldError::invalid(
             "strategy",
-            "must be password, email_otp or phone_otp",
+            "must be password, email_otp, phone_otp, reset_password_email_code or \
+             reset_password_phone_code",
         ));
     }
     let claim = match typed.as_deref().map(identifier::parse) {
@@ -74,11 +77,8 @@ pub async fn start(deps: &Deps, caller: &mut Caller, input: SigninInput) -> Resu
             let typed_password = password.expect("checked above");
             with_password(deps, caller, &typed, &claim, typed_password, now).await
         }
-        SigninMethod::EmailOtp => {
-            with_code(deps, caller, &typed, &claim, Channel::Email, now).await
-        }
-        SigninMethod::PhoneOtp => with_code(deps, caller, &typed, &claim, Channel::Sms, now).await,
         SigninMethod::Sso => unreachable!("refused above"),
+        method => with_code(deps, caller, &typed, &claim, method, now).await,
     }
 }
 
@@ -179,9 +179,12 @@ async fn with_code(
     caller: &mut Caller,
     typed: &str,
     claim: &Claim,
-    channel: Channel,
+    method: SigninMethod,
     now: Timestamp,
 ) -> Result<(), AuthError> {
+    let channel = method
+        .code_channel()
+        .ok_or_else(|| AuthError::internal("a code sign-in without a channel"))?;
     let store = deps.store.as_ref();
     let ip_limit = Limit::signins_per_ip(&caller.ip, deps.config.limits.signins_per_ip_per_hour);
     let (ip_checked, owner) = tokio::join!(ip_limit.check(store, now), store.claim_owner(claim));
@@ -189,10 +192,6 @@ async fn with_code(
     let user = match owner? {
         Some(id) => store.get_user(&id).await?,
         None => None,
-    };
-    let method = match channel {
-        Channel::Email => SigninMethod::EmailOtp,
-        Channel::Sms => SigninMethod::PhoneOtp,
     };
     // Charged per identifier, known or not, so a full cap (429) says nothing about existence.
     let cap = Limit::codes_per_identifier(
@@ -261,6 +260,12 @@ pub(crate) async fn open_code_attempt(
         Channel::Email => Step::VerifyEmailOtp,
         Channel::Sms => Step::VerifyPhoneOtp,
     };
+    // A reset waits for the new password once the code is right; an unknown identifier's attempt
+    // lists the same steps (its code is never right).
+    let mut steps = vec![step];
+    if method.is_reset() {
+        steps.push(Step::ResetPassword);
+    }
     let attempt = SigninAttempt {
         id: attempt_id.clone(),
         session_id: String::new(),
@@ -268,9 +273,12 @@ pub(crate) async fn open_code_attempt(
         identifier: typed.trim().to_string(),
         user_id: to.as_ref().and(user).map(|u| u.id.clone()),
         destination: to.clone(),
-        remaining_steps: vec![step],
+        remaining_steps: steps,
         missing_fields: Vec::new(),
         sso: None,
+        reset: user
+            .filter(|_| method.is_reset() && to.is_some())
+            .map(ResetContext::of),
         reverifies,
         codes: CodeState {
             code: Some(PendingCode {

@@ -64,6 +64,15 @@ impl SigninAttempt {
         self.remaining_steps.clear();
         self.codes.code = None;
     }
+
+    /// A code step passed with steps still to go (a password reset's `reset_password`): the code
+    /// is spent and the attempt waits at its next step.
+    pub fn advance(&mut self) {
+        if !self.remaining_steps.is_empty() {
+            self.remaining_steps.remove(0);
+        }
+        self.codes.code = None;
+    }
 }
 
 impl SignupCompletion {

@@ -20,7 +20,7 @@ use super::reverify;
 use super::sms;
 use crate::domain::Deps;
 use crate::domain::ports::store::{
-    AttemptCheck, AttemptKey, CodeProof, CodeSend, SignupAdvance, Written, WrongCode,
+    AttemptCheck, AttemptKey, CodeProof, CodeSend, SigninAdvance, SignupAdvance, Written, WrongCode,
 };
 
 /// The attempt a request names: seed 004's `signup_attempt_id` or `signin_attempt_id`.
@@ -254,6 +254,9 @@ pub async fn attempt(
             let signin_id = a.reverifies.clone().expect("checked by the guard");
             reverify::complete(deps, caller, &a, &signin_id, AttemptCheck::Code(proof), now).await
         }
+        Found::Signin(a) if a.remaining_steps.len() > 1 => {
+            advance_signin(deps, caller, *a, proof).await
+        }
         Found::Signin(a) => {
             let user_id = a.user_id.clone().expect("checked above");
             let destination = a
@@ -310,6 +313,34 @@ async fn advance_signup(
         .and_then(|s| s.signup_attempts.iter_mut().find(|a| a.id == advanced.id));
     if let Some(a) = mirror {
         a.advance(channel);
+    }
+    Ok(())
+}
+
+/// A right code on a password reset: the attempt waits at `reset_password`; nobody is signed in
+/// yet, and the code is spent.
+async fn advance_signin(
+    deps: &Deps,
+    caller: &mut Caller,
+    attempt: SigninAttempt,
+    proof: CodeProof,
+) -> Result<(), AuthError> {
+    let mut advanced = attempt;
+    advanced.advance();
+    let advance = SigninAdvance {
+        session_id: advanced.session_id.clone(),
+        proof,
+        remaining_steps: advanced.remaining_steps.clone(),
+    };
+    if deps.store.advance_signin(&advance).await? == Written::Conflict {
+        return Err(AuthError::AttemptCompleted);
+    }
+    let mirror = caller
+        .session
+        .as_mut()
+        .and_then(|s| s.signin_attempts.iter_mut().find(|a| a.id == advanced.id));
+    if let Some(a) = mirror {
+        a.advance();
     }
     Ok(())
 }

@@ -7,12 +7,14 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::domain::change_password::PasswordChange;
 use crate::domain::complete_profile::ProfileInput;
 use crate::domain::import::{IdentityInput, ImportInput};
 use crate::domain::me::MeUpdate;
 use crate::domain::model::{Channel, SigninMethod, SignupMethod};
 use crate::domain::oauth::{CallbackInput, InitInput};
 use crate::domain::password::legacy::HashFn;
+use crate::domain::reset::ResetInput;
 use crate::domain::signin::SigninInput;
 use crate::domain::signup::SignupInput;
 use crate::domain::validation::Profile;
@@ -67,6 +69,43 @@ impl From<SigninBody> for SigninInput {
             identifier: b.identifier,
             password: b.password,
             strategy: b.strategy,
+        }
+    }
+}
+
+/// `POST /auth/reset-password`. No `Debug`: it holds the password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordBody {
+    signin_attempt_id: Option<String>,
+    password: Option<String>,
+}
+
+impl From<ResetPasswordBody> for ResetInput {
+    fn from(b: ResetPasswordBody) -> Self {
+        ResetInput {
+            signin_attempt_id: b.signin_attempt_id,
+            password: b.password,
+        }
+    }
+}
+
+/// `POST /me/password`. No `Debug`: it holds passwords.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeBody {
+    current_password: Option<String>,
+    new_password: Option<String>,
+    #[serde(default)]
+    sign_out_others: bool,
+}
+
+impl From<PasswordChangeBody> for PasswordChange {
+    fn from(b: PasswordChangeBody) -> Self {
+        PasswordChange {
+            current_password: b.current_password,
+            new_password: b.new_password,
+            sign_out_others: b.sign_out_others,
         }
     }
 }

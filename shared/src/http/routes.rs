@@ -42,10 +42,12 @@ pub enum Route {
     RevokeSession,
     RevokeOtherSessions,
     DeleteMe,
+    ResetPassword,
+    ChangePassword,
 }
 
 impl Route {
-    pub const ALL: [Route; 23] = [
+    pub const ALL: [Route; 25] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -64,6 +66,8 @@ impl Route {
         Route::Jwks,
         Route::OpenidConfiguration,
         Route::RotateSigningKey,
+        Route::ResetPassword,
+        Route::ChangePassword,
         Route::Reverify,
         Route::ListSessions,
         Route::RevokeSession,
@@ -95,7 +99,9 @@ impl Route {
             | Route::RotateSigningKey
             | Route::Reverify
             | Route::RevokeSession
-            | Route::RevokeOtherSessions => Method::POST,
+            | Route::RevokeOtherSessions
+            | Route::ResetPassword
+            | Route::ChangePassword => Method::POST,
         }
     }
 
@@ -118,6 +124,8 @@ impl Route {
             Route::Jwks => "/.well-known/jwks.json",
             Route::OpenidConfiguration => "/.well-known/openid-configuration",
             Route::RotateSigningKey => "/admin/signing-keys/rotate",
+            Route::ChangePassword => "/me/password",
+            Route::ResetPassword => "/auth/reset-password",
             Route::Reverify => "/auth/reverify",
             Route::ListSessions => "/me/sessions",
             Route::RevokeSession => "/me/sessions/{signin_id}/revoke",
@@ -222,6 +230,8 @@ impl Route {
             Route::Jwks => "jwks",
             Route::OpenidConfiguration => "openid-configuration",
             Route::RotateSigningKey => "admin-rotate-signing-key",
+            Route::ChangePassword => "change-password",
+            Route::ResetPassword => "reset-password",
             Route::Reverify => "reverify",
             Route::ListSessions => "list-sessions",
             Route::RevokeSession => "revoke-session",
@@ -426,6 +436,8 @@ async fn run(
         Route::RotateSigningKey => handlers::admin::rotate_signing_key(deps, req).await,
         Route::Jwks => handlers::token::jwks(deps).await,
         Route::OpenidConfiguration => handlers::token::openid_configuration(deps, req),
+        Route::ChangePassword => handlers::me::change_password(deps, req, caller).await,
+        Route::ResetPassword => handlers::signin::reset_password(deps, req, caller).await,
         Route::Reverify => handlers::devices::reverify(deps, req, caller).await,
         Route::ListSessions => handlers::devices::list(deps, caller).await,
         Route::RevokeSession => handlers::devices::revoke(deps, req, caller).await,

@@ -23,6 +23,7 @@ async fn granted_elsewhere(store: &dyn Store, user_id: &str) -> Signin {
         check: None,
         link: None,
         verified: None,
+        password_hash: None,
         grant: Grant {
             signin: signin.clone(),
             removed_signins: vec![],
@@ -67,6 +68,7 @@ async fn the_user_index_follows_every_grant_and_end(store: Arc<dyn Store>) {
         check: Some(AttemptCheck::Code(proof(&attempt.id, "hash-s"))),
         link: None,
         verified: None,
+        password_hash: None,
         grant,
     };
     assert_eq!(store.finish_signin(&done).await.unwrap(), Completion::Done);
@@ -252,6 +254,7 @@ async fn deleting_a_user_frees_its_claims_and_ends_its_signins(store: Arc<dyn St
         check: None,
         link: Some(identity.clone()),
         verified: None,
+        password_hash: None,
         grant: Grant {
             signin: elsewhere.clone(),
             removed_signins: vec![],

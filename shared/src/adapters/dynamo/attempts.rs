@@ -9,8 +9,8 @@ use crate::domain::model::{
 };
 use crate::domain::ports::store::{
     Admission, AttemptCheck, AttemptKey, AttemptStore, Charge, CodeSend, Completion, NewAttempt,
-    Opened, SessionWrite, SigninCompletion, SignupAdvance, SignupCompletion, StoreError, Written,
-    WrongCode,
+    Opened, SessionWrite, SigninAdvance, SigninCompletion, SignupAdvance, SignupCompletion,
+    StoreError, Written, WrongCode,
 };
 
 use super::DynamoStore;
@@ -183,6 +183,22 @@ impl AttemptStore for DynamoStore {
         })
     }
 
+    async fn advance_signin(&self, a: &SigninAdvance) -> Result<Written, StoreError> {
+        let k = signin_attempt_key(&a.session_id, &a.proof.attempt_id);
+        // `SigninAttempt::advance`, field for field.
+        let e = Expr::new("SET #steps = :steps REMOVE #code")
+            .name("#steps", "remaining_steps")
+            .name("#code", "code")
+            .name("#completed", "completed")
+            .value(":steps", to_value(&a.remaining_steps)?)
+            .value(":false", AttributeValue::Bool(false));
+        let e = attempt_check(e, &AttemptCheck::Code(a.proof.clone()));
+        Ok(match self.update_item(k, e, false).await? {
+            Some(_) => Written::Done,
+            None => Written::Conflict,
+        })
+    }
+
     async fn revise_signup(
         &self,
         revised: &SignupAttempt,
@@ -263,6 +279,14 @@ impl AttemptStore for DynamoStore {
         }
         if c.verified.is_some() {
             user = user.value(":true", AttributeValue::Bool(true));
+        }
+        if let Some(hash) = &c.password_hash {
+            user = user
+                .append(", #pw = :pw, #updated = :updated")
+                .name("#pw", "password_hash")
+                .name("#updated", "updated_at")
+                .value(":pw", s(hash))
+                .value(":updated", n(c.grant.signin.created_at.unix_timestamp()));
         }
         // Every grant counts on the user, so ending all its signins cannot miss this one.
         let user = user

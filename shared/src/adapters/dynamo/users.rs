@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
 };
 
-use crate::domain::model::{Claim, User};
+use crate::domain::model::{Claim, Timestamp, User};
 use crate::domain::ports::store::{
     Completion, ProfileChanges, StoreError, UserStore, UsernameChange, Written,
 };
@@ -130,6 +130,35 @@ impl UserStore for DynamoStore {
             .name("#hash", "password_hash")
             .value(":new", s(new_hash))
             .value(":expected", s(expected));
+        Ok(match self.update_item(user_key(user_id), e, false).await? {
+            Some(_) => Written::Done,
+            None => Written::Conflict,
+        })
+    }
+
+    async fn change_password(
+        &self,
+        user_id: &str,
+        expected: Option<&str>,
+        new_hash: &str,
+        now: Timestamp,
+    ) -> Result<Written, StoreError> {
+        let e = Expr::new("SET #hash = :new, #updated = :now")
+            .name("#hash", "password_hash")
+            .name("#updated", "updated_at")
+            .value(":new", s(new_hash))
+            .value(":now", n(now.unix_timestamp()));
+        // No password is stored as an absent or a null attribute.
+        let e = match expected {
+            Some(old) => e
+                .condition("attribute_exists(pk) AND #hash = :expected")
+                .value(":expected", s(old)),
+            None => e
+                .condition(
+                    "attribute_exists(pk) AND (attribute_not_exists(#hash) OR attribute_type(#hash, :null))",
+                )
+                .value(":null", s("NULL")),
+        };
         Ok(match self.update_item(user_key(user_id), e, false).await? {
             Some(_) => Written::Done,
             None => Written::Conflict,

@@ -152,6 +152,24 @@ impl AttemptStore for MemoryStore {
         Ok(Written::Done)
     }
 
+    async fn advance_signin(&self, a: &SigninAdvance) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        if !state.proof_holds(&a.session_id, AttemptKind::Signin, &a.proof) {
+            return Ok(Written::Conflict);
+        }
+        state
+            .sessions
+            .get_mut(&a.session_id)
+            .and_then(|s| {
+                s.signin_attempts
+                    .iter_mut()
+                    .find(|x| x.id == a.proof.attempt_id)
+            })
+            .expect("checked above")
+            .advance();
+        Ok(Written::Done)
+    }
+
     async fn revise_signup(
         &self,
         revised: &SignupAttempt,
@@ -258,6 +276,10 @@ impl AttemptStore for MemoryStore {
         }
         let user = state.users.get_mut(&c.user_id).expect("checked above");
         user.login_attempts = 0;
+        if let Some(hash) = &c.password_hash {
+            user.password_hash = Some(hash.clone());
+            user.updated_at = c.grant.signin.created_at;
+        }
         match &c.verified {
             Some((Channel::Email, _)) => user.email_verified = true,
             Some((Channel::Sms, _)) => user.phone_verified = true,

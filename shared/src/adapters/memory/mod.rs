@@ -118,11 +118,15 @@ impl State {
     fn check_holds(&mut self, session_id: &str, kind: AttemptKind, check: &AttemptCheck) -> bool {
         match check {
             AttemptCheck::Code(proof) => self.proof_holds(session_id, kind, proof),
-            AttemptCheck::AtStep { attempt_id, step } => self
-                .sessions
-                .get(session_id)
-                .and_then(|s| s.signup_attempt(attempt_id))
-                .is_some_and(|a| !a.completed && a.remaining_steps.first() == Some(step)),
+            AttemptCheck::AtStep { attempt_id, step } => {
+                let key = AttemptKey {
+                    session_id,
+                    attempt_id,
+                    kind,
+                };
+                self.attempt_mut(key)
+                    .is_some_and(|a| !a.completed() && a.current_step() == Some(*step))
+            }
             AttemptCheck::Sso { attempt_id } => self
                 .sessions
                 .get(session_id)

@@ -45,6 +45,24 @@ impl UserStore for MemoryStore {
         Ok(Completion::Done)
     }
 
+    async fn change_password(
+        &self,
+        user_id: &str,
+        expected: Option<&str>,
+        new_hash: &str,
+        now: Timestamp,
+    ) -> Result<Written, StoreError> {
+        let mut state = self.lock();
+        match state.users.get_mut(user_id) {
+            Some(u) if u.password_hash.as_deref() == expected => {
+                u.password_hash = Some(new_hash.to_string());
+                u.updated_at = now;
+                Ok(Written::Done)
+            }
+            _ => Ok(Written::Conflict),
+        }
+    }
+
     async fn replace_password_hash(
         &self,
         user_id: &str,

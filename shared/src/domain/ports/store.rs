@@ -208,6 +208,15 @@ pub struct SignupAdvance {
     pub phone_verified: bool,
 }
 
+/// A password reset's code step passed: the sign-in attempt waits at `remaining_steps[0]`
+/// (`reset_password`). The fields are the attempt's state after `SigninAttempt::advance`.
+#[derive(Clone, Debug)]
+pub struct SigninAdvance {
+    pub session_id: String,
+    pub proof: CodeProof,
+    pub remaining_steps: Vec<Step>,
+}
+
 /// Everything a completed sign-up writes, in one transaction.
 #[derive(Clone, Debug)]
 pub struct SignupCompletion {
@@ -233,6 +242,8 @@ pub struct SigninCompletion {
     /// A provider identity to link to the user (first OAuth sign-in with a matching verified
     /// email); `Taken` if another user holds it.
     pub link: Option<Claim>,
+    /// A password reset: the user's new argon2id PHC string, set in the same transaction.
+    pub password_hash: Option<String>,
     pub grant: Grant,
 }
 
@@ -377,6 +388,16 @@ pub trait UserStore: Send + Sync {
         new_hash: &str,
     ) -> Result<Written, StoreError>;
 
+    /// Sets a new password hash (and `updated_at`), provided the user's hash is still `expected`
+    /// (`None`: the user has no password yet). `Conflict` if it changed or the user is gone.
+    async fn change_password(
+        &self,
+        user_id: &str,
+        expected: Option<&str>,
+        new_hash: &str,
+        now: Timestamp,
+    ) -> Result<Written, StoreError>;
+
     /// Counts a failed password on the user (seed 003's `login_attempts`).
     async fn record_failed_login(&self, user_id: &str) -> Result<(), StoreError>;
 
@@ -444,6 +465,9 @@ pub trait AttemptStore: Send + Sync {
     /// Records a passed code step that is not the last: the attempt moves to its next step.
     /// `Conflict` if the code no longer holds.
     async fn advance_signup(&self, advance: &SignupAdvance) -> Result<Written, StoreError>;
+
+    /// The same for a sign-in attempt (a password reset's code): it moves to `reset_password`.
+    async fn advance_signin(&self, advance: &SigninAdvance) -> Result<Written, StoreError>;
 
     /// Replaces a sign-up attempt waiting at `complete_profile` with its revised self (new
     /// fields, the next step, a new code), charging the code's cap. `Conflict` if it moved on.

@@ -1,0 +1,79 @@
+//! Security notices by email: the password was changed or reset, the email address was changed
+//! (told to the old address). They carry no code, link or secret, and a failed send does not undo
+//! the change it reports: it is logged (without the address) and the request still succeeds.
+
+use super::Deps;
+use super::model::Channel;
+use super::ports::Message;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    PasswordChanged,
+    PasswordReset,
+}
+
+impl Notice {
+    fn subject(self) -> &'static str {
+        match self {
+            Notice::PasswordChanged => "Your password was changed",
+            Notice::PasswordReset => "Your password was reset",
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Notice::PasswordChanged => "The password of your account was just changed.",
+            Notice::PasswordReset => {
+                "The password of your account was just reset with a code, and every other \
+                 device was signed out."
+            }
+        }
+    }
+}
+
+pub fn message(notice: Notice, to: &str) -> Message {
+    let text = format!(
+        "{}\n\nIf this was you, there is nothing to do. If it was not, reset your password at \
+         once and review the devices signed in to your account.",
+        notice.text()
+    );
+    let html = format!(
+        "<p>{}</p><p>If this was you, there is nothing to do. If it was not, reset your password \
+         at once and review the devices signed in to your account.</p>",
+        notice.text()
+    );
+    Message {
+        channel: Channel::Email,
+        to: to.to_string(),
+        subject: notice.subject().to_string(),
+        text,
+        html,
+    }
+}
+
+/// Sends the notice to `to` (if the account has an email). Best effort: see the module comment.
+pub(crate) async fn send(deps: &Deps, notice: Notice, to: Option<&str>, user_id: &str) {
+    let Some(to) = to else {
+        return;
+    };
+    if let Err(e) = deps.notifier.send(&message(notice, to)).await {
+        tracing::warn!(user_id, ?notice, error = %e, "security notice not delivered");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_goes_by_email_and_names_what_changed() {
+        let m = message(Notice::PasswordReset, "old@example.com");
+        assert_eq!(m.channel, Channel::Email);
+        assert_eq!(m.to, "old@example.com");
+        assert!(m.text.contains("just reset"), "{}", m.text);
+        assert_ne!(
+            message(Notice::PasswordReset, "a@example.com").subject,
+            message(Notice::PasswordChanged, "a@example.com").subject
+        );
+    }
+}
