@@ -1,5 +1,6 @@
 //! The local server: every route on one port, running the same handlers as the Lambdas, with
-//! `GET /dev/outbox` when messages go to the embedded outbox.
+//! `GET /openapi.json` (the API's description) and `GET /dev/outbox` when messages go to the
+//! embedded outbox.
 //!
 //! It answers only requests for a loopback host (`localhost`, `127.0.0.1`, `[::1]`, any port) or
 //! one listed in `DEV_ALLOWED_HOSTS`. Binding to 127.0.0.1 is not enough on its own: a web page on
@@ -15,9 +16,10 @@ use axum::extract::{ConnectInfo, State};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use http::header::HOST;
+use http::header::{CONTENT_TYPE, HOST};
 use sesame::Deps;
 use sesame::adapters::outbox::Outbox;
+use sesame::http::openapi;
 use sesame::http::request::MAX_BODY_BYTES;
 use sesame::http::{ApiError, ApiOrigin, BodyTooLarge, ClientIp, RequestId, dispatch, refuse};
 use sesame::ids::new_id;
@@ -142,7 +144,15 @@ async fn check_host(
 /// All routes; `/dev/outbox` only when an outbox is given. Every request, on every route, must
 /// name a host `hosts` admits, or is answered `403 FORBIDDEN_HOST`.
 pub fn router(app: Deps, outbox: Option<Arc<Outbox>>, hosts: AllowedHosts) -> Router {
-    let mut router = Router::new();
+    let mut router = Router::new().route(
+        "/openapi.json",
+        get(|| async {
+            (
+                [(CONTENT_TYPE, "application/json")],
+                openapi::document_text(),
+            )
+        }),
+    );
     if let Some(outbox) = outbox {
         router = router.route(
             "/dev/outbox",

@@ -10,6 +10,11 @@ use sesame::config::Config;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // `cargo run -q -- --openapi > openapi.json` regenerates the committed document.
+    if std::env::args().any(|a| a == "--openapi") {
+        print!("{}", sesame::http::openapi::document_text());
+        return ExitCode::SUCCESS;
+    }
     sesame::telemetry::init();
     let config = match Config::from_env() {
         Ok(c) => c,

@@ -1,0 +1,569 @@
+//! The OpenAPI 3.1 document, generated from the code: every `Route` (one exhaustive `match` in
+//! [`operation`], so a new route does not compile until it is described), the request bodies and
+//! views (`ToSchema` derived on the wire types in `bodies.rs` and `views.rs`), the envelope, the
+//! error codes and both credential modes. The dev server serves it at `GET /openapi.json` and the
+//! repository keeps a copy in `openapi.json` (regenerate: `cargo run -q -- --openapi > openapi.json`).
+
+pub mod schemas;
+
+use serde_json::{Map, Value, json};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{IntoParams, PartialSchema, ToSchema};
+
+use super::bodies::{
+    AttemptBody, CallbackQuery, CompleteProfileBody, CompleteSignupForm, ImportBody, InitQuery,
+    MeBody, PrepareBody, RotateBody, SigninBody, SigninChoice, SignupBody,
+};
+use super::credential::SESSION_MODE;
+use super::handlers::admin::ADMIN_KEY_HEADER;
+use super::routes::Route;
+use super::views::{
+    JwksView, OauthUrlView, OpenidConfigurationView, RotationView, SessionView, TokenView, UserView,
+};
+use schemas::{ErrorCodeSchema, FieldErrorSchema};
+
+/// What a route takes in its body.
+enum Body {
+    None,
+    /// A JSON body of this schema; `optional` when an empty body means the defaults.
+    Json {
+        schema: String,
+        optional: bool,
+    },
+    /// `application/x-www-form-urlencoded`, of this schema.
+    Form(String),
+}
+
+/// What a route answers when it succeeds.
+enum Success {
+    /// `200`, the envelope with `data` the caller's session.
+    Session,
+    /// This status, the envelope with `data` of this schema.
+    Data(u16, String),
+    /// `200` with no body at all.
+    Empty,
+    /// `302` to `Location`; the body is still the envelope, with the session.
+    Redirect,
+    /// `200`, a public JSON document (not the envelope) of this schema.
+    Document(String),
+}
+
+/// Who may call a route.
+#[derive(Clone, Copy, PartialEq)]
+enum Access {
+    /// Anyone, credential or not: no session is read.
+    Public,
+    /// A session credential is read when presented (cookie, or header mode's bearer).
+    Session,
+    /// The admin key (`X-Admin-Key`, dev server) or IAM (deployed).
+    Admin,
+}
+
+/// One route's operation.
+struct Operation {
+    summary: &'static str,
+    description: &'static str,
+    access: Access,
+    body: Body,
+    query: Vec<Value>,
+    success: Vec<Success>,
+    /// Error statuses besides the ones every route of its kind can answer (see `responses`).
+    errors: &'static [u16],
+}
+
+impl Operation {
+    fn new(summary: &'static str, access: Access) -> Self {
+        Self {
+            summary,
+            description: "",
+            access,
+            body: Body::None,
+            query: Vec::new(),
+            success: vec![Success::Session],
+            errors: &[],
+        }
+    }
+
+    fn about(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
+    }
+
+    fn json<T: ToSchema>(mut self) -> Self {
+        self.body = Body::Json {
+            schema: T::name().into_owned(),
+            optional: false,
+        };
+        self
+    }
+
+    fn optional_json<T: ToSchema>(mut self) -> Self {
+        self.body = Body::Json {
+            schema: T::name().into_owned(),
+            optional: true,
+        };
+        self
+    }
+
+    fn form<T: ToSchema>(mut self) -> Self {
+        self.body = Body::Form(T::name().into_owned());
+        self
+    }
+
+    fn query<T: IntoParams>(mut self) -> Self {
+        self.query = T::into_params(|| None)
+            .into_iter()
+            .map(|p| serde_json::to_value(p).expect("a parameter serializes"))
+            .collect();
+        self
+    }
+
+    fn answers(mut self, success: Vec<Success>) -> Self {
+        self.success = success;
+        self
+    }
+
+    fn errors(mut self, errors: &'static [u16]) -> Self {
+        self.errors = errors;
+        self
+    }
+}
+
+fn data<T: ToSchema>(status: u16) -> Success {
+    Success::Data(status, T::name().into_owned())
+}
+
+fn public_document<T: ToSchema>() -> Success {
+    Success::Document(T::name().into_owned())
+}
+
+/// Each route's operation. A new `Route` variant fails to compile here until it is described:
+/// its summary, who may call it, its body, what it answers and which errors it adds.
+fn operation(route: Route) -> Operation {
+    use Access::{Admin, Public, Session};
+    match route {
+        Route::Signup => Operation::new("Start a sign-up", Session)
+            .about("Opens a sign-up attempt in the caller's session (a session is created when there is none). With a password and nothing left to verify or complete, the user is created and signed in at once; otherwise a code is sent and `signup_attempts` shows the steps left.")
+            .json::<SignupBody>()
+            .errors(&[409, 429, 502]),
+        Route::Signin => Operation::new("Start a sign-in", Session)
+            .about("`strategy: password` checks the password (and signs in, unless a step is left); `email_otp` or `phone_otp` sends a code. Unknown identifiers are answered like known ones.")
+            .json::<SigninBody>()
+            .errors(&[401, 403, 429, 502]),
+        Route::PrepareVerification => Operation::new("Send a new code", Session)
+            .about("Sends (again) the code of an open attempt, on the attempt's channel or the one `strategy` names.")
+            .json::<PrepareBody>()
+            .errors(&[404, 409, 429, 502]),
+        Route::AttemptVerification => Operation::new("Check a code", Session)
+            .about("A right code advances the attempt; on its last step the user is created or signed in and the session's credential rotates.")
+            .json::<AttemptBody>()
+            .errors(&[401, 403, 404, 409, 429, 502]),
+        Route::CompleteProfile => Operation::new("Complete a pending attempt", Session)
+            .about("Gives an attempt the fields it misses (`missing_fields`), then finishes it like a code would.")
+            .json::<CompleteProfileBody>()
+            .errors(&[401, 403, 404, 409, 429, 502]),
+        Route::OauthInit => Operation::new("Start an OAuth sign-in", Session)
+            .about("Answers `302` to the provider, or with `Accept: application/json` the URL in `data.oauth_url`.")
+            .query::<InitQuery>()
+            .answers(vec![data::<OauthUrlView>(200), Success::Redirect])
+            .errors(&[429, 502]),
+        Route::OauthCallback => Operation::new("Finish an OAuth sign-in", Session)
+            .about("Where the provider sends the browser back. Answers `302` to the `redirect_uri` given at init (with `error=<CODE>` when it failed), or with `Accept: application/json` the envelope.")
+            .query::<CallbackQuery>()
+            .answers(vec![Success::Session, Success::Redirect])
+            .errors(&[401, 403, 409, 429, 502]),
+        Route::CompleteSignup => Operation::new("Complete a sign-up (seed 002's form)", Session)
+            .about("The legacy form post, parameters in the form or the query. Answers `200` with no body when the user is signed in, or the envelope when a code step comes next.")
+            .form::<CompleteSignupForm>()
+            .answers(vec![Success::Empty, Success::Session])
+            .errors(&[401, 403, 404, 406, 409, 429, 502]),
+        Route::AdminImportUser => Operation::new("Import a user (seed 003)", Admin)
+            .about("Creates a user from another system's record, password hash included.")
+            .json::<ImportBody>()
+            .answers(vec![data::<UserView>(201)])
+            .errors(&[401, 404, 409]),
+        Route::GetSession => Operation::new("The caller's session", Session)
+            .about("`data` is the session (or null): its signins, open attempts and the active signin."),
+        Route::SwitchSignin => Operation::new("Switch the active account", Session)
+            .json::<SigninChoice>()
+            .errors(&[401, 404]),
+        Route::SignOut => Operation::new("Sign out", Session)
+            .about("Ends one signin (`signin_id`), or with no body every signin and the session.")
+            .optional_json::<SigninChoice>()
+            .errors(&[401, 404]),
+        Route::GetMe => Operation::new("The signed-in user", Session)
+            .answers(vec![data::<UserView>(200)])
+            .errors(&[401]),
+        Route::PatchMe => Operation::new("Edit the signed-in user", Session)
+            .about("`null` or `\"\"` clears a name or the image.")
+            .json::<MeBody>()
+            .answers(vec![data::<UserView>(200)])
+            .errors(&[401, 409]),
+        Route::IssueToken => Operation::new("A short-lived JWT for your backend", Session)
+            .about("For the active signin, or the one `signin_id` names. Verify it with the JWKS.")
+            .optional_json::<SigninChoice>()
+            .answers(vec![data::<TokenView>(200)])
+            .errors(&[401, 404]),
+        Route::Jwks => Operation::new("The token-verification keys (JWKS)", Public)
+            .answers(vec![public_document::<JwksView>()]),
+        Route::OpenidConfiguration => Operation::new("OpenID Connect discovery", Public)
+            .answers(vec![public_document::<OpenidConfigurationView>()]),
+        Route::RotateSigningKey => Operation::new("Rotate the token-signing key", Admin)
+            .about("Stages a new key (published now, signing after the JWKS cache age); `immediate: true` also revokes the current ones.")
+            .optional_json::<RotateBody>()
+            .answers(vec![data::<RotationView>(200)])
+            .errors(&[401, 404]),
+    }
+}
+
+const SESSION_ENVELOPE: &str = "SessionEnvelope";
+const ERROR_ENVELOPE: &str = "ErrorEnvelope";
+
+/// The envelope whose `data` is a `schema`.
+fn envelope_name(schema: &str) -> String {
+    format!("{}Envelope", schema.strip_suffix("View").unwrap_or(schema))
+}
+
+/// The envelopes: one per `data` shape the operations answer with, and the error one.
+fn envelopes() -> Vec<(String, Value)> {
+    let mut out = vec![
+        (
+            SESSION_ENVELOPE.to_string(),
+            envelope(
+                json!({ "oneOf": [schema_ref("SessionView"), { "type": "null" }] }),
+                false,
+            ),
+        ),
+        (
+            ERROR_ENVELOPE.to_string(),
+            envelope(json!({ "type": "null" }), true),
+        ),
+    ];
+    for route in Route::ALL {
+        for success in operation(route).success {
+            if let Success::Data(_, schema) = success {
+                let name = envelope_name(&schema);
+                if !out.iter().any(|(n, _)| *n == name) {
+                    out.push((name, envelope(schema_ref(&schema), false)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every schema the operations name, with the ones they name in turn, and the envelopes.
+fn component_schemas() -> Map<String, Value> {
+    let mut all: Vec<(String, RefOr<Schema>)> = Vec::new();
+    macro_rules! add {
+        ($($t:ty),+ $(,)?) => {$(
+            all.push((<$t as ToSchema>::name().into_owned(), <$t as PartialSchema>::schema()));
+            <$t as ToSchema>::schemas(&mut all);
+        )+};
+    }
+    add!(
+        SignupBody,
+        SigninBody,
+        PrepareBody,
+        AttemptBody,
+        CompleteProfileBody,
+        CompleteSignupForm,
+        MeBody,
+        ImportBody,
+        SigninChoice,
+        RotateBody,
+        SessionView,
+        UserView,
+        TokenView,
+        OauthUrlView,
+        RotationView,
+        JwksView,
+        OpenidConfigurationView,
+        FieldErrorSchema,
+        ErrorCodeSchema,
+    );
+    let mut all: Vec<(String, Value)> = all
+        .into_iter()
+        .map(|(name, schema)| {
+            let mut schema = serde_json::to_value(schema).expect("schemas serialize");
+            if name.ends_with("View") {
+                every_property_required(&mut schema);
+            }
+            (name, schema)
+        })
+        .chain(envelopes())
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all.dedup_by(|a, b| a.0 == b.0);
+    all.into_iter().collect()
+}
+
+/// A view serializes every field, `null` included (views.rs skips none), so a client may rely
+/// on each key being there.
+fn every_property_required(schema: &mut Value) {
+    let names: Vec<Value> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().map(|k| json!(k)).collect())
+        .unwrap_or_default();
+    if !names.is_empty() {
+        schema["required"] = Value::Array(names);
+    }
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// The envelope every non-document answer has: `{status, message, data, session, errors}`.
+fn envelope(data: Value, error: bool) -> Value {
+    json!({
+        "type": "object",
+        "required": ["status", "message", "data", "session", "errors"],
+        "properties": {
+            "status": { "type": "integer", "description": "The HTTP status, repeated." },
+            "message": { "type": "string", "description": "Empty on success; for people otherwise." },
+            "data": data,
+            "session": {
+                "description": "The caller's session after the request, or null when there is none.",
+                "oneOf": [schema_ref("SessionView"), { "type": "null" }],
+            },
+            "errors": if error {
+                json!({ "type": "array", "items": schema_ref("FieldError"), "minItems": 1 })
+            } else {
+                json!({ "type": "array", "maxItems": 0 })
+            },
+        },
+    })
+}
+
+/// The codes each error status carries (`http/error.rs` decides; `errors[].code` tells them apart).
+fn error_description(status: u16) -> &'static str {
+    match status {
+        400 => {
+            "BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED"
+        }
+        401 => "UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS",
+        403 => {
+            "FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server)"
+        }
+        404 => {
+            "ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured)"
+        }
+        406 => "NOT_ACCEPTABLE",
+        409 => {
+            "EMAIL_EXISTS, PHONE_NUMBER_EXISTS, USERNAME_EXISTS, IDENTITY_EXISTS, ATTEMPT_COMPLETED"
+        }
+        413 => "PAYLOAD_TOO_LARGE (over 64 KiB)",
+        415 => "UNSUPPORTED_MEDIA_TYPE",
+        429 => "RATE_LIMITED or TOO_MANY_ATTEMPTS, with Retry-After",
+        500 => "INTERNAL, with a reference to the log",
+        502 => "DELIVERY_FAILED or PROVIDER_UNAVAILABLE",
+        _ => "an error",
+    }
+}
+
+fn credential_headers() -> Value {
+    json!({
+        "Set-Cookie": {
+            "description": "Cookie mode: the session cookie, set, rotated or cleared.",
+            "schema": { "type": "string" },
+        },
+        "X-Session-Token": {
+            "description": "Header mode: the new or rotated credential; empty means discard yours.",
+            "schema": { "type": "string" },
+        },
+    })
+}
+
+fn responses(op: &Operation) -> Map<String, Value> {
+    let mut out = Map::new();
+    let headers = if op.access == Access::Session {
+        credential_headers()
+    } else {
+        json!({})
+    };
+    let with_headers = |mut response: Value| {
+        if headers.as_object().is_some_and(|h| !h.is_empty()) {
+            response["headers"] = headers.clone();
+        }
+        response
+    };
+    for success in &op.success {
+        let (status, response) = match success {
+            Success::Session => (
+                200,
+                with_headers(json!({
+                    "description": "The envelope; `data` is the caller's session.",
+                    "content": { "application/json": { "schema": schema_ref(SESSION_ENVELOPE) } },
+                })),
+            ),
+            Success::Data(status, schema) => (
+                *status,
+                with_headers(json!({
+                    "description": format!("The envelope; `data` is a {schema}."),
+                    "content": { "application/json": { "schema": schema_ref(&envelope_name(schema)) } },
+                })),
+            ),
+            Success::Empty => (
+                200,
+                with_headers(json!({ "description": "Done; no body." })),
+            ),
+            Success::Redirect => {
+                let mut headers = headers.clone();
+                headers["Location"] =
+                    json!({ "description": "Where to go next.", "schema": { "type": "string" } });
+                (
+                    302,
+                    json!({
+                        "description": "A redirect; the body is the envelope with the session.",
+                        "headers": headers,
+                        "content": { "application/json": { "schema": schema_ref(SESSION_ENVELOPE) } },
+                    }),
+                )
+            }
+            Success::Document(schema) => (
+                200,
+                json!({
+                    "description": "The document; cacheable, readable from any origin.",
+                    "content": { "application/json": { "schema": schema_ref(schema) } },
+                }),
+            ),
+        };
+        let entry = out.entry(status.to_string()).or_insert(json!({}));
+        if entry.as_object().is_some_and(Map::is_empty) {
+            *entry = response;
+        } else {
+            // Two answers on one status (completeSignup's 200): the body is one or nothing.
+            entry["description"] = json!(format!(
+                "{} Or: {}",
+                entry["description"].as_str().unwrap_or_default(),
+                response["description"].as_str().unwrap_or_default()
+            ));
+            if entry.get("content").is_none() {
+                entry["content"] = response["content"].clone();
+            }
+        }
+    }
+    let mut errors: Vec<u16> = op.errors.to_vec();
+    errors.extend([413, 500]);
+    if !matches!(op.body, Body::None) || !op.query.is_empty() {
+        errors.extend([400, 415]);
+    }
+    if op.access == Access::Session {
+        errors.push(403);
+    }
+    errors.sort_unstable();
+    errors.dedup();
+    for status in errors {
+        let mut response = json!({
+            "description": error_description(status),
+            "content": { "application/json": { "schema": schema_ref(ERROR_ENVELOPE) } },
+        });
+        if status == 429 {
+            response["headers"] = json!({ "Retry-After": { "description": "Seconds to wait.", "schema": { "type": "integer" } } });
+        }
+        out.insert(status.to_string(), response);
+    }
+    out
+}
+
+fn operation_json(route: Route) -> Value {
+    let op = operation(route);
+    let mut parameters = op.query.clone();
+    let mut out = json!({
+        "operationId": route.function_name(),
+        "summary": op.summary,
+        "responses": responses(&op),
+    });
+    if !op.description.is_empty() {
+        out["description"] = json!(op.description);
+    }
+    match op.access {
+        Access::Public => {}
+        Access::Session => {
+            parameters.push(json!({
+                "name": SESSION_MODE.as_str(),
+                "in": "header",
+                "required": false,
+                "description": "`header` for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored.",
+                "schema": { "type": "string", "enum": ["header"] },
+            }));
+            // No credential is a valid request too: it starts a session, or answers 401.
+            out["security"] = json!([{}, { "session_cookie": [] }, { "session_bearer": [] }]);
+        }
+        Access::Admin => {
+            out["security"] = json!([{ "admin_key": [] }]);
+        }
+    }
+    if !parameters.is_empty() {
+        out["parameters"] = Value::Array(parameters);
+    }
+    match &op.body {
+        Body::None => {}
+        Body::Json { schema, optional } => {
+            out["requestBody"] = json!({
+                "required": !optional,
+                "content": { "application/json": { "schema": schema_ref(schema) } },
+            });
+        }
+        Body::Form(schema) => {
+            out["requestBody"] = json!({
+                "required": false,
+                "content": { "application/x-www-form-urlencoded": { "schema": schema_ref(schema) } },
+            });
+        }
+    }
+    out
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in Route::ALL {
+        let item = paths.entry(route.path()).or_insert(json!({}));
+        item[route.method().as_str().to_ascii_lowercase()] = operation_json(route);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Sesame",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Serverless authentication. Every answer but the two public documents is the envelope `{status, message, data, session, errors}`. Browsers hold the session in a cookie (cookie mode); native apps send `X-Session-Mode: header` and carry the credential themselves (`Authorization: Bearer` in, `X-Session-Token` out).",
+            "license": { "name": "MIT", "identifier": "MIT" },
+        },
+        "paths": paths,
+        "components": {
+            "schemas": component_schemas(),
+            "securitySchemes": {
+                "session_cookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "__Host-session",
+                    "description": "Cookie mode (browsers): the session cookie (`COOKIE_NAME`, default `__Host-session`).",
+                },
+                "session_bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Header mode (native apps): `Authorization: Bearer <credential>`, the value of the last `X-Session-Token`.",
+                },
+                "admin_key": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": ADMIN_KEY_HEADER,
+                    "description": "The dev server's `ADMIN_KEY`. Deployed, the admin routes are behind IAM instead.",
+                },
+            },
+        },
+    })
+}
+
+/// The document as the committed `openapi.json` holds it: pretty, with a final newline.
+pub fn document_text() -> String {
+    let mut text = serde_json::to_string_pretty(&document()).expect("the document serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests;
