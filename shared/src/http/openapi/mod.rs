@@ -486,8 +486,8 @@ fn operation_json(route: Route) -> Value {
                 "name": SESSION_MODE.as_str(),
                 "in": "header",
                 "required": false,
-                "description": "`header` for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored.",
-                "schema": { "type": "string", "enum": ["header"] },
+                "description": "`header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode.",
+                "schema": { "type": "string", "examples": ["header"] },
             }));
             // No credential is a valid request too: it starts a session, or answers 401.
             out["security"] = json!([{}, { "session_cookie": [] }, { "session_bearer": [] }]);
