@@ -4,6 +4,7 @@
 //! error codes and both credential modes. The dev server serves it at `GET /openapi.json` and the
 //! repository keeps a copy in `openapi.json` (regenerate: `cargo run -q -- --openapi > openapi.json`).
 
+mod render;
 pub mod schemas;
 
 use serde_json::{Map, Value, json};
@@ -15,7 +16,6 @@ use super::bodies::{
     AttemptBody, CallbackQuery, CompleteProfileBody, CompleteSignupForm, ImportBody, InitQuery,
     MeBody, PrepareBody, RotateBody, SigninBody, SigninChoice, SignupBody,
 };
-use super::credential::SESSION_MODE;
 use super::handlers::admin::ADMIN_KEY_HEADER;
 use super::routes::Route;
 use super::views::{
@@ -217,42 +217,6 @@ fn operation(route: Route) -> Operation {
     }
 }
 
-const SESSION_ENVELOPE: &str = "SessionEnvelope";
-const ERROR_ENVELOPE: &str = "ErrorEnvelope";
-
-/// The envelope whose `data` is a `schema`.
-fn envelope_name(schema: &str) -> String {
-    format!("{}Envelope", schema.strip_suffix("View").unwrap_or(schema))
-}
-
-/// The envelopes: one per `data` shape the operations answer with, and the error one.
-fn envelopes() -> Vec<(String, Value)> {
-    let mut out = vec![
-        (
-            SESSION_ENVELOPE.to_string(),
-            envelope(
-                json!({ "oneOf": [schema_ref("SessionView"), { "type": "null" }] }),
-                false,
-            ),
-        ),
-        (
-            ERROR_ENVELOPE.to_string(),
-            envelope(json!({ "type": "null" }), true),
-        ),
-    ];
-    for route in Route::ALL {
-        for success in operation(route).success {
-            if let Success::Data(_, schema) = success {
-                let name = envelope_name(&schema);
-                if !out.iter().any(|(n, _)| *n == name) {
-                    out.push((name, envelope(schema_ref(&schema), false)));
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Every schema the operations name, with the ones they name in turn, and the envelopes.
 fn component_schemas() -> Map<String, Value> {
     let mut all: Vec<(String, RefOr<Schema>)> = Vec::new();
@@ -288,233 +252,15 @@ fn component_schemas() -> Map<String, Value> {
         .map(|(name, schema)| {
             let mut schema = serde_json::to_value(schema).expect("schemas serialize");
             if name.ends_with("View") {
-                every_property_required(&mut schema);
+                render::every_property_required(&mut schema);
             }
             (name, schema)
         })
-        .chain(envelopes())
+        .chain(render::envelopes())
         .collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
     all.dedup_by(|a, b| a.0 == b.0);
     all.into_iter().collect()
-}
-
-/// A view serializes every field, `null` included (views.rs skips none), so a client may rely
-/// on each key being there.
-fn every_property_required(schema: &mut Value) {
-    let names: Vec<Value> = schema["properties"]
-        .as_object()
-        .map(|p| p.keys().map(|k| json!(k)).collect())
-        .unwrap_or_default();
-    if !names.is_empty() {
-        schema["required"] = Value::Array(names);
-    }
-}
-
-fn schema_ref(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-/// The envelope every non-document answer has: `{status, message, data, session, errors}`.
-fn envelope(data: Value, error: bool) -> Value {
-    json!({
-        "type": "object",
-        "required": ["status", "message", "data", "session", "errors"],
-        "properties": {
-            "status": { "type": "integer", "description": "The HTTP status, repeated." },
-            "message": { "type": "string", "description": "Empty on success; for people otherwise." },
-            "data": data,
-            "session": {
-                "description": "The caller's session after the request, or null when there is none.",
-                "oneOf": [schema_ref("SessionView"), { "type": "null" }],
-            },
-            "errors": if error {
-                json!({ "type": "array", "items": schema_ref("FieldError"), "minItems": 1 })
-            } else {
-                json!({ "type": "array", "maxItems": 0 })
-            },
-        },
-    })
-}
-
-/// The codes each error status carries (`http/error.rs` decides; `errors[].code` tells them apart).
-fn error_description(status: u16) -> &'static str {
-    match status {
-        400 => {
-            "BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED"
-        }
-        401 => "UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS",
-        403 => {
-            "FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server)"
-        }
-        404 => {
-            "ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured)"
-        }
-        406 => "NOT_ACCEPTABLE",
-        409 => {
-            "EMAIL_EXISTS, PHONE_NUMBER_EXISTS, USERNAME_EXISTS, IDENTITY_EXISTS, ATTEMPT_COMPLETED"
-        }
-        413 => "PAYLOAD_TOO_LARGE (over 64 KiB)",
-        415 => "UNSUPPORTED_MEDIA_TYPE",
-        429 => "RATE_LIMITED or TOO_MANY_ATTEMPTS, with Retry-After",
-        500 => "INTERNAL, with a reference to the log",
-        502 => "DELIVERY_FAILED or PROVIDER_UNAVAILABLE",
-        _ => "an error",
-    }
-}
-
-fn credential_headers() -> Value {
-    json!({
-        "Set-Cookie": {
-            "description": "Cookie mode: the session cookie, set, rotated or cleared.",
-            "schema": { "type": "string" },
-        },
-        "X-Session-Token": {
-            "description": "Header mode: the new or rotated credential; empty means discard yours.",
-            "schema": { "type": "string" },
-        },
-    })
-}
-
-fn responses(op: &Operation) -> Map<String, Value> {
-    let mut out = Map::new();
-    let headers = if op.access == Access::Session {
-        credential_headers()
-    } else {
-        json!({})
-    };
-    let with_headers = |mut response: Value| {
-        if headers.as_object().is_some_and(|h| !h.is_empty()) {
-            response["headers"] = headers.clone();
-        }
-        response
-    };
-    for success in &op.success {
-        let (status, response) = match success {
-            Success::Session => (
-                200,
-                with_headers(json!({
-                    "description": "The envelope; `data` is the caller's session.",
-                    "content": { "application/json": { "schema": schema_ref(SESSION_ENVELOPE) } },
-                })),
-            ),
-            Success::Data(status, schema) => (
-                *status,
-                with_headers(json!({
-                    "description": format!("The envelope; `data` is a {schema}."),
-                    "content": { "application/json": { "schema": schema_ref(&envelope_name(schema)) } },
-                })),
-            ),
-            Success::Empty => (
-                200,
-                with_headers(json!({ "description": "Done; no body." })),
-            ),
-            Success::Redirect => {
-                let mut headers = headers.clone();
-                headers["Location"] =
-                    json!({ "description": "Where to go next.", "schema": { "type": "string" } });
-                (
-                    302,
-                    json!({
-                        "description": "A redirect; the body is the envelope with the session.",
-                        "headers": headers,
-                        "content": { "application/json": { "schema": schema_ref(SESSION_ENVELOPE) } },
-                    }),
-                )
-            }
-            Success::Document(schema) => (
-                200,
-                json!({
-                    "description": "The document; cacheable, readable from any origin.",
-                    "content": { "application/json": { "schema": schema_ref(schema) } },
-                }),
-            ),
-        };
-        let entry = out.entry(status.to_string()).or_insert(json!({}));
-        if entry.as_object().is_some_and(Map::is_empty) {
-            *entry = response;
-        } else {
-            // Two answers on one status (completeSignup's 200): the body is one or nothing.
-            entry["description"] = json!(format!(
-                "{} Or: {}",
-                entry["description"].as_str().unwrap_or_default(),
-                response["description"].as_str().unwrap_or_default()
-            ));
-            if entry.get("content").is_none() {
-                entry["content"] = response["content"].clone();
-            }
-        }
-    }
-    let mut errors: Vec<u16> = op.errors.to_vec();
-    errors.extend([413, 500]);
-    if !matches!(op.body, Body::None) || !op.query.is_empty() {
-        errors.extend([400, 415]);
-    }
-    if op.access == Access::Session {
-        errors.push(403);
-    }
-    errors.sort_unstable();
-    errors.dedup();
-    for status in errors {
-        let mut response = json!({
-            "description": error_description(status),
-            "content": { "application/json": { "schema": schema_ref(ERROR_ENVELOPE) } },
-        });
-        if status == 429 {
-            response["headers"] = json!({ "Retry-After": { "description": "Seconds to wait.", "schema": { "type": "integer" } } });
-        }
-        out.insert(status.to_string(), response);
-    }
-    out
-}
-
-fn operation_json(route: Route) -> Value {
-    let op = operation(route);
-    let mut parameters = op.query.clone();
-    let mut out = json!({
-        "operationId": route.function_name(),
-        "summary": op.summary,
-        "responses": responses(&op),
-    });
-    if !op.description.is_empty() {
-        out["description"] = json!(op.description);
-    }
-    match op.access {
-        Access::Public => {}
-        Access::Session => {
-            parameters.push(json!({
-                "name": SESSION_MODE.as_str(),
-                "in": "header",
-                "required": false,
-                "description": "`header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode.",
-                "schema": { "type": "string", "examples": ["header"] },
-            }));
-            // No credential is a valid request too: it starts a session, or answers 401.
-            out["security"] = json!([{}, { "session_cookie": [] }, { "session_bearer": [] }]);
-        }
-        Access::Admin => {
-            out["security"] = json!([{ "admin_key": [] }]);
-        }
-    }
-    if !parameters.is_empty() {
-        out["parameters"] = Value::Array(parameters);
-    }
-    match &op.body {
-        Body::None => {}
-        Body::Json { schema, optional } => {
-            out["requestBody"] = json!({
-                "required": !optional,
-                "content": { "application/json": { "schema": schema_ref(schema) } },
-            });
-        }
-        Body::Form(schema) => {
-            out["requestBody"] = json!({
-                "required": false,
-                "content": { "application/x-www-form-urlencoded": { "schema": schema_ref(schema) } },
-            });
-        }
-    }
-    out
 }
 
 /// The whole document.
@@ -522,7 +268,7 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for route in Route::ALL {
         let item = paths.entry(route.path()).or_insert(json!({}));
-        item[route.method().as_str().to_ascii_lowercase()] = operation_json(route);
+        item[route.method().as_str().to_ascii_lowercase()] = render::operation_json(route);
     }
     json!({
         "openapi": "3.1.0",
