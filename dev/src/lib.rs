@@ -1,5 +1,6 @@
 //! The local server: every route on one port, running the same handlers as the Lambdas, with
-//! `GET /dev/outbox` when messages go to the embedded outbox.
+//! `GET /openapi.json` (the API's description) and `GET /dev/outbox` when messages go to the
+//! embedded outbox.
 //!
 //! It answers only requests for a loopback host (`localhost`, `127.0.0.1`, `[::1]`, any port) or
 //! one listed in `DEV_ALLOWED_HOSTS`. Binding to 127.0.0.1 is not enough on its own: a web page on
@@ -11,16 +12,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use http::header::HOST;
+use http::header::{CONTENT_TYPE, HOST};
 use sesame::Deps;
 use sesame::adapters::outbox::Outbox;
+use sesame::http::openapi;
 use sesame::http::request::MAX_BODY_BYTES;
 use sesame::http::{ApiError, ApiOrigin, BodyTooLarge, ClientIp, RequestId, dispatch, refuse};
 use sesame::ids::new_id;
+
+pub mod demo;
 
 const READ_LIMIT_BYTES: usize = 16 * MAX_BODY_BYTES;
 
@@ -142,7 +146,40 @@ async fn check_host(
 /// All routes; `/dev/outbox` only when an outbox is given. Every request, on every route, must
 /// name a host `hosts` admits, or is answered `403 FORBIDDEN_HOST`.
 pub fn router(app: Deps, outbox: Option<Arc<Outbox>>, hosts: AllowedHosts) -> Router {
-    let mut router = Router::new();
+    let providers: Vec<String> = app
+        .config
+        .oidc
+        .providers
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let mut router = Router::new()
+        .route(
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, "application/json")],
+                    openapi::document_text(),
+                )
+            }),
+        )
+        .route("/", get(|| demo::file(demo::PAGE_DIR, "index.html")))
+        .route(
+            "/demo/{file}",
+            get(|Path(file): Path<String>| demo::file(demo::PAGE_DIR, file)),
+        )
+        .route(
+            "/client/{file}",
+            get(|Path(file): Path<String>| demo::file(demo::CLIENT_DIR, file)),
+        )
+        // The demo page's OAuth buttons: the configured providers' names (nothing secret).
+        .route(
+            "/dev/providers",
+            get(move || {
+                let providers = providers.clone();
+                async move { axum::Json(providers) }
+            }),
+        );
     if let Some(outbox) = outbox {
         router = router.route(
             "/dev/outbox",

@@ -10,8 +10,13 @@ use sesame::config::Config;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // `cargo run -q -- --openapi > openapi.json` regenerates the committed document.
+    if std::env::args().any(|a| a == "--openapi") {
+        print!("{}", sesame::http::openapi::document_text());
+        return ExitCode::SUCCESS;
+    }
     sesame::telemetry::init();
-    let config = match Config::from_env() {
+    let mut config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("sesame-dev: {e}");
@@ -39,6 +44,17 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+
+    // The demo page at `/` is served from this origin and uses the session cookie, so its own
+    // origin is allowed (a foreign page's is not).
+    for own in [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+    ] {
+        if !config.allowed_origins.contains(&own) {
+            config.allowed_origins.push(own);
+        }
+    }
 
     let router = if aws {
         let sdk = sesame::wiring::sdk_config(&config).await;

@@ -51,7 +51,16 @@ async fn when_the_host_is_not_loopback_every_route_is_refused_and_the_outbox_sta
         format!("localhost.evil.example:{port}"),
         format!("127.0.0.1.nip.io:{port}"),
     ] {
-        for path in ["/dev/outbox", "/session", "/.well-known/jwks.json", "/nope"] {
+        for path in [
+            "/dev/outbox",
+            "/dev/providers",
+            "/session",
+            "/.well-known/jwks.json",
+            "/openapi.json",
+            "/",
+            "/demo/app.js",
+            "/nope",
+        ] {
             let answer = get_as(&server.base, &host, path).await;
             assert_refused(&answer, &host, path);
             assert!(

@@ -6,6 +6,7 @@ use serde::de::{Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::change_password::PasswordChange;
 use crate::domain::complete_profile::ProfileInput;
@@ -18,12 +19,15 @@ use crate::domain::reset::ResetInput;
 use crate::domain::signin::SigninInput;
 use crate::domain::signup::SignupInput;
 use crate::domain::validation::Profile;
+use crate::http::openapi::schemas::{
+    HashFnSchema, ProfileSchema, SigninMethodSchema, SignupMethodSchema,
+};
 
 // No `Debug` on a body that carries a password or a code, so none can reach a log.
 
 /// `POST /auth/signup`. Privileged fields (`email_verified`, `blocked`, `hash_fn`, ...) are
 /// unknown here and so refused.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupBody {
     email: Option<String>,
@@ -33,8 +37,11 @@ pub struct SignupBody {
     first_name: Option<String>,
     last_name: Option<String>,
     #[serde(default, deserialize_with = "exact_metadata")]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<ProfileSchema>)]
     profile: Option<Profile>,
+    #[schema(value_type = Option<SignupMethodSchema>)]
     strategy: Option<SignupMethod>,
 }
 
@@ -55,11 +62,12 @@ impl From<SignupBody> for SignupInput {
 }
 
 /// `POST /auth/signin`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SigninBody {
     identifier: Option<String>,
     password: Option<String>,
+    #[schema(value_type = Option<SigninMethodSchema>)]
     strategy: Option<SigninMethod>,
 }
 
@@ -74,7 +82,7 @@ impl From<SigninBody> for SigninInput {
 }
 
 /// `POST /auth/reset-password`. No `Debug`: it holds the password.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetPasswordBody {
     signin_attempt_id: Option<String>,
@@ -91,7 +99,7 @@ impl From<ResetPasswordBody> for ResetInput {
 }
 
 /// `POST /me/password`. No `Debug`: it holds passwords.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChangeBody {
     current_password: Option<String>,
@@ -111,7 +119,7 @@ impl From<PasswordChangeBody> for PasswordChange {
 }
 
 /// `POST /auth/prepare-verification` (seed 004 names the attempt either way).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrepareBody {
     pub signin_attempt_id: Option<String>,
@@ -128,7 +136,7 @@ impl PrepareBody {
     }
 }
 
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum CodeStrategy {
     EmailOtp,
@@ -136,7 +144,7 @@ enum CodeStrategy {
 }
 
 /// `POST /auth/attempt-verification` (seed 004).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttemptBody {
     pub signin_attempt_id: Option<String>,
@@ -145,7 +153,7 @@ pub struct AttemptBody {
 }
 
 /// `POST /auth/complete-profile` (seed 000).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteProfileBody {
     attempt_id: Option<String>,
@@ -156,7 +164,9 @@ pub struct CompleteProfileBody {
     first_name: Option<String>,
     last_name: Option<String>,
     #[serde(default, deserialize_with = "exact_metadata")]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<ProfileSchema>)]
     profile: Option<Profile>,
 }
 
@@ -179,19 +189,25 @@ impl From<CompleteProfileBody> for ProfileInput {
 
 /// `PATCH /me` (seed 001). Anything else (`email_verified`, `id`, `two_factor_enabled`, ...) is
 /// refused. `null` (or `""`) clears a name or the image.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     username: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     image_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "exact_metadata")]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<ProfileSchema>)]
     profile: Option<Profile>,
 }
 
@@ -268,7 +284,8 @@ impl<'de> Deserialize<'de> for ExactValue {
 }
 
 /// `GET /auth/oauth2/init`'s query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InitQuery {
     provider: Option<String>,
@@ -286,7 +303,8 @@ impl From<InitQuery> for InitInput {
 
 /// The provider's redirect to `GET /auth/oauth2/callback`. Providers add parameters of their own
 /// (`scope`, `iss`, ...), so unknown ones are ignored. No `Debug`: it holds the code.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
@@ -304,12 +322,13 @@ impl From<CallbackQuery> for CallbackInput {
 }
 
 /// `POST /admin/users`: seed 003's full record. No `Debug`: it holds the password or its hash.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportBody {
     blocked: Option<bool>,
     email: Option<String>,
     email_verified: Option<bool>,
+    #[schema(value_type = Option<HashFnSchema>)]
     hash_fn: Option<HashFn>,
     salt: Option<String>,
     identities: Option<Vec<IdentityBody>>,
@@ -322,11 +341,13 @@ pub struct ImportBody {
     username: Option<String>,
     verify_email: Option<bool>,
     #[serde(default, deserialize_with = "exact_metadata")]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<ProfileSchema>)]
     profile: Option<Profile>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct IdentityBody {
     connection: Option<String>,
@@ -334,6 +355,7 @@ struct IdentityBody {
     #[serde(rename = "type")]
     kind: Option<String>,
     id: Option<String>,
+    #[schema(value_type = Option<Object>)]
     details: Option<Map<String, Value>>,
 }
 
@@ -370,15 +392,32 @@ impl From<ImportBody> for ImportInput {
     }
 }
 
+/// `POST /api/users/completeSignup`'s form (seed 002), for the document: the handler reads the
+/// parameters itself (`handlers::complete_signup`), from the query and the form alike.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct CompleteSignupForm {
+    signup_code: Option<String>,
+    password: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email_address: Option<String>,
+    /// `true` or `false` (any case); empty or absent is `false`.
+    signup_agreements_accepted: Option<String>,
+    country_code: Option<String>,
+    phone_number: Option<String>,
+}
+
 /// `{signin_id}`: which of the session's signins (switch, sign-out, token).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SigninChoice {
     pub signin_id: Option<String>,
 }
 
 /// `POST /admin/signing-keys/rotate`: `{"immediate": true}` for the emergency form.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateBody {
     #[serde(default)]
@@ -424,14 +463,15 @@ mod tests {
 
 /// `POST /auth/reverify`: `{strategy, password}` (the password only with that strategy). No
 /// `Debug`: it carries a password.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReverifyBody {
     strategy: Option<ReverifyStrategy>,
     pub password: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize)]
+/// How the user proves a factor again (`totp` and `passkey` are refused until they exist).
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum ReverifyStrategy {
     Password,
@@ -456,6 +496,6 @@ impl ReverifyBody {
 }
 
 /// An endpoint that takes no body (`POST /me/sessions/...`, `DELETE /me`): empty, or `{}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoBody {}

@@ -7,6 +7,7 @@ pub mod cors;
 pub mod credential;
 pub mod error;
 pub mod handlers;
+pub mod openapi;
 pub mod request;
 pub mod routes;
 pub mod views;

@@ -59,6 +59,15 @@ pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if !is_json(req) {
         return Err(ApiError::UnsupportedMediaType);
     }
+    // Every body is an object. serde would also read a struct from an array of its fields in
+    // order (`[]` for one without fields), a form no client is meant to send.
+    let first = req.body().iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(ApiError::BadRequestBody {
+            field: None,
+            message: "the body must be a JSON object".into(),
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(req.body());
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -194,6 +203,30 @@ mod tests {
         assert_eq!(field(parse("application/json", "{nope")), None);
         assert_eq!(field(parse("application/json", r#"{} {}"#)), None);
         assert_eq!(field(parse("application/json", "")), None);
+    }
+
+    #[test]
+    fn when_the_body_is_not_an_object_it_is_a_bad_body() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Empty {}
+        let req = |body: &str| {
+            http::Request::builder()
+                .header(CONTENT_TYPE, "application/json")
+                .body(bytes::Bytes::from(body.to_string()))
+                .unwrap()
+        };
+        for body in ["[]", " [null, null]", "null", "\"x\"", "1"] {
+            assert_eq!(field(parse("application/json", body)), None, "{body}");
+            assert!(
+                matches!(
+                    json::<Empty>(&req(body)),
+                    Err(ApiError::BadRequestBody { .. })
+                ),
+                "{body}"
+            );
+        }
+        assert!(json::<Empty>(&req(" {} ")).is_ok());
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::openapi::schemas::{SigninMethodSchema, SignupMethodSchema, StepSchema};
 
 use crate::domain::devices::Device;
 use crate::domain::model::{
@@ -10,10 +13,11 @@ use crate::domain::model::{
     Step, Timestamp, User,
 };
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     pub id: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     pub signin_attempts: Vec<SigninAttemptView>,
     pub signins: Vec<SigninView>,
@@ -21,56 +25,70 @@ pub struct SessionView {
     pub active_signin: Option<SigninView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SigninView {
     pub id: String,
     pub user_id: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub last_active_at: Timestamp,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SigninAttemptView {
     pub id: String,
+    #[schema(value_type = SigninMethodSchema)]
     pub method: SigninMethod,
     pub identifier: String,
+    #[schema(value_type = Option<StepSchema>)]
     pub current_step: Option<Step>,
+    #[schema(value_type = Vec<StepSchema>)]
     pub remaining_steps: Vec<Step>,
     pub completed: bool,
     pub requires_completion: bool,
     pub missing_fields: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SignupAttemptView {
     pub id: String,
+    #[schema(value_type = SignupMethodSchema)]
     pub method: SignupMethod,
     pub email: Option<String>,
     pub phone_number: Option<String>,
     pub username: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
+    #[schema(value_type = Option<StepSchema>)]
     pub current_step: Option<Step>,
+    #[schema(value_type = Vec<StepSchema>)]
     pub remaining_steps: Vec<Step>,
     pub completed: bool,
     pub requires_completion: bool,
     pub missing_fields: Vec<String>,
+    #[schema(value_type = Vec<String>)]
     pub unverified_fields: Vec<&'static str>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
     pub id: String,
     pub first_name: Option<String>,
@@ -82,12 +100,80 @@ pub struct UserView {
     pub two_factor_enabled: bool,
     pub email_verified: bool,
     pub phone_verified: bool,
+    #[schema(value_type = Object)]
     pub metadata: Map<String, Value>,
+    #[schema(value_type = Object)]
     pub profile: Map<String, Value>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+}
+
+/// `POST /session/token`: a short-lived JWT for the active (or named) signin.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub jwt: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+}
+
+/// `GET /auth/oauth2/init` when the client asks for JSON: where to send the browser.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OauthUrlView {
+    pub oauth_url: String,
+}
+
+/// `POST /admin/signing-keys/rotate`: the newest key and whether this call staged it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotationView {
+    pub kid: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub signs_from: Timestamp,
+    /// False when an earlier rotation's key is still waiting to sign: that key is shown.
+    pub staged: bool,
+    /// The keys an emergency rotation unpublished.
+    pub revoked: Vec<String>,
+}
+
+/// `GET /.well-known/jwks.json` (RFC 7517): the public keys tokens are verified with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwksView {
+    pub keys: Vec<JwkView>,
+}
+
+/// One RSA public key (RFC 7517/7518).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwkView {
+    #[schema(value_type = String, example = "RSA")]
+    pub kty: &'static str,
+    #[serde(rename = "use")]
+    #[schema(value_type = String, example = "sig")]
+    pub key_use: &'static str,
+    #[schema(value_type = String, example = "RS256")]
+    pub alg: &'static str,
+    pub kid: String,
+    pub n: String,
+    pub e: String,
+}
+
+/// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0), the part Sesame uses.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenidConfigurationView {
+    pub issuer: String,
+    pub jwks_uri: String,
+    #[schema(value_type = Vec<String>)]
+    pub response_types_supported: Vec<&'static str>,
+    #[schema(value_type = Vec<String>)]
+    pub subject_types_supported: Vec<&'static str>,
+    #[schema(value_type = Vec<String>)]
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    #[schema(value_type = Vec<String>)]
+    pub claims_supported: Vec<&'static str>,
 }
 
 pub fn session(state: &SessionState) -> SessionView {
@@ -202,13 +288,16 @@ mod tests {
 }
 
 /// One signin of the user as `GET /me/sessions` lists it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceView {
     pub id: String,
+    /// The signin this request was made with.
     pub current: bool,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub last_active_at: Timestamp,
     pub user_agent: Option<String>,
     pub ip: Option<String>,

@@ -12,7 +12,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
@@ -31,7 +31,7 @@ pub const MAX_ARGON2_MEMORY_KIB: u32 = 128 * 1024;
 pub const MAX_ARGON2_ITERATIONS: u32 = 10;
 pub const MAX_ARGON2_PARALLELISM: u32 = 8;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HashFn {
     Bcrypt,

@@ -9,11 +9,11 @@ use crate::domain::Deps;
 use crate::domain::error::AuthError;
 use crate::domain::import;
 use crate::domain::keyring::{Keyring, Rotation};
-use crate::domain::model::Timestamp;
 use crate::http::bodies::{ImportBody, RotateBody};
 use crate::http::error::ApiError;
 use crate::http::request::{json, json_or_default};
 use crate::http::routes::Reply;
+use crate::http::views::RotationView;
 use crate::http::{IamAuthorized, Request, views};
 
 pub const ADMIN_KEY_HEADER: &str = "x-admin-key";
@@ -27,17 +27,6 @@ pub async fn import_user(
     let input: ImportBody = json(req)?;
     let user = import::import_user(deps, input.into()).await?;
     Ok(Reply::created(views::user(&user)))
-}
-
-#[derive(serde::Serialize)]
-struct RotationView {
-    kid: String,
-    #[serde(with = "time::serde::rfc3339")]
-    signs_from: Timestamp,
-    /// False when an earlier rotation's key is still waiting to sign: that key is shown.
-    staged: bool,
-    /// The keys an emergency rotation unpublished.
-    revoked: Vec<String>,
 }
 
 /// `POST /admin/signing-keys/rotate`, optional body `{"immediate": true}`: stages a new

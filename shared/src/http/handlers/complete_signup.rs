@@ -8,7 +8,7 @@ use crate::http::Request;
 use crate::http::error::ApiError;
 use crate::http::routes::Reply;
 
-const PARAMETERS: [&str; 8] = [
+pub(crate) const PARAMETERS: [&str; 8] = [
     "signupCode",
     "password",
     "firstName",

@@ -1,8 +1,6 @@
 //! `GET /auth/oauth2/init` and `GET /auth/oauth2/callback`. Browsers get redirects; a client
 //! that sends `Accept: application/json` gets the envelope instead.
 
-use serde_json::json;
-
 use crate::domain::Caller;
 use crate::domain::Deps;
 use crate::domain::oauth::{self, CallbackError};
@@ -11,13 +9,14 @@ use crate::http::bodies::{CallbackQuery, InitQuery};
 use crate::http::error::ApiError;
 use crate::http::request::{query, wants_json};
 use crate::http::routes::Reply;
+use crate::http::views::OauthUrlView;
 
 /// Starts the sign-in: 302 to the provider, or `data: {oauth_url}`.
 pub async fn init(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
     let query: InitQuery = query(req)?;
     let url = oauth::init(deps, caller, query.into()).await?;
     Ok(if wants_json(req) {
-        Reply::json(json!({ "oauth_url": url }))
+        Reply::json(OauthUrlView { oauth_url: url })
     } else {
         Reply::redirect(url)
     })

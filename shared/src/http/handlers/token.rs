@@ -2,28 +2,18 @@
 //! public documents a verifier needs, `GET /.well-known/jwks.json` and
 //! `GET /.well-known/openid-configuration`.
 
-use serde::Serialize;
-use serde_json::json;
-
 use crate::config::tokens::UserClaim;
 use crate::domain::AuthError;
 use crate::domain::keyring::JWKS_MAX_AGE;
-use crate::domain::model::Timestamp;
 use crate::domain::{Caller, Deps, token};
 use crate::http::bodies::SigninChoice;
 use crate::http::error::ApiError;
 use crate::http::request::json_or_default;
 use crate::http::routes::Reply;
+use crate::http::views::{JwkView, JwksView, OpenidConfigurationView, TokenView};
 use crate::http::{ApiOrigin, Request};
 
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
-
-#[derive(Serialize)]
-struct TokenView {
-    jwt: String,
-    #[serde(with = "time::serde::rfc3339")]
-    expires_at: Timestamp,
-}
 
 /// `POST /session/token`, optional body `{signin_id}` (default: the active signin).
 pub async fn issue(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<Reply, ApiError> {
@@ -46,19 +36,17 @@ pub async fn jwks(deps: &Deps) -> Result<Reply, ApiError> {
         .map_err(internal)?;
     let keys: Vec<_> = keys
         .into_iter()
-        .map(|k| {
-            json!({
-                "kty": "RSA",
-                "use": "sig",
-                "alg": "RS256",
-                "kid": k.kid,
-                "n": k.public.n,
-                "e": k.public.e,
-            })
+        .map(|k| JwkView {
+            kty: "RSA",
+            key_use: "sig",
+            alg: "RS256",
+            kid: k.kid,
+            n: k.public.n,
+            e: k.public.e,
         })
         .collect();
     Ok(Reply::document(
-        json!({ "keys": keys }),
+        to_document(JwksView { keys })?,
         JWKS_MAX_AGE.whole_seconds() as u32,
     ))
 }
@@ -77,14 +65,14 @@ pub fn openid_configuration(deps: &Deps, req: &Request) -> Result<Reply, ApiErro
             .map(|c| UserClaim::name(*c)),
     );
     Ok(Reply::document(
-        json!({
-            "issuer": issuer,
-            "jwks_uri": format!("{issuer}{JWKS_PATH}"),
-            "response_types_supported": ["id_token"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "claims_supported": claims,
-        }),
+        to_document(OpenidConfigurationView {
+            jwks_uri: format!("{issuer}{JWKS_PATH}"),
+            issuer,
+            response_types_supported: vec!["id_token"],
+            subject_types_supported: vec!["public"],
+            id_token_signing_alg_values_supported: vec!["RS256"],
+            claims_supported: claims,
+        })?,
         JWKS_MAX_AGE.whole_seconds() as u32,
     ))
 }
@@ -98,6 +86,10 @@ fn issuer(deps: &Deps, req: &Request) -> Result<String, ApiError> {
         .get::<ApiOrigin>()
         .map(|o| o.0.clone())
         .ok_or_else(|| internal("ISSUER_URL is unset and the request names no API domain"))
+}
+
+fn to_document(view: impl serde::Serialize) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(view).map_err(internal)
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {

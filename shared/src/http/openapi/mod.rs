@@ -1,0 +1,359 @@
+//! The OpenAPI 3.1 document, generated from the code: every `Route` (one exhaustive `match` in
+//! [`operation`], so a new route does not compile until it is described), the request bodies and
+//! views (`ToSchema` derived on the wire types in `bodies.rs` and `views.rs`), the envelope, the
+//! error codes and both credential modes. The dev server serves it at `GET /openapi.json` and the
+//! repository keeps a copy in `openapi.json` (regenerate: `cargo run -q -- --openapi > openapi.json`).
+
+mod render;
+pub mod schemas;
+
+use serde_json::{Map, Value, json};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{IntoParams, PartialSchema, ToSchema};
+
+use super::bodies::{
+    AttemptBody, CallbackQuery, CompleteProfileBody, CompleteSignupForm, ImportBody, InitQuery,
+    MeBody, NoBody, PasswordChangeBody, PrepareBody, ResetPasswordBody, ReverifyBody, RotateBody,
+    SigninBody, SigninChoice, SignupBody,
+};
+use super::handlers::admin::ADMIN_KEY_HEADER;
+use super::routes::Route;
+use super::views::{
+    DeviceView, JwksView, OauthUrlView, OpenidConfigurationView, RotationView, SessionView,
+    TokenView, UserView,
+};
+use schemas::{ErrorCodeSchema, FieldErrorSchema};
+
+/// What a route takes in its body.
+enum Body {
+    None,
+    /// A JSON body of this schema; `optional` when an empty body means the defaults.
+    Json {
+        schema: String,
+        optional: bool,
+    },
+    /// `application/x-www-form-urlencoded`, of this schema.
+    Form(String),
+}
+
+/// What a route answers when it succeeds.
+enum Success {
+    /// `200`, the envelope with `data` the caller's session.
+    Session,
+    /// This status, the envelope with `data` of this schema.
+    Data(u16, String),
+    /// This status, the envelope with `data` a list of this schema.
+    List(u16, String),
+    /// `200`, the envelope with `data` null.
+    Null,
+    /// `200` with no body at all.
+    Empty,
+    /// `302` to `Location`; the body is still the envelope, with the session.
+    Redirect,
+    /// `200`, a public JSON document (not the envelope) of this schema.
+    Document(String),
+}
+
+/// Who may call a route.
+#[derive(Clone, Copy, PartialEq)]
+enum Access {
+    /// Anyone, credential or not: no session is read.
+    Public,
+    /// A session credential is read when presented (cookie, or header mode's bearer).
+    Session,
+    /// The admin key (`X-Admin-Key`, dev server) or IAM (deployed).
+    Admin,
+}
+
+/// One route's operation.
+struct Operation {
+    summary: &'static str,
+    description: &'static str,
+    access: Access,
+    body: Body,
+    query: Vec<Value>,
+    success: Vec<Success>,
+    /// Error statuses besides the ones every route of its kind can answer (see `responses`).
+    errors: &'static [u16],
+}
+
+impl Operation {
+    fn new(summary: &'static str, access: Access) -> Self {
+        Self {
+            summary,
+            description: "",
+            access,
+            body: Body::None,
+            query: Vec::new(),
+            success: vec![Success::Session],
+            errors: &[],
+        }
+    }
+
+    fn about(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
+    }
+
+    fn json<T: ToSchema>(mut self) -> Self {
+        self.body = Body::Json {
+            schema: T::name().into_owned(),
+            optional: false,
+        };
+        self
+    }
+
+    fn optional_json<T: ToSchema>(mut self) -> Self {
+        self.body = Body::Json {
+            schema: T::name().into_owned(),
+            optional: true,
+        };
+        self
+    }
+
+    fn form<T: ToSchema>(mut self) -> Self {
+        self.body = Body::Form(T::name().into_owned());
+        self
+    }
+
+    fn query<T: IntoParams>(mut self) -> Self {
+        self.query = T::into_params(|| None)
+            .into_iter()
+            .map(|p| serde_json::to_value(p).expect("a parameter serializes"))
+            .collect();
+        self
+    }
+
+    fn answers(mut self, success: Vec<Success>) -> Self {
+        self.success = success;
+        self
+    }
+
+    fn errors(mut self, errors: &'static [u16]) -> Self {
+        self.errors = errors;
+        self
+    }
+}
+
+fn data<T: ToSchema>(status: u16) -> Success {
+    Success::Data(status, T::name().into_owned())
+}
+
+fn list<T: ToSchema>(status: u16) -> Success {
+    Success::List(status, T::name().into_owned())
+}
+
+fn public_document<T: ToSchema>() -> Success {
+    Success::Document(T::name().into_owned())
+}
+
+/// Each route's operation. A new `Route` variant fails to compile here until it is described:
+/// its summary, who may call it, its body, what it answers and which errors it adds.
+fn operation(route: Route) -> Operation {
+    use Access::{Admin, Public, Session};
+    match route {
+        Route::Signup => Operation::new("Start a sign-up", Session)
+            .about("Opens a sign-up attempt in the caller's session (a session is created when there is none). With a password and nothing left to verify or complete, the user is created and signed in at once; otherwise a code is sent and `signup_attempts` shows the steps left.")
+            .json::<SignupBody>()
+            .errors(&[409, 429, 502]),
+        Route::Signin => Operation::new("Start a sign-in", Session)
+            .about("`strategy: password` checks the password (and signs in, unless a step is left); `email_otp` or `phone_otp` sends a code. Unknown identifiers are answered like known ones.")
+            .json::<SigninBody>()
+            .errors(&[401, 403, 429, 502]),
+        Route::PrepareVerification => Operation::new("Send a new code", Session)
+            .about("Sends (again) the code of an open attempt, on the attempt's channel or the one `strategy` names.")
+            .json::<PrepareBody>()
+            .errors(&[404, 409, 429, 502]),
+        Route::AttemptVerification => Operation::new("Check a code", Session)
+            .about("A right code advances the attempt; on its last step the user is created or signed in and the session's credential rotates.")
+            .json::<AttemptBody>()
+            .errors(&[401, 403, 404, 409, 429, 502]),
+        Route::CompleteProfile => Operation::new("Complete a pending attempt", Session)
+            .about("Gives an attempt the fields it misses (`missing_fields`), then finishes it like a code would.")
+            .json::<CompleteProfileBody>()
+            .errors(&[401, 403, 404, 409, 429, 502]),
+        Route::OauthInit => Operation::new("Start an OAuth sign-in", Session)
+            .about("Answers `302` to the provider, or with `Accept: application/json` the URL in `data.oauth_url`.")
+            .query::<InitQuery>()
+            .answers(vec![data::<OauthUrlView>(200), Success::Redirect])
+            .errors(&[429, 502]),
+        Route::OauthCallback => Operation::new("Finish an OAuth sign-in", Session)
+            .about("Where the provider sends the browser back. Answers `302` to the `redirect_uri` given at init (with `error=<CODE>` when it failed), or with `Accept: application/json` the envelope.")
+            .query::<CallbackQuery>()
+            .answers(vec![Success::Session, Success::Redirect])
+            .errors(&[401, 403, 409, 429, 502]),
+        Route::CompleteSignup => Operation::new("Complete a sign-up (seed 002's form)", Session)
+            .about("The legacy form post, parameters in the form or the query. Answers `200` with no body when the user is signed in, or the envelope when a code step comes next.")
+            .form::<CompleteSignupForm>()
+            .answers(vec![Success::Empty, Success::Session])
+            .errors(&[401, 403, 404, 406, 409, 429, 502]),
+        Route::AdminImportUser => Operation::new("Import a user (seed 003)", Admin)
+            .about("Creates a user from another system's record, password hash included.")
+            .json::<ImportBody>()
+            .answers(vec![data::<UserView>(201)])
+            .errors(&[401, 404, 409]),
+        Route::GetSession => Operation::new("The caller's session", Session)
+            .about("`data` is the session (or null): its signins, open attempts and the active signin."),
+        Route::SwitchSignin => Operation::new("Switch the active account", Session)
+            .json::<SigninChoice>()
+            .errors(&[401, 404]),
+        Route::SignOut => Operation::new("Sign out", Session)
+            .about("Ends one signin (`signin_id`), or with no body every signin and the session.")
+            .optional_json::<SigninChoice>()
+            .errors(&[401, 404]),
+        Route::GetMe => Operation::new("The signed-in user", Session)
+            .answers(vec![data::<UserView>(200)])
+            .errors(&[401]),
+        Route::PatchMe => Operation::new("Edit the signed-in user", Session)
+            .about("`null` or `\"\"` clears a name or the image.")
+            .json::<MeBody>()
+            .answers(vec![data::<UserView>(200)])
+            .errors(&[401, 409]),
+        Route::IssueToken => Operation::new("A short-lived JWT for your backend", Session)
+            .about("For the active signin, or the one `signin_id` names. Verify it with the JWKS.")
+            .optional_json::<SigninChoice>()
+            .answers(vec![data::<TokenView>(200)])
+            .errors(&[401, 404]),
+        Route::Jwks => Operation::new("The token-verification keys (JWKS)", Public)
+            .answers(vec![public_document::<JwksView>()]),
+        Route::OpenidConfiguration => Operation::new("OpenID Connect discovery", Public)
+            .answers(vec![public_document::<OpenidConfigurationView>()]),
+        Route::RotateSigningKey => Operation::new("Rotate the token-signing key", Admin)
+            .about("Stages a new key (published now, signing after the JWKS cache age); `immediate: true` also revokes the current ones.")
+            .optional_json::<RotateBody>()
+            .answers(vec![data::<RotationView>(200)])
+            .errors(&[401, 404]),
+        Route::ResetPassword => Operation::new("Set a new password after a reset code", Session)
+            .about("Finishes a `reset_password_email_code` / `reset_password_phone_code` sign-in attempt whose code was proven: sets the password, signs in, and ends every other signin of the user everywhere.")
+            .json::<ResetPasswordBody>()
+            .errors(&[401, 404, 409, 429]),
+        Route::ChangePassword => Operation::new("Change the password", Session)
+            .about("With `current_password` (a wrong one counts toward the password limit), or, for a user without a password, a recent reverification. `sign_out_others` ends every other signin of the user.")
+            .json::<PasswordChangeBody>()
+            .errors(&[401, 429]),
+        Route::Reverify => Operation::new("Prove a factor again", Session)
+            .about("Refreshes the active signin's `verified_at`: a right `password` at once; `email_otp` / `phone_otp` open a sign-in attempt whose code, checked with `POST /auth/attempt-verification`, does it (no new signin).")
+            .json::<ReverifyBody>()
+            .errors(&[401, 429, 502]),
+        Route::ListSessions => Operation::new("The user's signins on every device", Session)
+            .answers(vec![list::<DeviceView>(200)])
+            .errors(&[401]),
+        Route::RevokeSession => Operation::new("End one of the user's signins", Session)
+            .about("Takes effect on that signin's next request. `data` is the signins left.")
+            .optional_json::<NoBody>()
+            .answers(vec![list::<DeviceView>(200)])
+            .errors(&[401, 404]),
+        Route::RevokeOtherSessions => Operation::new("End every other signin of the user", Session)
+            .optional_json::<NoBody>()
+            .answers(vec![list::<DeviceView>(200)])
+            .errors(&[401]),
+        Route::DeleteMe => Operation::new("Delete the signed-in user", Session)
+            .about("Needs a recent reverification. Deletes the user, its claims and identities and every signin; the email, phone number and username are free again.")
+            .optional_json::<NoBody>()
+            .answers(vec![Success::Null])
+            .errors(&[401]),
+    }
+}
+
+/// Every schema the operations name, with the ones they name in turn, and the envelopes.
+fn component_schemas() -> Map<String, Value> {
+    let mut all: Vec<(String, RefOr<Schema>)> = Vec::new();
+    macro_rules! add {
+        ($($t:ty),+ $(,)?) => {$(
+            all.push((<$t as ToSchema>::name().into_owned(), <$t as PartialSchema>::schema()));
+            <$t as ToSchema>::schemas(&mut all);
+        )+};
+    }
+    add!(
+        SignupBody,
+        SigninBody,
+        PrepareBody,
+        AttemptBody,
+        CompleteProfileBody,
+        CompleteSignupForm,
+        MeBody,
+        ImportBody,
+        SigninChoice,
+        RotateBody,
+        ResetPasswordBody,
+        PasswordChangeBody,
+        ReverifyBody,
+        NoBody,
+        DeviceView,
+        SessionView,
+        UserView,
+        TokenView,
+        OauthUrlView,
+        RotationView,
+        JwksView,
+        OpenidConfigurationView,
+        FieldErrorSchema,
+        ErrorCodeSchema,
+    );
+    let mut all: Vec<(String, Value)> = all
+        .into_iter()
+        .map(|(name, schema)| {
+            let mut schema = serde_json::to_value(schema).expect("schemas serialize");
+            if name.ends_with("View") {
+                render::every_property_required(&mut schema);
+            }
+            (name, schema)
+        })
+        .chain(render::envelopes())
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all.dedup_by(|a, b| a.0 == b.0);
+    all.into_iter().collect()
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in Route::ALL {
+        let item = paths.entry(route.path()).or_insert(json!({}));
+        item[route.method().as_str().to_ascii_lowercase()] = render::operation_json(route);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Sesame",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Serverless authentication. Every answer but the two public documents is the envelope `{status, message, data, session, errors}`. Browsers hold the session in a cookie (cookie mode); native apps send `X-Session-Mode: header` and carry the credential themselves (`Authorization: Bearer` in, `X-Session-Token` out).",
+            "license": { "name": "MIT", "identifier": "MIT" },
+        },
+        "paths": paths,
+        "components": {
+            "schemas": component_schemas(),
+            "securitySchemes": {
+                "session_cookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "__Host-session",
+                    "description": "Cookie mode (browsers): the session cookie (`COOKIE_NAME`, default `__Host-session`).",
+                },
+                "session_bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Header mode (native apps): `Authorization: Bearer <credential>`, the value of the last `X-Session-Token`.",
+                },
+                "admin_key": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": ADMIN_KEY_HEADER,
+                    "description": "The dev server's `ADMIN_KEY`. Deployed, the admin routes are behind IAM instead.",
+                },
+            },
+        },
+    })
+}
+
+/// The document as the committed `openapi.json` holds it: pretty, with a final newline.
+pub fn document_text() -> String {
+    let mut text = serde_json::to_string_pretty(&document()).expect("the document serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests;
