@@ -131,8 +131,23 @@ function completeView() {
   ];
 }
 
+// The user's signins on every browser and device, each but this one with a sign-out.
+function devicesView(devices) {
+  const when = (t) => new Date(t).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const agent = (ua) => (ua ?? "Unknown device").replace(/\s*\(.*?\)\s*/g, " ").split(" ").slice(0, 3).join(" ");
+  return h("div", { id: "devices" },
+    h("h2", {}, "Your devices"),
+    h("ul", { class: "devices" }, ...devices.map((d) => h("li", { class: "device", "data-current": String(d.current) },
+      h("div", {}, h("strong", {}, agent(d.user_agent)), d.current ? h("span", { class: "badge" }, "this device") : null,
+        h("div", { class: "muted" }, `${d.ip ?? "unknown address"} · active ${when(d.last_active_at)}`)),
+      d.current ? null : h("button", { class: "link", type: "button", onclick: () => run(() => sesame.revokeDevice(d.id)) }, "Sign out")))),
+    devices.length > 1
+      ? h("button", { class: "secondary", type: "button", onclick: () => run(() => sesame.revokeOtherDevices()) }, "Sign out of other devices")
+      : null);
+}
+
 async function homeView(session) {
-  const me = await sesame.me();
+  const [me, devices] = await Promise.all([sesame.me(), sesame.devices()]);
   people[me.id] = { first_name: me.first_name, last_name: me.last_name, email: me.email };
   localStorage.setItem("sesame-demo-people", JSON.stringify(people));
   const claims = state.token && state.token.signin === session.active_signin.id ? decodeToken(state.token.jwt) : null;
@@ -156,6 +171,7 @@ async function homeView(session) {
           state.token = { signin: session.active_signin.id, jwt: await sesame.getToken() };
         }) }, "Get token"),
         claims ? h("pre", { id: "claims" }, JSON.stringify(claims, null, 2)) : null)),
+    devicesView(devices),
     h("div", { class: "row" },
       h("button", { class: "secondary", type: "button", onclick: () => { state.adding = true; state.tab = "signin"; render(); } }, "Add account"),
       h("button", { class: "secondary", type: "button", onclick: () => run(() => sesame.signOut(session.active_signin.id)) }, "Sign out")),

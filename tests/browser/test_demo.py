@@ -77,6 +77,21 @@ def main():
         expect(page.locator("#who")).to_have_text("Ada Lovelace")
         expect(page.locator("#accounts .chip.active")).to_contain_text("Ada Lovelace")
 
+        # Ada on a second device: this page lists it, and signs it out.
+        phone = p.request.new_context()
+        signed_in = phone.post(BASE + "/auth/signin", headers={"X-Session-Mode": "header"},
+                               data={"strategy": "password", "identifier": ada, "password": "analytical engine"})
+        assert signed_in.ok, signed_in.text()
+        credential = signed_in.headers["x-session-token"]
+        page.reload()
+        expect(page.locator("#devices .device")).to_have_count(2)
+        expect(page.locator('#devices .device[data-current="true"]')).to_have_count(1)
+        page.locator('#devices .device[data-current="false"]').get_by_role("button", name="Sign out").click()
+        expect(page.locator("#devices .device")).to_have_count(1)
+        me = phone.get(BASE + "/me", headers={"Authorization": f"Bearer {credential}", "X-Session-Mode": "header"})
+        assert me.status == 401, f"the revoked device still reads /me: {me.status}"
+        phone.dispose()
+
         page.get_by_role("button", name="Get token").click()
         expect(page.locator("#claims")).to_contain_text('"sub"')
 

@@ -178,3 +178,51 @@ async fn a_full_prefix_silences_sign_in_codes_without_telling(backend: Backend) 
     );
 }
 both_backends!(a_full_prefix_silences_sign_in_codes_without_telling);
+
+/// The prefix is charged after the identifier's cap: one number asked for again and again spends
+/// at most its own few sends of the country's budget, so others still get their codes.
+async fn requests_over_an_identifiers_cap_spend_nothing_of_the_prefix(backend: Backend) {
+    let settings = [
+        ("LIMIT_SENDS_PER_DESTINATION_PER_HOUR", "3"),
+        ("LIMIT_SMS_PER_PREFIX_PER_HOUR", "5"),
+    ];
+    let Some(server) = Server::start(backend, &settings).await else {
+        return;
+    };
+    let phone = unique_phone();
+    let mut browser = server.browser();
+    let opened = browser
+        .post(
+            "/auth/signup",
+            json!({"phone_number": phone, "password": PASSWORD, "strategy": "phone_otp"}),
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    let code = server.code_for(&phone).await;
+    let done = browser.verify(&opened.signup_attempt_id(), &code).await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+
+    // One SMS spent; ten sign-in code requests for the same number: three pass its cap.
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let asked = server
+            .browser()
+            .post(
+                "/auth/signin",
+                json!({"identifier": phone, "strategy": "phone_otp"}),
+            )
+            .await;
+        statuses.push(asked.status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        3,
+        "{statuses:?}"
+    );
+    // 1 + 3 of 5 spent: another number of the same country still gets its sign-up code.
+    let other = unique_phone();
+    let signup = phone_signup(&server, &other).await;
+    assert_eq!(signup.status, 200, "{:#}", signup.body);
+    assert_eq!(server.messages_to(&other).await.len(), 1);
+}
+both_backends!(requests_over_an_identifiers_cap_spend_nothing_of_the_prefix);

@@ -17,6 +17,7 @@ export type SignupAttempt = Schemas["SignupAttemptView"];
 export type SigninAttempt = Schemas["SigninAttemptView"];
 export type User = Schemas["UserView"];
 export type Token = Schemas["TokenView"];
+export type Device = Schemas["DeviceView"];
 export type FieldError = Schemas["FieldError"];
 export type ErrorCode = Schemas["ErrorCode"];
 export type SignupBody = Schemas["SignupBody"];
@@ -194,6 +195,23 @@ export class Sesame {
     return this.call<User>("PATCH", "/me", changes);
   }
 
+  // --- devices ---------------------------------------------------------------------------
+
+  /** Every live signin of the active user, on every browser and device (`current`: this one). */
+  devices(): Promise<Device[]> {
+    return this.call<Device[]>("GET", "/me/sessions");
+  }
+
+  /** Ends one of the user's signins anywhere; it fails on its next request. Answers those left. */
+  revokeDevice(signinId: string): Promise<Device[]> {
+    return this.call<Device[]>("POST", `/me/sessions/${encodeURIComponent(signinId)}/revoke`);
+  }
+
+  /** Ends every signin of the user but this one. Answers those left. */
+  revokeOtherDevices(): Promise<Device[]> {
+    return this.call<Device[]>("POST", "/me/sessions/revoke-others");
+  }
+
   // --- tokens ------------------------------------------------------------------------------
 
   /**
@@ -209,8 +227,10 @@ export class Sesame {
       request = this.call<Token>("POST", "/session/token", signinId ? { signin_id: signinId } : undefined)
         .then((t) => {
           const token = { jwt: t.jwt, expiresAtMs: Date.parse(t.expires_at) };
-          // Keyed by the signin it was issued for, learned from the answer's session.
-          const issuedFor = signinId ?? this.latest?.active_signin?.id;
+          // Keyed by the signin it was issued for: its `sid` claim, not the session's active
+          // signin, which a switch made meanwhile may have changed.
+          const sid = decodeToken(t.jwt).sid;
+          const issuedFor = typeof sid === "string" ? sid : signinId;
           if (issuedFor) this.tokens.set(issuedFor, token);
           return token;
         })

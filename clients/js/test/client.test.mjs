@@ -117,6 +117,28 @@ test("two accounts in one session: switch between them, then sign out of one and
   await assert.rejects(client.me(), (e) => e.status === 401);
 });
 
+test("devices: a second device is listed, then revoked, and its requests fail", { skip: !baseUrl }, async () => {
+  const laptop = new Sesame({ baseUrl, mode: "header" });
+  const email = await signUp(laptop, "a long enough secret");
+  const phone = new Sesame({ baseUrl, mode: "header" });
+  const phoneSignin = (await phone.signInWithPassword(email, "a long enough secret")).active_signin.id;
+
+  const listed = await laptop.devices();
+  assert.equal(listed.length, 2);
+  assert.equal(listed.filter((d) => d.current).length, 1);
+  assert.ok(listed.some((d) => d.id === phoneSignin && !d.current));
+
+  const left = await laptop.revokeDevice(phoneSignin);
+  assert.deepEqual(left.map((d) => d.current), [true]);
+  await assert.rejects(phone.me(), (e) => e.status === 401);
+  assert.equal((await laptop.me()).email, email);
+
+  const again = new Sesame({ baseUrl, mode: "header" });
+  await again.signInWithPassword(email, "a long enough secret");
+  assert.equal((await laptop.revokeOtherDevices()).length, 1);
+  await assert.rejects(again.me(), (e) => e.status === 401);
+});
+
 test("getToken: one request for parallel callers, cached until shortly before expiry", { skip: !baseUrl }, async () => {
   let now = Date.now();
   const { client, calls } = counted({ now: () => now, refreshMarginMs: 30_000 });

@@ -242,17 +242,9 @@ pub(crate) async fn open_code_attempt(
         cap,
         reverifies,
     } = request;
-    let mut to = user
+    let to = user
         .and_then(|u| destination(u, channel))
         .map(str::to_string);
-    // A number outside SMS_ALLOWED_COUNTRIES, or under a full prefix, gets nothing: the attempt
-    // is then the one an unknown identifier gets, so the answer tells nothing about the account.
-    if channel == Channel::Sms
-        && let Some(phone) = &to
-        && !sms::quietly(deps, phone, now).await?
-    {
-        to = None;
-    }
     let attempt_id = new_id(prefix::SIGNIN_ATTEMPT);
     let code = codes::generate();
     let code_hash = codes::hash(codes::key(&deps.config)?, &attempt_id, channel, &code);
@@ -305,6 +297,12 @@ pub(crate) async fn open_code_attempt(
     let Some(to) = to else {
         return Ok(());
     };
+    // A number outside SMS_ALLOWED_COUNTRIES, or under a full prefix, gets nothing, and the answer
+    // is the one an unknown identifier gets. The prefix is charged only after the identifier's and
+    // the session's caps passed, so one client cannot spend a country's budget.
+    if channel == Channel::Sms && !sms::quietly(deps, &to, now).await? {
+        return Ok(());
+    }
     let key = AttemptKey {
         session_id: &session_id,
         attempt_id: &attempt_id,

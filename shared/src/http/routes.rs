@@ -193,6 +193,7 @@ impl Route {
                 | Route::CompleteProfile
                 | Route::OauthCallback
                 | Route::CompleteSignup
+                | Route::Reverify
         )
     }
 

@@ -187,7 +187,10 @@ fn the_enum_schemas_list_values_the_domain_reads_back() {
         serde_json::from_value::<crate::domain::password::legacy::HashFn>(v).unwrap();
     }
     assert!(values("ErrorCode").contains(&json!("BAD_REQUEST_BODY")));
-    assert_eq!(values("Step").len(), 5);
+    for v in values("Step") {
+        serde_json::from_value::<crate::domain::model::Step>(v).unwrap();
+    }
+    assert!(values("Step").contains(&json!("reset_password")));
 }
 
 #[test]
