@@ -19,6 +19,14 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
 }
 
+/// A user's signins as read, with the version of the user's grants they were read at (what
+/// `SessionStore::end_read_signins` requires still to hold). Opaque to the domain.
+#[derive(Clone, Debug, Default)]
+pub struct SigninsRead {
+    pub signins: Vec<Signin>,
+    pub version: Option<String>,
+}
+
 /// Which attempt of which session an operation targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptKey<'a> {
@@ -357,6 +365,19 @@ pub trait SessionStore: Send + Sync {
     async fn end_signins_of_user(
         &self,
         user_id: &str,
+        except: Option<&str>,
+    ) -> Result<Vec<Signin>, StoreError>;
+
+    /// The user's signins as one read that `end_read_signins` can act on without reading again:
+    /// lets a caller overlap the read with its other reads.
+    async fn read_signins_of_user(&self, user_id: &str) -> Result<SigninsRead, StoreError>;
+
+    /// `end_signins_of_user` starting from an earlier `read_signins_of_user`: as exact, since the
+    /// write still requires that no grant landed since that read (else it reads again).
+    async fn end_read_signins(
+        &self,
+        user_id: &str,
+        read: SigninsRead,
         except: Option<&str>,
     ) -> Result<Vec<Signin>, StoreError>;
 
