@@ -776,6 +776,7 @@ fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
         sso: None,
         reset: None,
         reverifies: None,
+        changes_contact: None,
         codes: CodeState {
             code: Some(code("hash-s")),
             sends: 1,

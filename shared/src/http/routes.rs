@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::request::{RequestId, body_too_large, client_ip, user_agent};
 use super::{Request, Response, cors, credential, handlers, views};
 use crate::domain::Deps;
+use crate::domain::model::Channel;
 use crate::domain::{Caller, session};
 use crate::ids::new_id;
 
@@ -44,10 +45,14 @@ pub enum Route {
     DeleteMe,
     ResetPassword,
     ChangePassword,
+    ChangeEmail,
+    VerifyEmail,
+    ChangePhoneNumber,
+    VerifyPhoneNumber,
 }
 
 impl Route {
-    pub const ALL: [Route; 25] = [
+    pub const ALL: [Route; 29] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -73,6 +78,10 @@ impl Route {
         Route::RevokeSession,
         Route::RevokeOtherSessions,
         Route::DeleteMe,
+        Route::ChangeEmail,
+        Route::VerifyEmail,
+        Route::ChangePhoneNumber,
+        Route::VerifyPhoneNumber,
     ];
 
     pub fn method(self) -> Method {
@@ -101,7 +110,11 @@ impl Route {
             | Route::RevokeSession
             | Route::RevokeOtherSessions
             | Route::ResetPassword
-            | Route::ChangePassword => Method::POST,
+            | Route::ChangePassword
+            | Route::ChangeEmail
+            | Route::VerifyEmail
+            | Route::ChangePhoneNumber
+            | Route::VerifyPhoneNumber => Method::POST,
         }
     }
 
@@ -125,6 +138,10 @@ impl Route {
             Route::OpenidConfiguration => "/.well-known/openid-configuration",
             Route::RotateSigningKey => "/admin/signing-keys/rotate",
             Route::ChangePassword => "/me/password",
+            Route::ChangeEmail => "/me/email",
+            Route::VerifyEmail => "/me/email/verify",
+            Route::ChangePhoneNumber => "/me/phone_number",
+            Route::VerifyPhoneNumber => "/me/phone_number/verify",
             Route::ResetPassword => "/auth/reset-password",
             Route::Reverify => "/auth/reverify",
             Route::ListSessions => "/me/sessions",
@@ -202,6 +219,10 @@ impl Route {
             Route::OpenidConfiguration => "openid-configuration",
             Route::RotateSigningKey => "admin-rotate-signing-key",
             Route::ChangePassword => "change-password",
+            Route::ChangeEmail => "change-email",
+            Route::VerifyEmail => "verify-email",
+            Route::ChangePhoneNumber => "change-phone-number",
+            Route::VerifyPhoneNumber => "verify-phone-number",
             Route::ResetPassword => "reset-password",
             Route::Reverify => "reverify",
             Route::ListSessions => "list-sessions",
@@ -408,6 +429,14 @@ async fn run(
         Route::Jwks => handlers::token::jwks(deps).await,
         Route::OpenidConfiguration => handlers::token::openid_configuration(deps, req),
         Route::ChangePassword => handlers::me::change_password(deps, req, caller).await,
+        Route::ChangeEmail => handlers::me::change_contact(deps, req, caller, Channel::Email).await,
+        Route::VerifyEmail => handlers::me::verify_contact(deps, req, caller, Channel::Email).await,
+        Route::ChangePhoneNumber => {
+            handlers::me::change_contact(deps, req, caller, Channel::Sms).await
+        }
+        Route::VerifyPhoneNumber => {
+            handlers::me::verify_contact(deps, req, caller, Channel::Sms).await
+        }
         Route::ResetPassword => handlers::signin::reset_password(deps, req, caller).await,
         Route::Reverify => handlers::devices::reverify(deps, req, caller).await,
         Route::ListSessions => handlers::devices::list(deps, caller).await,

@@ -27,6 +27,19 @@ pub struct SigninsRead {
     pub version: Option<String>,
 }
 
+/// A contact change's last step (`POST /me/email/verify`, `POST /me/phone_number/verify`): the
+/// attempt whose code proved `to`, and the user's contact on `channel` as read (`from`).
+#[derive(Clone, Debug)]
+pub struct ContactMove {
+    pub session_id: String,
+    pub check: AttemptCheck,
+    pub user_id: String,
+    pub channel: Channel,
+    pub from: Option<String>,
+    pub to: String,
+    pub at: Timestamp,
+}
+
 /// Which attempt of which session an operation targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptKey<'a> {
@@ -524,6 +537,13 @@ pub trait AttemptStore: Send + Sync {
         signin: &Signin,
         at: Timestamp,
     ) -> Result<Completion, StoreError>;
+
+    /// Moves a contact in one transaction: the attempt completes (the check must still hold:
+    /// single use), the new contact is claimed for the user (`Taken` if another user holds it),
+    /// the old one released (with its user-index entry), and the user changed as
+    /// `User::move_contact` says. `AttemptChanged` if the attempt moved on; `UserBlocked` if the
+    /// user is gone or its contact is no longer `from`. Nothing is written unless `Done`.
+    async fn move_contact(&self, change: &ContactMove) -> Result<Completion, StoreError>;
 }
 
 #[async_trait]
