@@ -96,6 +96,9 @@ conformance!(
 #[path = "store_conformance/user_index.rs"]
 mod user_index;
 
+#[path = "store_conformance/contacts.rs"]
+mod contacts;
+
 fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
 }
