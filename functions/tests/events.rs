@@ -68,6 +68,10 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
         (Some(Route::RevokeSession), 401, "UNAUTHENTICATED"),
         (Some(Route::RevokeOtherSessions), 401, "UNAUTHENTICATED"),
         (Some(Route::DeleteMe), 401, "UNAUTHENTICATED"),
+        (Some(Route::ChangeEmail), 401, "UNAUTHENTICATED"),
+        (Some(Route::VerifyEmail), 401, "UNAUTHENTICATED"),
+        (Some(Route::ChangePhoneNumber), 401, "UNAUTHENTICATED"),
+        (Some(Route::VerifyPhoneNumber), 401, "UNAUTHENTICATED"),
         (None, 404, "NOT_FOUND"),
     ];
     // The two public documents answer their own JSON: see the test below.

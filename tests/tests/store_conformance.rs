@@ -96,6 +96,9 @@ conformance!(
 #[path = "store_conformance/user_index.rs"]
 mod user_index;
 
+#[path = "store_conformance/contacts.rs"]
+mod contacts;
+
 fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
 }
@@ -776,6 +779,7 @@ fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
         sso: None,
         reset: None,
         reverifies: None,
+        changes_contact: None,
         codes: CodeState {
             code: Some(code("hash-s")),
             sends: 1,

@@ -40,10 +40,17 @@ pub async fn change(
     };
     let now = deps.clock.now();
     let store = deps.store.as_ref();
-    let mut user = store
-        .get_user(&user_id)
-        .await?
-        .ok_or(AuthError::Unauthenticated)?;
+    // The signins to end are read alongside the user (the end still requires that no grant
+    // landed since this read, so it stays exact).
+    let to_end = async {
+        match input.sign_out_others {
+            true => store.read_signins_of_user(&user_id).await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let (user, to_end) = tokio::join!(store.get_user(&user_id), to_end);
+    let mut user = user?.ok_or(AuthError::Unauthenticated)?;
+    let to_end = to_end?;
     let normalized = password::normalize(&new);
     let context: Vec<&str> = [
         &user.email,
@@ -92,12 +99,11 @@ pub async fn change(
         .as_ref()
         .and_then(|s| s.session.active_signin_id.clone());
     let others = async {
-        if input.sign_out_others {
-            devices::end_other_signins(deps, &user_id, keep.as_deref())
+        match to_end {
+            Some(read) => devices::end_read_signins(deps, &user_id, read, keep.as_deref())
                 .await
-                .map(|_| ())
-        } else {
-            Ok(())
+                .map(|_| ()),
+            None => Ok(()),
         }
     };
     let (written, released, others) = tokio::join!(

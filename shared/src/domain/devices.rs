@@ -9,7 +9,7 @@ use super::model::{Signin, Timestamp};
 use super::reverify;
 use super::session;
 use crate::domain::Deps;
-use crate::domain::ports::store::Written;
+use crate::domain::ports::store::{SigninsRead, Written};
 
 /// One live signin of the user, as `GET /me/sessions` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +29,16 @@ pub async fn end_other_signins(
     keep: Option<&str>,
 ) -> Result<Vec<Signin>, AuthError> {
     Ok(deps.store.end_signins_of_user(user_id, keep).await?)
+}
+
+/// `end_other_signins` acting on the signins of an earlier `read_signins_of_user` (as exact).
+pub async fn end_read_signins(
+    deps: &Deps,
+    user_id: &str,
+    read: SigninsRead,
+    keep: Option<&str>,
+) -> Result<Vec<Signin>, AuthError> {
+    Ok(deps.store.end_read_signins(user_id, read, keep).await?)
 }
 
 /// The caller's active signin, or `Unauthenticated`.

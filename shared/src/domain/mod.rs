@@ -8,6 +8,8 @@ pub mod change_password;
 pub mod codes;
 pub mod complete_profile;
 pub mod complete_signup;
+pub(crate) mod contact_move;
+pub mod contacts;
 pub(crate) mod delivery;
 pub mod deps;
 pub mod devices;

@@ -235,6 +235,10 @@ pub struct SigninAttempt {
     /// attempt refreshes, instead of granting a new signin.
     #[serde(default)]
     pub reverifies: Option<String>,
+    /// A contact change (`POST /me/email`, `POST /me/phone_number`): the signin that asked for
+    /// it. The code goes to the new contact (`destination`); the right code moves the claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes_contact: Option<String>,
     #[serde(flatten)]
     pub codes: CodeState,
     pub completed: bool,

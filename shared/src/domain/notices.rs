@@ -10,6 +10,8 @@ use super::ports::Message;
 pub enum Notice {
     PasswordChanged,
     PasswordReset,
+    /// Told to the old address.
+    EmailChanged,
 }
 
 impl Notice {
@@ -17,12 +19,17 @@ impl Notice {
         match self {
             Notice::PasswordChanged => "Your password was changed",
             Notice::PasswordReset => "Your password was reset",
+            Notice::EmailChanged => "Your email address was changed",
         }
     }
 
     fn text(self) -> &'static str {
         match self {
             Notice::PasswordChanged => "The password of your account was just changed.",
+            Notice::EmailChanged => {
+                "The email address of your account was just changed: this address no longer \
+                 signs in to it."
+            }
             Notice::PasswordReset => {
                 "The password of your account was just reset with a code, and every other \
                  device was signed out."

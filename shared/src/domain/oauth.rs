@@ -103,6 +103,7 @@ pub async fn init(deps: &Deps, caller: &mut Caller, input: InitInput) -> Result<
         }),
         reset: None,
         reverifies: None,
+        changes_contact: None,
         codes: CodeState::default(),
         completed: false,
         created_at: now,

@@ -96,6 +96,7 @@ pub async fn start(
             deps.config.limits.sends_per_destination_per_hour,
         ),
         reverifies: Some(signin.id.clone()),
+        changes_contact: None,
     };
     signin::open_code_attempt(deps, caller, request, Some(&user), now).await
 }

@@ -137,6 +137,7 @@ async fn with_password(
             channel: Channel::Email,
             cap,
             reverifies: None,
+            changes_contact: None,
         };
         return open_code_attempt(deps, caller, request, Some(&user), now).await;
     }
@@ -204,6 +205,7 @@ async fn with_code(
         channel,
         cap,
         reverifies: None,
+        changes_contact: None,
     };
     open_code_attempt(deps, caller, request, user.as_ref(), now).await
 }
@@ -224,6 +226,8 @@ pub(crate) struct CodeRequest<'a> {
     pub channel: Channel,
     pub cap: Limit,
     pub reverifies: Option<String>,
+    /// A contact change: the signin asking; the code goes to `typed` (the new contact).
+    pub changes_contact: Option<String>,
 }
 
 /// Opens a sign-in attempt at the code step for `channel` and sends the code, or, when there is no
@@ -241,10 +245,14 @@ pub(crate) async fn open_code_attempt(
         channel,
         cap,
         reverifies,
+        changes_contact,
     } = request;
-    let to = user
-        .and_then(|u| destination(u, channel))
-        .map(str::to_string);
+    let to = match &changes_contact {
+        Some(_) => user.map(|_| typed.to_string()),
+        None => user
+            .and_then(|u| destination(u, channel))
+            .map(str::to_string),
+    };
     let attempt_id = new_id(prefix::SIGNIN_ATTEMPT);
     let code = codes::generate();
     let code_hash = codes::hash(codes::key(&deps.config)?, &attempt_id, channel, &code);
@@ -272,6 +280,7 @@ pub(crate) async fn open_code_attempt(
             .filter(|_| method.is_reset() && to.is_some())
             .map(ResetContext::of),
         reverifies,
+        changes_contact,
         codes: CodeState {
             code: Some(PendingCode {
                 channel,

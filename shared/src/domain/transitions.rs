@@ -14,6 +14,23 @@ use super::ports::store::{
     SignupCompletion,
 };
 
+impl User {
+    /// A contact change's effect on the user: the new email or phone number, verified.
+    pub fn move_contact(&mut self, channel: Channel, to: &str, at: Timestamp) {
+        match channel {
+            Channel::Email => {
+                self.email = Some(to.to_string());
+                self.email_verified = true;
+            }
+            Channel::Sms => {
+                self.phone_number = Some(to.to_string());
+                self.phone_verified = true;
+            }
+        }
+        self.updated_at = at;
+    }
+}
+
 impl CodeState {
     /// A (re)send: the new code replaces the old one and the send is counted.
     pub fn apply_send(&mut self, send: &CodeSend) {

@@ -4,6 +4,7 @@
 
 use super::caller::Caller;
 use super::codes::{self, CODE_TTL};
+use super::contact_move;
 use super::delivery;
 use super::error::AuthError;
 use super::grant;
@@ -14,7 +15,7 @@ use super::limits::{
 use super::messages;
 use super::model::{
     AttemptKind, Channel, Claim, CodeAttempt, PendingCode, SigninAttempt, SignupAttempt, Step,
-    Timestamp,
+    Timestamp, User,
 };
 use super::reverify;
 use super::sms;
@@ -202,6 +203,16 @@ pub async fn attempt(
     target: &Target,
     submitted: &str,
 ) -> Result<(), AuthError> {
+    check(deps, caller, target, submitted).await.map(|_| ())
+}
+
+/// `attempt`, answering the user a contact change changed (`None` for every other attempt).
+pub(crate) async fn check(
+    deps: &Deps,
+    caller: &mut Caller,
+    target: &Target,
+    submitted: &str,
+) -> Result<Option<User>, AuthError> {
     let now = deps.clock.now();
     let found = find(caller, target)?;
     let attempt = found.attempt();
@@ -235,6 +246,18 @@ pub async fn attempt(
         code_hash: pending.hash.clone(),
         max_wrong_codes: WRONG_CODES_PER_ATTEMPT,
     };
+    if let Found::Signin(a) = &found
+        && a.changes_contact.is_some()
+    {
+        let a = a.clone();
+        return match contact_move::complete(deps, caller, &a, AttemptCheck::Code(proof), now).await
+        {
+            Err(AuthError::AttemptCompleted) => {
+                Err(explain_conflict(deps, caller, target, now).await)
+            }
+            other => other.map(Some),
+        };
+    }
     let result = match found {
         Found::Signup(a) if a.remaining_steps.len() > 1 => {
             advance_signup(deps, caller, *a, proof, pending.channel).await
@@ -282,7 +305,7 @@ pub async fn attempt(
     };
     match result {
         Err(AuthError::AttemptCompleted) => Err(explain_conflict(deps, caller, target, now).await),
-        other => other,
+        other => other.map(|()| None),
     }
 }
 

@@ -118,6 +118,21 @@ impl From<PasswordChangeBody> for PasswordChange {
     }
 }
 
+/// `POST /me/email {email}` and `POST /me/phone_number {phone_number}` (each takes its own).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactBody {
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+/// `POST /me/email/verify` and `POST /me/phone_number/verify`. No `Debug`: it holds a code.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactCodeBody {
+    pub code: Option<String>,
+}
+
 /// `POST /auth/prepare-verification` (seed 004 names the attempt either way).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

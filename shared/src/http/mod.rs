@@ -5,6 +5,7 @@ pub mod bodies;
 pub mod cookies;
 pub mod cors;
 pub mod credential;
+pub mod deployment;
 pub mod error;
 pub mod handlers;
 pub mod openapi;

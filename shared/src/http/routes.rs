@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::request::{RequestId, body_too_large, client_ip, user_agent};
 use super::{Request, Response, cors, credential, handlers, views};
 use crate::domain::Deps;
+use crate::domain::model::Channel;
 use crate::domain::{Caller, session};
 use crate::ids::new_id;
 
@@ -44,10 +45,14 @@ pub enum Route {
     DeleteMe,
     ResetPassword,
     ChangePassword,
+    ChangeEmail,
+    VerifyEmail,
+    ChangePhoneNumber,
+    VerifyPhoneNumber,
 }
 
 impl Route {
-    pub const ALL: [Route; 25] = [
+    pub const ALL: [Route; 29] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -73,6 +78,10 @@ impl Route {
         Route::RevokeSession,
         Route::RevokeOtherSessions,
         Route::DeleteMe,
+        Route::ChangeEmail,
+        Route::VerifyEmail,
+        Route::ChangePhoneNumber,
+        Route::VerifyPhoneNumber,
     ];
 
     pub fn method(self) -> Method {
@@ -101,7 +110,11 @@ impl Route {
             | Route::RevokeSession
             | Route::RevokeOtherSessions
             | Route::ResetPassword
-            | Route::ChangePassword => Method::POST,
+            | Route::ChangePassword
+            | Route::ChangeEmail
+            | Route::VerifyEmail
+            | Route::ChangePhoneNumber
+            | Route::VerifyPhoneNumber => Method::POST,
         }
     }
 
@@ -125,6 +138,10 @@ impl Route {
             Route::OpenidConfiguration => "/.well-known/openid-configuration",
             Route::RotateSigningKey => "/admin/signing-keys/rotate",
             Route::ChangePassword => "/me/password",
+            Route::ChangeEmail => "/me/email",
+            Route::VerifyEmail => "/me/email/verify",
+            Route::ChangePhoneNumber => "/me/phone_number",
+            Route::VerifyPhoneNumber => "/me/phone_number/verify",
             Route::ResetPassword => "/auth/reset-password",
             Route::Reverify => "/auth/reverify",
             Route::ListSessions => "/me/sessions",
@@ -169,76 +186,6 @@ impl Route {
             self,
             Route::Jwks | Route::OpenidConfiguration | Route::RotateSigningKey
         )
-    }
-}
-
-/// Where each route is deployed: `template.yaml` has one function per route, built from the
-/// `sesame-functions` binary of this name, with its sample event in `events/<name>.json`
-/// (`functions/tests/route_table.rs` holds all three to this table).
-impl Route {
-    /// The function behind API Gateway's `$default` route: unknown paths, wrong methods and CORS
-    /// preflights, answered by [`dispatch`].
-    pub const FALLBACK_FUNCTION: &'static str = "fallback";
-
-    /// The routes that create or check one-time codes (or signup links): only their functions
-    /// get the code key's secret (`CODE_HASH_KEY_SECRET_ARN`) and the permission to read it, and
-    /// their cold start fails without it. An OAuth callback sends a code to an unverified email.
-    pub fn handles_codes(self) -> bool {
-        matches!(
-            self,
-            Route::Signup
-                | Route::Signin
-                | Route::PrepareVerification
-                | Route::AttemptVerification
-                | Route::CompleteProfile
-                | Route::OauthCallback
-                | Route::CompleteSignup
-                | Route::Reverify
-        )
-    }
-
-    /// The routes that send codes or create accounts: template.yaml throttles them more strictly
-    /// (`CodeThrottleRateLimit`) than the rest (`ThrottleRateLimit`).
-    pub fn throttled_strictly(self) -> bool {
-        matches!(
-            self,
-            Route::Signup
-                | Route::Signin
-                | Route::PrepareVerification
-                | Route::CompleteProfile
-                | Route::CompleteSignup
-        )
-    }
-
-    /// The function (and binary) that serves this route alone.
-    pub fn function_name(self) -> &'static str {
-        match self {
-            Route::Signup => "signup",
-            Route::Signin => "signin",
-            Route::PrepareVerification => "prepare-verification",
-            Route::AttemptVerification => "attempt-verification",
-            Route::CompleteProfile => "complete-profile",
-            Route::OauthInit => "oauth-init",
-            Route::OauthCallback => "oauth-callback",
-            Route::CompleteSignup => "complete-signup",
-            Route::AdminImportUser => "admin-import-user",
-            Route::GetSession => "get-session",
-            Route::SwitchSignin => "switch-sign-in",
-            Route::SignOut => "sign-out",
-            Route::GetMe => "get-me",
-            Route::PatchMe => "patch-me",
-            Route::IssueToken => "issue-token",
-            Route::Jwks => "jwks",
-            Route::OpenidConfiguration => "openid-configuration",
-            Route::RotateSigningKey => "admin-rotate-signing-key",
-            Route::ChangePassword => "change-password",
-            Route::ResetPassword => "reset-password",
-            Route::Reverify => "reverify",
-            Route::ListSessions => "list-sessions",
-            Route::RevokeSession => "revoke-session",
-            Route::RevokeOtherSessions => "revoke-other-sessions",
-            Route::DeleteMe => "delete-me",
-        }
     }
 }
 
@@ -438,6 +385,14 @@ async fn run(
         Route::Jwks => handlers::token::jwks(deps).await,
         Route::OpenidConfiguration => handlers::token::openid_configuration(deps, req),
         Route::ChangePassword => handlers::me::change_password(deps, req, caller).await,
+        Route::ChangeEmail => handlers::me::change_contact(deps, req, caller, Channel::Email).await,
+        Route::VerifyEmail => handlers::me::verify_contact(deps, req, caller, Channel::Email).await,
+        Route::ChangePhoneNumber => {
+            handlers::me::change_contact(deps, req, caller, Channel::Sms).await
+        }
+        Route::VerifyPhoneNumber => {
+            handlers::me::verify_contact(deps, req, caller, Channel::Sms).await
+        }
         Route::ResetPassword => handlers::signin::reset_password(deps, req, caller).await,
         Route::Reverify => handlers::devices::reverify(deps, req, caller).await,
         Route::ListSessions => handlers::devices::list(deps, caller).await,

@@ -8,9 +8,9 @@ use crate::domain::model::{
     AttemptKind, AttemptRef, Channel, Claim, Session, Signin, SignupAttempt, Step, Timestamp, User,
 };
 use crate::domain::ports::store::{
-    Admission, AttemptCheck, AttemptKey, AttemptStore, Charge, CodeSend, Completion, NewAttempt,
-    Opened, SessionWrite, SigninAdvance, SigninCompletion, SignupAdvance, SignupCompletion,
-    StoreError, Written, WrongCode,
+    Admission, AttemptCheck, AttemptKey, AttemptStore, Charge, CodeSend, Completion, ContactMove,
+    NewAttempt, Opened, SessionWrite, SigninAdvance, SigninCompletion, SignupAdvance,
+    SignupCompletion, StoreError, Written, WrongCode,
 };
 
 use super::DynamoStore;
@@ -246,6 +246,10 @@ impl AttemptStore for DynamoStore {
         self.run_charged(tx, charge).await
     }
 
+    async fn move_contact(&self, c: &ContactMove) -> Result<Completion, StoreError> {
+        self.moved_contact(c).await
+    }
+
     async fn finish_reverification(
         &self,
         session_id: &str,
@@ -384,7 +388,7 @@ impl DynamoStore {
     /// Completes an attempt, provided the check still holds: it still holds the proven code, is
     /// open and not killed; or it waits at the given step. For a sign-up it also records the user
     /// and which contacts are now verified.
-    fn completion_update(
+    pub(super) fn completion_update(
         &self,
         session_id: &str,
         kind: AttemptKind,

@@ -23,6 +23,7 @@
 mod attempts;
 mod call_log;
 mod codec;
+mod contacts;
 mod expr;
 mod grant;
 mod keys;

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{Delete, DeleteRequest, TransactWriteItem, WriteReq
 use crate::domain::model::{
     Session, SessionState, Signin, SigninAttempt, SignupAttempt, Timestamp,
 };
-use crate::domain::ports::store::{SessionStore, StoreError, Written};
+use crate::domain::ports::store::{SessionStore, SigninsRead, StoreError, Written};
 
 use super::DynamoStore;
 use super::codec::{Item, from_item, n, s, unavailable};
@@ -230,6 +230,19 @@ impl SessionStore for DynamoStore {
         except: Option<&str>,
     ) -> Result<Vec<Signin>, StoreError> {
         self.end_all(user_id, except).await
+    }
+
+    async fn read_signins_of_user(&self, user_id: &str) -> Result<SigninsRead, StoreError> {
+        self.read_signins(user_id).await
+    }
+
+    async fn end_read_signins(
+        &self,
+        user_id: &str,
+        read: SigninsRead,
+        except: Option<&str>,
+    ) -> Result<Vec<Signin>, StoreError> {
+        self.end_all_from(user_id, Some(read), except).await
     }
 
     async fn mark_verified(&self, signin: &Signin, at: Timestamp) -> Result<Written, StoreError> {

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem};
 
 use crate::domain::model::{Claim, Identity, Signin, Timestamp, User};
-use crate::domain::ports::store::{StoreError, Written};
+use crate::domain::ports::store::{SigninsRead, StoreError, Written};
 
 use super::DynamoStore;
 use super::codec::{Item, from_item, n, s, unavailable};
@@ -76,9 +76,31 @@ impl DynamoStore {
         user_id: &str,
         except: Option<&str>,
     ) -> Result<Vec<Signin>, StoreError> {
+        self.end_all_from(user_id, None, except).await
+    }
+
+    /// The user's signins and the grants version they were read at, in one Query.
+    pub(super) async fn read_signins(&self, user_id: &str) -> Result<SigninsRead, StoreError> {
+        let read = self.read_partition(user_id).await?;
+        Ok(SigninsRead {
+            signins: read.signins,
+            version: read.version,
+        })
+    }
+
+    /// `end_all`, acting first on `first` (an earlier read) when given.
+    pub(super) async fn end_all_from(
+        &self,
+        user_id: &str,
+        mut first: Option<SigninsRead>,
+        except: Option<&str>,
+    ) -> Result<Vec<Signin>, StoreError> {
         let mut ended = Vec::new();
         for _ in 0..TRIES {
-            let read = self.read_partition(user_id).await?;
+            let read = match first.take() {
+                Some(read) => read,
+                None => self.read_signins(user_id).await?,
+            };
             let to_end: Vec<&Signin> = read
                 .signins
                 .iter()

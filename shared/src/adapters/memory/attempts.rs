@@ -295,6 +295,47 @@ impl AttemptStore for MemoryStore {
         Ok(Completion::Done)
     }
 
+    async fn move_contact(&self, c: &ContactMove) -> Result<Completion, StoreError> {
+        let mut state = self.lock();
+        let new_claim = Claim::for_contact(c.channel, &c.to).key();
+        // The same precedence as the DynamoDB adapter: taken, then the attempt, then the user.
+        if state
+            .claims
+            .get(&new_claim)
+            .is_some_and(|owner| *owner != c.user_id)
+        {
+            return Ok(Completion::Taken(vec![Claim::for_contact(
+                c.channel, &c.to,
+            )]));
+        }
+        if !state.check_holds(&c.session_id, AttemptKind::Signin, &c.check) {
+            return Ok(Completion::AttemptChanged);
+        }
+        let current = state.users.get(&c.user_id).map(|u| match c.channel {
+            Channel::Email => u.email.clone(),
+            Channel::Sms => u.phone_number.clone(),
+        });
+        if current.as_ref() != Some(&c.from) {
+            return Ok(Completion::UserBlocked);
+        }
+        if let Some(old) = &c.from {
+            let old = Claim::for_contact(c.channel, old).key();
+            if old != new_claim && state.claims.get(&old) == Some(&c.user_id) {
+                state.claims.remove(&old);
+            }
+        }
+        state.claims.insert(new_claim, c.user_id.clone());
+        let user = state.users.get_mut(&c.user_id).expect("checked above");
+        user.move_contact(c.channel, &c.to, c.at);
+        state.complete_attempt(
+            &c.session_id,
+            AttemptKind::Signin,
+            c.check.attempt_id(),
+            None,
+        );
+        Ok(Completion::Done)
+    }
+
     async fn finish_reverification(
         &self,
         session_id: &str,

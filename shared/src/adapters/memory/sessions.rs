@@ -101,6 +101,23 @@ impl SessionStore for MemoryStore {
         Ok(ended)
     }
 
+    async fn read_signins_of_user(&self, user_id: &str) -> Result<SigninsRead, StoreError> {
+        Ok(SigninsRead {
+            signins: self.lock().signins_of(user_id),
+            version: None,
+        })
+    }
+
+    async fn end_read_signins(
+        &self,
+        user_id: &str,
+        _read: SigninsRead,
+        except: Option<&str>,
+    ) -> Result<Vec<Signin>, StoreError> {
+        // One lock makes the end exact whatever was read before.
+        self.end_signins_of_user(user_id, except).await
+    }
+
     async fn mark_verified(&self, target: &Signin, at: Timestamp) -> Result<Written, StoreError> {
         let mut state = self.lock();
         let signin = state

@@ -19,6 +19,27 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
 }
 
+/// A user's signins as read, with the version of the user's grants they were read at (what
+/// `SessionStore::end_read_signins` requires still to hold). Opaque to the domain.
+#[derive(Clone, Debug, Default)]
+pub struct SigninsRead {
+    pub signins: Vec<Signin>,
+    pub version: Option<String>,
+}
+
+/// A contact change's last step (`POST /me/email/verify`, `POST /me/phone_number/verify`): the
+/// attempt whose code proved `to`, and the user's contact on `channel` as read (`from`).
+#[derive(Clone, Debug)]
+pub struct ContactMove {
+    pub session_id: String,
+    pub check: AttemptCheck,
+    pub user_id: String,
+    pub channel: Channel,
+    pub from: Option<String>,
+    pub to: String,
+    pub at: Timestamp,
+}
+
 /// Which attempt of which session an operation targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptKey<'a> {
@@ -360,6 +381,19 @@ pub trait SessionStore: Send + Sync {
         except: Option<&str>,
     ) -> Result<Vec<Signin>, StoreError>;
 
+    /// The user's signins as one read that `end_read_signins` can act on without reading again:
+    /// lets a caller overlap the read with its other reads.
+    async fn read_signins_of_user(&self, user_id: &str) -> Result<SigninsRead, StoreError>;
+
+    /// `end_signins_of_user` starting from an earlier `read_signins_of_user`: as exact, since the
+    /// write still requires that no grant landed since that read (else it reads again).
+    async fn end_read_signins(
+        &self,
+        user_id: &str,
+        read: SigninsRead,
+        except: Option<&str>,
+    ) -> Result<Vec<Signin>, StoreError>;
+
     /// Records a completed reverification: `verified_at` on the signin and its index entry.
     /// `Conflict` if the signin is gone.
     async fn mark_verified(&self, signin: &Signin, at: Timestamp) -> Result<Written, StoreError>;
@@ -503,6 +537,13 @@ pub trait AttemptStore: Send + Sync {
         signin: &Signin,
         at: Timestamp,
     ) -> Result<Completion, StoreError>;
+
+    /// Moves a contact in one transaction: the attempt completes (the check must still hold:
+    /// single use), the new contact is claimed for the user (`Taken` if another user holds it),
+    /// the old one released (with its user-index entry), and the user changed as
+    /// `User::move_contact` says. `AttemptChanged` if the attempt moved on; `UserBlocked` if the
+    /// user is gone or its contact is no longer `from`. Nothing is written unless `Done`.
+    async fn move_contact(&self, change: &ContactMove) -> Result<Completion, StoreError>;
 }
 
 #[async_trait]

@@ -1,7 +1,8 @@
 use crate::domain::Deps;
-use crate::domain::{Caller, change_password, me};
+use crate::domain::model::Channel;
+use crate::domain::{Caller, change_password, contacts, me};
 use crate::http::Request;
-use crate::http::bodies::{MeBody, PasswordChangeBody};
+use crate::http::bodies::{ContactBody, ContactCodeBody, MeBody, PasswordChangeBody};
 use crate::http::error::ApiError;
 use crate::http::request::json;
 use crate::http::routes::Reply;
@@ -28,5 +29,38 @@ pub async fn change_password(
 ) -> Result<Reply, ApiError> {
     let input: PasswordChangeBody = json(req)?;
     let user = change_password::change(deps, caller, input.into()).await?;
+    Ok(Reply::json(views::user(&user)))
+}
+
+/// `POST /me/email {email}` / `POST /me/phone_number {phone_number}`: the session, whose new
+/// sign-in attempt (resendable through `POST /auth/prepare-verification`) waits for the code.
+pub async fn change_contact(
+    deps: &Deps,
+    req: &Request,
+    caller: &mut Caller,
+    channel: Channel,
+) -> Result<Reply, ApiError> {
+    let input: ContactBody = json(req)?;
+    let (value, other, other_field) = match channel {
+        Channel::Email => (input.email, input.phone_number, "phone_number"),
+        Channel::Sms => (input.phone_number, input.email, "email"),
+    };
+    if other.is_some() {
+        return Err(crate::domain::AuthError::invalid(other_field, "is not changed here").into());
+    }
+    contacts::start(deps, caller, channel, value).await?;
+    Ok(Reply::session())
+}
+
+/// `POST /me/email/verify {code}` / `POST /me/phone_number/verify {code}`: the user with its
+/// new contact, verified.
+pub async fn verify_contact(
+    deps: &Deps,
+    req: &Request,
+    caller: &mut Caller,
+    channel: Channel,
+) -> Result<Reply, ApiError> {
+    let input: ContactCodeBody = json(req)?;
+    let user = contacts::verify(deps, caller, channel, input.code).await?;
     Ok(Reply::json(views::user(&user)))
 }

@@ -13,9 +13,9 @@ use utoipa::openapi::schema::Schema;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::bodies::{
-    AttemptBody, CallbackQuery, CompleteProfileBody, CompleteSignupForm, ImportBody, InitQuery,
-    MeBody, NoBody, PasswordChangeBody, PrepareBody, ResetPasswordBody, ReverifyBody, RotateBody,
-    SigninBody, SigninChoice, SignupBody,
+    AttemptBody, CallbackQuery, CompleteProfileBody, CompleteSignupForm, ContactBody,
+    ContactCodeBody, ImportBody, InitQuery, MeBody, NoBody, PasswordChangeBody, PrepareBody,
+    ResetPasswordBody, ReverifyBody, RotateBody, SigninBody, SigninChoice, SignupBody,
 };
 use super::handlers::admin::ADMIN_KEY_HEADER;
 use super::routes::Route;
@@ -253,6 +253,24 @@ fn operation(route: Route) -> Operation {
             .optional_json::<NoBody>()
             .answers(vec![Success::Null])
             .errors(&[401]),
+        Route::ChangeEmail => Operation::new("Change the email address", Session)
+            .about("Needs a recent reverification. Sends a code to the new address (`{email}` only); `POST /me/email/verify` moves it. An address another account holds is `EMAIL_EXISTS`.")
+            .json::<ContactBody>()
+            .errors(&[401, 409, 429, 502]),
+        Route::VerifyEmail => Operation::new("Confirm the new email address", Session)
+            .about("The code sent to the new address: the address moves to this user, verified, in one step; the old one is told and is free again.")
+            .json::<ContactCodeBody>()
+            .answers(vec![data::<UserView>(200)])
+            .errors(&[401, 404, 409, 429]),
+        Route::ChangePhoneNumber => Operation::new("Change the phone number", Session)
+            .about("Needs a recent reverification. Sends a code by SMS to the new number (`{phone_number}` only, in `SMS_ALLOWED_COUNTRIES`); `POST /me/phone_number/verify` moves it.")
+            .json::<ContactBody>()
+            .errors(&[401, 409, 429, 502]),
+        Route::VerifyPhoneNumber => Operation::new("Confirm the new phone number", Session)
+            .about("The code sent to the new number: the number moves to this user, verified, in one step.")
+            .json::<ContactCodeBody>()
+            .answers(vec![data::<UserView>(200)])
+            .errors(&[401, 404, 409, 429]),
     }
 }
 
@@ -280,6 +298,8 @@ fn component_schemas() -> Map<String, Value> {
         PasswordChangeBody,
         ReverifyBody,
         NoBody,
+        ContactBody,
+        ContactCodeBody,
         DeviceView,
         SessionView,
         UserView,
