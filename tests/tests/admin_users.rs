@@ -3,6 +3,7 @@
 //! request is 401), deleting (the email is free again), signing out everywhere, and who may call.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -396,28 +397,31 @@ async fn deleting_a_user_frees_its_email(server: Server) {
 both_backends!(deleting_a_user_frees_its_email);
 
 async fn listing_pages_are_stable_while_users_sign_up(server: Server) {
+    let server = Arc::new(server);
     let mut before = HashSet::new();
     for i in 0..9 {
         before.insert(import(&server, json!({"email": unique_email(&format!("list{i}"))})).await);
     }
-    // Sign-ups in parallel with the listing.
-    let signups: Vec<_> = (0..4)
+    // Sign-ups running in parallel with the listing, from start to finish...
+    let parallel: Vec<_> = (0..4)
         .map(|i| {
-            let browser = server.browser();
-            tokio::spawn(async move {
-                let mut b = browser;
-                let email = unique_email(&format!("during{i}"));
-                let opened = b.sign_up(&email).await;
-                assert_eq!(opened.status, 200, "{:#}", opened.body);
-                (email, opened.signup_attempt_id(), b)
-            })
+            let server = server.clone();
+            tokio::spawn(async move { server.new_user(&format!("parallel{i}")).await.2 })
         })
         .collect();
+    // ...and, so that some surely land mid-listing, one finished between each two pages.
+    let mut opened = Vec::new();
+    for i in 0..4 {
+        let mut b = server.browser();
+        let email = unique_email(&format!("between{i}"));
+        let answer = b.sign_up(&email).await;
+        assert_eq!(answer.status, 200, "{:#}", answer.body);
+        opened.push((email, answer.signup_attempt_id(), b));
+    }
     let mut seen: Vec<String> = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     let mut finished = Vec::new();
-    let mut pending = signups;
     loop {
         let path = match &cursor {
             Some(c) => format!("/admin/users?limit=2&cursor={c}"),
@@ -429,9 +433,7 @@ async fn listing_pages_are_stable_while_users_sign_up(server: Server) {
         assert!(got.len() <= 2);
         seen.extend(got);
         pages += 1;
-        // Between pages, finish one of the sign-ups (a new user lands mid-listing).
-        if let Some(handle) = pending.pop() {
-            let (email, attempt, mut b) = handle.await.unwrap();
+        if let Some((email, attempt, mut b)) = opened.pop() {
             let code = server.code_for(&email).await;
             let done = b.verify(&attempt, &code).await;
             assert_eq!(done.status, 200, "{:#}", done.body);
@@ -443,6 +445,9 @@ async fn listing_pages_are_stable_while_users_sign_up(server: Server) {
         }
         assert!(pages < 50, "the listing never ends");
     }
+    for task in parallel {
+        finished.push(task.await.unwrap());
+    }
     let unique: HashSet<&String> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "no user twice: {seen:?}");
     for id in &before {
@@ -451,16 +456,18 @@ async fn listing_pages_are_stable_while_users_sign_up(server: Server) {
             "{id} existed before the first page and was skipped"
         );
     }
-    // Newest first: the users that signed up during the listing are newer than every earlier
-    // one, so none of them shows up after the first page began.
+    // Whatever was listed exists; afterwards every user is listed, newest first.
     let all = admin(&server, Method::GET, "/admin/users?limit=100", None).await;
-    let everyone = ids(&all);
+    let everyone: HashSet<String> = ids(&all).into_iter().collect();
+    assert!(unique.iter().all(|id| everyone.contains(*id)));
     assert_eq!(everyone.len(), before.len() + finished.len());
+    assert!(finished.iter().all(|id| everyone.contains(id)));
     let times: Vec<String> = all.body["data"]["users"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|u| u["created_at"].as_str().unwrap().to_string())
+        // To the second, as the listing orders them (then by id).
+        .map(|u| u["created_at"].as_str().unwrap()[..19].to_string())
         .collect();
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| b.cmp(a));
