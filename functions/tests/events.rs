@@ -72,6 +72,11 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
         (Some(Route::VerifyEmail), 401, "UNAUTHENTICATED"),
         (Some(Route::ChangePhoneNumber), 401, "UNAUTHENTICATED"),
         (Some(Route::VerifyPhoneNumber), 401, "UNAUTHENTICATED"),
+        (Some(Route::AdminListUsers), 200, ""),
+        (Some(Route::AdminGetUser), 404, "USER_NOT_FOUND"),
+        (Some(Route::AdminPatchUser), 404, "USER_NOT_FOUND"),
+        (Some(Route::AdminDeleteUser), 404, "USER_NOT_FOUND"),
+        (Some(Route::AdminSignOutUser), 404, "USER_NOT_FOUND"),
         (None, 404, "NOT_FOUND"),
     ];
     // The two public documents answer their own JSON: see the test below.
@@ -234,27 +239,32 @@ async fn when_the_fallback_gets_a_preflight_or_a_wrong_method_it_answers_for_the
 }
 
 #[tokio::test]
-async fn when_an_import_lacks_api_gateways_iam_authorization_it_does_not_exist() {
-    // In Lambda the admin key is ignored: only the AWS_IAM authorizer lets an import through.
+async fn when_an_admin_request_lacks_api_gateways_iam_authorization_it_does_not_exist() {
+    // In Lambda the admin key is ignored: only the AWS_IAM authorizer lets an operator through,
+    // on each admin route's own function and on the `$default` one.
     let app = app(&[
         ("AWS_LAMBDA_FUNCTION_NAME", "admin"),
         ("SIGNING_KEY_KMS_KEY_ID", "alias/sesame-test"),
         ("CODE_HASH_KEY", &"ab".repeat(32)),
         ("ADMIN_KEY", "k"),
     ]);
-    let mut unsigned = event(Some(Route::AdminImportUser));
-    unsigned["requestContext"]
-        .as_object_mut()
-        .unwrap()
-        .remove("authorizer");
-    unsigned["headers"]["x-admin-key"] = "k".into();
-    for route in [Some(Route::AdminImportUser), None] {
-        let (status, _, body) = invoke(&app, route, &unsigned).await;
-        assert_eq!(
-            (status, body["errors"][0]["code"].as_str()),
-            (404, Some("NOT_FOUND")),
-            "{route:?}"
-        );
+    let admin: Vec<Route> = Route::ALL.into_iter().filter(|r| r.is_admin()).collect();
+    assert_eq!(admin.len(), 7, "{admin:?}");
+    for route in admin {
+        let mut unsigned = event(Some(route));
+        unsigned["requestContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("authorizer");
+        unsigned["headers"]["x-admin-key"] = "k".into();
+        for function in [Some(route), None] {
+            let (status, _, body) = invoke(&app, function, &unsigned).await;
+            assert_eq!(
+                (status, body["errors"][0]["code"].as_str()),
+                (404, Some("NOT_FOUND")),
+                "{route:?} on {function:?}"
+            );
+        }
     }
     let (status, _, body) = invoke(
         &app,
@@ -263,4 +273,18 @@ async fn when_an_import_lacks_api_gateways_iam_authorization_it_does_not_exist()
     )
     .await;
     assert_eq!(status, 201, "{body:#}");
+    let user_id = body["data"]["id"].as_str().unwrap().to_string();
+    // Signed by IAM, each route reaches the user, on its function and on `$default`.
+    for function in [Some(Route::AdminGetUser), None] {
+        let mut signed = event(Some(Route::AdminGetUser));
+        let path = format!("/admin/users/{user_id}");
+        signed["rawPath"] = path.clone().into();
+        signed["requestContext"]["http"]["path"] = path.into();
+        signed["pathParameters"]["user_id"] = user_id.clone().into();
+        let (status, _, body) = invoke(&app, function, &signed).await;
+        assert_eq!(status, 200, "{function:?}: {body:#}");
+        assert_eq!(body["data"]["email"], "grace@example.com");
+        assert_eq!(body["data"]["blocked"], false);
+        assert!(body["data"].get("password_hash").is_none());
+    }
 }

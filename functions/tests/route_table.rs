@@ -120,6 +120,8 @@ struct TemplateFunction {
     binary: Option<String>,
     /// Its one event's route key, or what is wrong with its events.
     route_key: Result<String, String>,
+    /// Its event's `Auth.Authorizer`, if any.
+    authorizer: Option<String>,
 }
 
 fn template_functions() -> Vec<TemplateFunction> {
@@ -152,9 +154,17 @@ fn template_functions() -> Vec<TemplateFunction> {
                 .as_mapping_get("Properties")
                 .and_then(|p| p.as_mapping_get("Events"))
                 .and_then(Yaml::as_mapping);
+            let authorizer = events
+                .and_then(|e| e.iter().next())
+                .and_then(|(_, event)| event.as_mapping_get("Properties"))
+                .and_then(|p| p.as_mapping_get("Auth"))
+                .and_then(|a| a.as_mapping_get("Authorizer"))
+                .and_then(Yaml::as_str)
+                .map(str::to_string);
             TemplateFunction {
                 logical_id: id.as_str().unwrap_or("?").to_string(),
                 binary,
+                authorizer,
                 route_key: match events.map(|e| e.iter().collect::<Vec<_>>()).as_deref() {
                     Some([(_, event)]) => event_route_key(event),
                     Some(events) => Err(format!("{} events instead of one", events.len())),
@@ -251,6 +261,28 @@ fn run_call(route: Option<Route>) -> String {
         Some(route) => format!("run(Some(Route::{route:?}))"),
         None => "run(None)".to_string(),
     }
+}
+
+#[test]
+fn when_the_template_is_read_every_admin_route_and_only_those_need_iam() {
+    let table = functions();
+    let mut problems = Vec::new();
+    for f in template_functions() {
+        let Some(route) = f.binary.as_deref().and_then(|b| table.get(b).copied()) else {
+            continue;
+        };
+        let admin = route.is_some_and(Route::is_admin);
+        let iam = f.authorizer.as_deref() == Some("AWS_IAM");
+        if admin != iam {
+            problems.push(format!(
+                "{} ({}) has Authorizer {:?}; an admin route must have AWS_IAM, no other route may",
+                f.logical_id,
+                function_name(route),
+                f.authorizer
+            ));
+        }
+    }
+    report("template.yaml's authorizers", problems);
 }
 
 #[test]

@@ -464,3 +464,60 @@ async fn contact_changes_stay_within_their_dynamodb_round_trip_budget() {
     assert_eq!(done.status, 200, "{:#}", done.body);
     report(&log, "POST /me/phone_number/verify", 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admin_requests_stay_within_their_dynamodb_round_trip_budget() {
+    // Issue 15: an exact lookup in at most 2 sequential round trips, a page in one Query.
+    let Some(moto) = Moto::new(true).await else {
+        return;
+    };
+    let log = CallLog::new();
+    let mut app = sesame::wiring::aws(moto.config(&[("ADMIN_KEY", "budget-key")]), None)
+        .await
+        .expect("the test configuration is valid");
+    app.store = Arc::new(moto.store(Some(log.clone())).await);
+    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
+    let (_, email, user_id) = server.new_user("adminbudget").await;
+    for _ in 0..3 {
+        server.new_user("adminbudget").await;
+    }
+    let admin = server.browser();
+    let get = |path: &str| {
+        let req = admin
+            .client
+            .get(format!("{}{path}", admin.base))
+            .header("x-admin-key", "budget-key");
+        (admin.clone(), req)
+    };
+
+    log.take();
+    let (mut b, req) = get(&format!("/admin/users?email={}", email.to_uppercase()));
+    let found = b.send(req).await;
+    assert_eq!(found.status, 200, "{:#}", found.body);
+    assert_eq!(found.body["data"]["users"][0]["id"], user_id.as_str());
+    report(&log, "GET /admin/users?email= (exact lookup)", 2);
+
+    let (mut b, req) = get("/admin/users?limit=3");
+    let page = b.send(req).await;
+    assert_eq!(page.status, 200, "{:#}", page.body);
+    assert_eq!(page.body["data"]["users"].as_array().unwrap().len(), 3);
+    let calls = log.take();
+    let ops: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+    println!("ROUND TRIPS GET /admin/users?limit=3 (one page): {ops:?}");
+    assert_eq!(ops, ["Query"], "one Query per page, never a Scan");
+
+    let cursor = page.body["data"]["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut b, req) = get(&format!("/admin/users?limit=3&cursor={cursor}"));
+    let last = b.send(req).await;
+    assert_eq!(last.body["data"]["users"].as_array().unwrap().len(), 1);
+    assert_eq!(last.body["data"]["next_cursor"], serde_json::Value::Null);
+    let ops: Vec<String> = log.take().into_iter().map(|c| c.operation).collect();
+    assert_eq!(ops, ["Query"], "the next page: one Query");
+
+    let (mut b, req) = get(&format!("/admin/users/{user_id}"));
+    assert_eq!(b.send(req).await.status, 200);
+    report(&log, "GET /admin/users/{user_id}", 1);
+}

@@ -171,7 +171,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Find or list users
+         * @description With one of `email`, `phone_number` or `username`: the user holding it (exact, normalized as sign-up stores it; `users` is empty when none does). Otherwise a page of users, newest first: `limit` (1 to 100, default 50) and the `cursor` the previous page answered as `next_cursor`.
+         */
+        get: operations["admin-list-users"];
         put?: never;
         /**
          * Import a user (seed 003)
@@ -534,6 +538,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One user */
+        get: operations["admin-get-user"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a user
+         * @description As `DELETE /me` deletes: the user, its claims and identities and every signin; its email, phone number and username are free again.
+         */
+        delete: operations["admin-delete-user"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit, block or unblock a user
+         * @description The user's own fields, checked as `PATCH /me` checks them, and `blocked`, `email_verified`, `phone_number_verified`. Blocking ends every signin of the user at once; unblocking revives none. A username or contact another user holds is `USERNAME_EXISTS` / `EMAIL_EXISTS` / `PHONE_NUMBER_EXISTS`.
+         */
+        patch: operations["admin-patch-user"];
+        trace?: never;
+    };
+    "/admin/users/{user_id}/sign-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign a user out everywhere
+         * @description Ends every signin of the user in every browser and device.
+         */
+        post: operations["admin-sign-out-user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -550,6 +599,53 @@ export interface components {
             state?: string | null;
             zip_code?: string | null;
             country?: string | null;
+        };
+        /**
+         * @description `PATCH /admin/users/{user_id}`: the user's own editable fields (checked as `PATCH /me`
+         *     checks them) and the operator's (`blocked`, `email_verified`, `phone_number_verified`).
+         */
+        AdminUserBody: {
+            blocked?: boolean | null;
+            email_verified?: boolean | null;
+            phone_number_verified?: boolean | null;
+            username?: string | null;
+            first_name?: string | null;
+            last_name?: string | null;
+            metadata?: Record<string, never> | null;
+            profile?: null | components["schemas"]["Profile"];
+        };
+        AdminUserEnvelope: {
+            /** @description The HTTP status, repeated. */
+            status: number;
+            /** @description Empty on success; for people otherwise. */
+            message: string;
+            data: components["schemas"]["AdminUserView"];
+            /** @description The caller's session after the request, or null when there is none. */
+            session: components["schemas"]["SessionView"] | null;
+            errors: unknown[];
+        };
+        /** @description The admin API's user: seed 001's user object, and what only an operator sees. */
+        AdminUserView: components["schemas"]["UserView"] & {
+            /** @description Blocked users cannot sign in; blocking ended their signins. */
+            blocked: boolean;
+        };
+        AdminUsersEnvelope: {
+            /** @description The HTTP status, repeated. */
+            status: number;
+            /** @description Empty on success; for people otherwise. */
+            message: string;
+            data: components["schemas"]["AdminUsersView"];
+            /** @description The caller's session after the request, or null when there is none. */
+            session: components["schemas"]["SessionView"] | null;
+            errors: unknown[];
+        };
+        /**
+         * @description `GET /admin/users`: a page of users, newest first, or the one an exact lookup found (none:
+         *     empty). `next_cursor` asks for the following page; `null` on the last one.
+         */
+        AdminUsersView: {
+            users: components["schemas"]["AdminUserView"][];
+            next_cursor: string | null;
         };
         /** @description `POST /auth/attempt-verification` (seed 004). */
         AttemptBody: {
@@ -621,7 +717,7 @@ export interface components {
          * @description What went wrong, for programs: one code per problem.
          * @enum {string}
          */
-        ErrorCode: "BAD_REQUEST_BODY" | "REQUIRED_FIELD" | "INVALID_FIELD" | "WEAK_PASSWORD" | "EMAIL_EXISTS" | "PHONE_NUMBER_EXISTS" | "USERNAME_EXISTS" | "INVALID_CREDENTIALS" | "INVALID_CODE" | "CODE_EXPIRED" | "TOO_MANY_ATTEMPTS" | "RATE_LIMITED" | "ATTEMPT_NOT_FOUND" | "ATTEMPT_COMPLETED" | "UNAUTHENTICATED" | "FORBIDDEN_ORIGIN" | "USER_BLOCKED" | "DELIVERY_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "IDENTITY_EXISTS" | "OAUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "NOT_ACCEPTABLE" | "FORBIDDEN_HOST" | "REVERIFICATION_REQUIRED";
+        ErrorCode: "BAD_REQUEST_BODY" | "REQUIRED_FIELD" | "INVALID_FIELD" | "WEAK_PASSWORD" | "EMAIL_EXISTS" | "PHONE_NUMBER_EXISTS" | "USERNAME_EXISTS" | "INVALID_CREDENTIALS" | "INVALID_CODE" | "CODE_EXPIRED" | "TOO_MANY_ATTEMPTS" | "RATE_LIMITED" | "ATTEMPT_NOT_FOUND" | "ATTEMPT_COMPLETED" | "UNAUTHENTICATED" | "FORBIDDEN_ORIGIN" | "USER_BLOCKED" | "DELIVERY_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "IDENTITY_EXISTS" | "OAUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "NOT_ACCEPTABLE" | "FORBIDDEN_HOST" | "REVERIFICATION_REQUIRED" | "USER_NOT_FOUND";
         ErrorEnvelope: {
             /** @description The HTTP status, repeated. */
             status: number;
@@ -823,6 +919,20 @@ export interface components {
             signins: components["schemas"]["SigninView"][];
             signup_attempts: components["schemas"]["SignupAttemptView"][];
             active_signin: null | components["schemas"]["SigninView"];
+        };
+        SignedOutEnvelope: {
+            /** @description The HTTP status, repeated. */
+            status: number;
+            /** @description Empty on success; for people otherwise. */
+            message: string;
+            data: components["schemas"]["SignedOutView"];
+            /** @description The caller's session after the request, or null when there is none. */
+            session: components["schemas"]["SessionView"] | null;
+            errors: unknown[];
+        };
+        /** @description `POST /admin/users/{user_id}/sign-out`: how many signins ended. */
+        SignedOutView: {
+            signins_ended: number;
         };
         SigninAttemptView: {
             id: string;
@@ -1217,7 +1327,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1340,7 +1450,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1463,7 +1573,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1825,7 +1935,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1901,6 +2011,86 @@ export interface operations {
             };
         };
     };
+    "admin-list-users": {
+        parameters: {
+            query?: {
+                email?: string;
+                phone_number?: string;
+                username?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The envelope; `data` is a AdminUsersView. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUsersEnvelope"];
+                };
+            };
+            /** @description BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     "admin-import-user": {
         parameters: {
             query?: never;
@@ -1941,7 +2131,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2098,7 +2288,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2192,7 +2382,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2528,7 +2718,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2682,7 +2872,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2776,7 +2966,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3156,7 +3346,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3449,7 +3639,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3677,7 +3867,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured) */
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3718,6 +3908,269 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "admin-get-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The envelope; `data` is a AdminUserView. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "admin-delete-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; the envelope with `data` null. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NullEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "admin-patch-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminUserBody"];
+            };
+        };
+        responses: {
+            /** @description The envelope; `data` is a AdminUserView. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserEnvelope"];
+                };
+            };
+            /** @description BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description EMAIL_EXISTS, PHONE_NUMBER_EXISTS, USERNAME_EXISTS, IDENTITY_EXISTS, ATTEMPT_COMPLETED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "admin-sign-out-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The envelope; `data` is a SignedOutView. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedOutEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -47,6 +47,8 @@ pub enum ErrorCode {
     /// A sensitive operation on a signin whose last proven factor is older than
     /// `REVERIFY_MINUTES`: `POST /auth/reverify` first.
     ReverificationRequired,
+    /// The admin API: no user has this id.
+    UserNotFound,
 }
 
 /// One problem with one field of the request.
@@ -132,6 +134,9 @@ pub enum AuthError {
     Unauthenticated,
     #[error("user blocked")]
     UserBlocked,
+    /// The admin API named a user that does not exist.
+    #[error("user not found")]
+    UserNotFound,
     /// The active signin last proved a factor longer than `REVERIFY_MINUTES` ago.
     #[error("reverification required")]
     ReverificationRequired,

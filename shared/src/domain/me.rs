@@ -83,7 +83,7 @@ pub async fn update(deps: &Deps, caller: &mut Caller, input: MeUpdate) -> Result
     ))
 }
 
-fn validate(
+pub(crate) fn validate(
     input: MeUpdate,
     now: Timestamp,
 ) -> Result<(ProfileChanges, Option<String>), AuthError> {

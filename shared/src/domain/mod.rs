@@ -2,6 +2,8 @@
 //! here: services receive a `Deps` of trait objects and reach the outside world only through the
 //! `ports` (store, notifier, identity providers, key provider, clock). State changes live in `transitions`.
 
+pub mod admin;
+pub mod admin_change;
 pub(crate) mod attempts;
 pub mod caller;
 pub mod change_password;
@@ -26,6 +28,7 @@ pub(crate) mod notices;
 pub mod oauth;
 pub mod password;
 pub mod ports;
+pub mod profile_changes;
 pub mod reset;
 pub mod reverify;
 pub mod session;

@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::domain::admin::AdminUpdate;
 use crate::domain::change_password::PasswordChange;
 use crate::domain::complete_profile::ProfileInput;
 use crate::domain::import::{IdentityInput, ImportInput};
@@ -429,6 +430,61 @@ pub struct CompleteSignupForm {
 #[serde(deny_unknown_fields)]
 pub struct SigninChoice {
     pub signin_id: Option<String>,
+}
+
+/// `GET /admin/users`: one of `email`, `phone_number`, `username` (exact lookup), or a page
+/// (`limit`, 1 to 100, default 50; `cursor` from the previous page's `next_cursor`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AdminUsersQuery {
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub username: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// `PATCH /admin/users/{user_id}`: the user's own editable fields (checked as `PATCH /me`
+/// checks them) and the operator's (`blocked`, `email_verified`, `phone_number_verified`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminUserBody {
+    blocked: Option<bool>,
+    email_verified: Option<bool>,
+    phone_number_verified: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    username: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "exact_metadata")]
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<ProfileSchema>)]
+    profile: Option<Profile>,
+}
+
+impl From<AdminUserBody> for AdminUpdate {
+    fn from(b: AdminUserBody) -> Self {
+        AdminUpdate {
+            fields: MeUpdate {
+                first_name: b.first_name,
+                last_name: b.last_name,
+                username: b.username,
+                image_url: None,
+                metadata: b.metadata,
+                profile: b.profile,
+            },
+            email_verified: b.email_verified,
+            phone_number_verified: b.phone_number_verified,
+            blocked: b.blocked,
+        }
+    }
 }
 
 /// `POST /admin/signing-keys/rotate`: `{"immediate": true}` for the emergency form.

@@ -45,6 +45,22 @@ impl Route {
         )
     }
 
+    /// The operators' routes: `template.yaml` puts API Gateway's `AWS_IAM` authorizer on each
+    /// (`functions/tests/route_table.rs` checks it), and in the dev server they take
+    /// `X-Admin-Key` (`ADMIN_KEY`).
+    pub fn is_admin(self) -> bool {
+        matches!(
+            self,
+            Route::AdminImportUser
+                | Route::RotateSigningKey
+                | Route::AdminListUsers
+                | Route::AdminGetUser
+                | Route::AdminPatchUser
+                | Route::AdminDeleteUser
+                | Route::AdminSignOutUser
+        )
+    }
+
     /// The function (and binary) that serves this route alone.
     pub fn function_name(self) -> &'static str {
         match self {
@@ -77,6 +93,11 @@ impl Route {
             Route::RevokeSession => "revoke-session",
             Route::RevokeOtherSessions => "revoke-other-sessions",
             Route::DeleteMe => "delete-me",
+            Route::AdminListUsers => "admin-list-users",
+            Route::AdminGetUser => "admin-get-user",
+            Route::AdminPatchUser => "admin-patch-user",
+            Route::AdminDeleteUser => "admin-delete-user",
+            Route::AdminSignOutUser => "admin-sign-out-user",
         }
     }
 }

@@ -178,6 +178,9 @@ fn describe_domain(e: &AuthError, correlation_id: &str) -> Described {
             ErrorCode::UserBlocked,
             "this account is blocked",
         ),
+        AuthError::UserNotFound => {
+            Described::one(S::NOT_FOUND, ErrorCode::UserNotFound, "no user has this id")
+        }
         AuthError::DeliveryFailed(_) => Described::one(
             S::BAD_GATEWAY,
             ErrorCode::DeliveryFailed,

@@ -49,10 +49,15 @@ pub enum Route {
     VerifyEmail,
     ChangePhoneNumber,
     VerifyPhoneNumber,
+    AdminListUsers,
+    AdminGetUser,
+    AdminPatchUser,
+    AdminDeleteUser,
+    AdminSignOutUser,
 }
 
 impl Route {
-    pub const ALL: [Route; 29] = [
+    pub const ALL: [Route; 34] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -82,6 +87,11 @@ impl Route {
         Route::VerifyEmail,
         Route::ChangePhoneNumber,
         Route::VerifyPhoneNumber,
+        Route::AdminListUsers,
+        Route::AdminGetUser,
+        Route::AdminPatchUser,
+        Route::AdminDeleteUser,
+        Route::AdminSignOutUser,
     ];
 
     pub fn method(self) -> Method {
@@ -92,9 +102,11 @@ impl Route {
             | Route::OauthCallback
             | Route::Jwks
             | Route::OpenidConfiguration
-            | Route::ListSessions => Method::GET,
-            Route::PatchMe => Method::PATCH,
-            Route::DeleteMe => Method::DELETE,
+            | Route::ListSessions
+            | Route::AdminListUsers
+            | Route::AdminGetUser => Method::GET,
+            Route::PatchMe | Route::AdminPatchUser => Method::PATCH,
+            Route::DeleteMe | Route::AdminDeleteUser => Method::DELETE,
             Route::Signup
             | Route::Signin
             | Route::PrepareVerification
@@ -114,7 +126,8 @@ impl Route {
             | Route::ChangeEmail
             | Route::VerifyEmail
             | Route::ChangePhoneNumber
-            | Route::VerifyPhoneNumber => Method::POST,
+            | Route::VerifyPhoneNumber
+            | Route::AdminSignOutUser => Method::POST,
         }
     }
 
@@ -128,7 +141,11 @@ impl Route {
             Route::OauthInit => "/auth/oauth2/init",
             Route::OauthCallback => "/auth/oauth2/callback",
             Route::CompleteSignup => "/api/users/completeSignup",
-            Route::AdminImportUser => "/admin/users",
+            Route::AdminImportUser | Route::AdminListUsers => "/admin/users",
+            Route::AdminGetUser | Route::AdminPatchUser | Route::AdminDeleteUser => {
+                "/admin/users/{user_id}"
+            }
+            Route::AdminSignOutUser => "/admin/users/{user_id}/sign-out",
             Route::GetSession => "/session",
             Route::SwitchSignin => "/session/switch-sign-in",
             Route::SignOut => "/session/sign-out",
@@ -179,12 +196,20 @@ impl Route {
             .map(|(_, g)| g)
     }
 
-    /// Public documents (the JWKS, OpenID discovery) and the key rotation never look at a
-    /// cookie: no store read, and their functions may touch nothing but the keyring.
+    /// Public documents (the JWKS, OpenID discovery), the key rotation and the admin API on
+    /// users never look at a cookie (no session read): the first two kinds may touch nothing
+    /// but the keyring, and an operator's call is about another user, never the caller's own.
     fn reads_session(self) -> bool {
         !matches!(
             self,
-            Route::Jwks | Route::OpenidConfiguration | Route::RotateSigningKey
+            Route::Jwks
+                | Route::OpenidConfiguration
+                | Route::RotateSigningKey
+                | Route::AdminListUsers
+                | Route::AdminGetUser
+                | Route::AdminPatchUser
+                | Route::AdminDeleteUser
+                | Route::AdminSignOutUser
         )
     }
 }
@@ -399,6 +424,11 @@ async fn run(
         Route::RevokeSession => handlers::devices::revoke(deps, req, caller).await,
         Route::RevokeOtherSessions => handlers::devices::revoke_others(deps, req, caller).await,
         Route::DeleteMe => handlers::devices::delete_me(deps, req, caller).await,
+        Route::AdminListUsers => handlers::admin_users::list(deps, req).await,
+        Route::AdminGetUser => handlers::admin_users::get(deps, req, route).await,
+        Route::AdminPatchUser => handlers::admin_users::patch(deps, req, route).await,
+        Route::AdminDeleteUser => handlers::admin_users::delete(deps, req, route).await,
+        Route::AdminSignOutUser => handlers::admin_users::sign_out(deps, req, route).await,
     }
 }
 

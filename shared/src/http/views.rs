@@ -112,6 +112,36 @@ pub struct UserView {
     pub updated_at: Timestamp,
 }
 
+/// The admin API's user: seed 001's user object, and what only an operator sees.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUserView {
+    #[serde(flatten)]
+    pub user: UserView,
+    /// Blocked users cannot sign in; blocking ended their signins.
+    pub blocked: bool,
+}
+
+pub fn admin_user(u: &User) -> AdminUserView {
+    AdminUserView {
+        user: user(u),
+        blocked: u.blocked,
+    }
+}
+
+/// `GET /admin/users`: a page of users, newest first, or the one an exact lookup found (none:
+/// empty). `next_cursor` asks for the following page; `null` on the last one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUsersView {
+    pub users: Vec<AdminUserView>,
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /admin/users/{user_id}/sign-out`: how many signins ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedOutView {
+    pub signins_ended: usize,
+}
+
 /// `POST /session/token`: a short-lived JWT for the active (or named) signin.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenView {

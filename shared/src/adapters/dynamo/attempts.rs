@@ -144,7 +144,7 @@ impl AttemptStore for DynamoStore {
             .iter()
             .map(|claim| (claim.clone(), self.push_claim(&mut tx, claim, &c.user.id)))
             .collect();
-        tx.push(self.put_new(to_item(&c.user, user_key(&c.user.id))?));
+        tx.push(self.put_new(super::keys::user_item(&c.user)?));
         let session = self.push_grant(&mut tx, &c.grant)?;
 
         Ok(match self.run(tx).await? {

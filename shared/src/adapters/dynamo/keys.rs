@@ -1,9 +1,11 @@
 //! The key schema (see the table in the module docs): sort keys, key prefixes and key builders.
 
-use crate::domain::model::{AttemptKind, Claim, Timestamp};
+use crate::domain::admin_change::UserCursor;
+use crate::domain::model::{AttemptKind, Claim, Timestamp, User};
 use crate::domain::ports::store::AttemptKey;
+use crate::domain::ports::store::StoreError;
 
-use super::codec::{Item, s};
+use super::codec::{Item, s, to_item};
 
 pub(super) const SESSION_SK: &str = "SESSION";
 pub(super) const SIGNIN_PREFIX: &str = "SIGNIN#";
@@ -101,4 +103,37 @@ pub(super) fn counter_key(limit_key: &str, window_ends: Timestamp) -> Item {
         format!("LIMIT#{limit_key}#{}", window_ends.unix_timestamp()),
         LIMIT_SK,
     )
+}
+
+/// The sparse global secondary index of users, newest first (`template.yaml`, `ensure_table`).
+pub const USERS_INDEX: &str = "users_by_created";
+pub const LIST_PK: &str = "list_pk";
+pub const LIST_SK: &str = "list_sk";
+/// The one partition of the index.
+pub(super) const LIST_PARTITION: &str = "USERS";
+/// The user item's attributes the index copies besides the keys: the admin view's fields.
+pub const LISTED_FIELDS: [&str; 15] = [
+    "id",
+    "first_name",
+    "last_name",
+    "username",
+    "email",
+    "phone_number",
+    "image_url",
+    "two_factor_enabled",
+    "email_verified",
+    "phone_verified",
+    "metadata",
+    "profile",
+    "blocked",
+    "created_at",
+    "updated_at",
+];
+
+/// A new user's item: the user under its key, with its place in the listing.
+pub(super) fn user_item(user: &User) -> Result<Item, StoreError> {
+    let mut item = to_item(user, user_key(&user.id))?;
+    item.insert(LIST_PK.into(), s(LIST_PARTITION));
+    item.insert(LIST_SK.into(), s(UserCursor::of(user).sort_key()));
+    Ok(item)
 }

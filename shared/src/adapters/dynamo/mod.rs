@@ -10,6 +10,7 @@
 //! | the user's signin index entry (a copy of the signin) | `USER#<id>` | `SIGNIN#<signin id>` |
 //! | the user's claim index entry | `USER#<id>` | `CLAIM#<claim key>` |
 //! | uniqueness claim | `EMAIL#<addr>`, `PHONE#<e164>`, `USERNAME#<name>` | `CLAIM` |
+//! | the user's place in the listing: attributes `list_pk` = `USERS`, `list_sk` = `<created_at>#<id>` on the user item, keys of the sparse index `users_by_created` | | |
 //! | limit counter | `LIMIT#<key>#<window end>` | `LIMIT` |
 //! | token-signing keyring | `KEYRING` | `KEYRING` (written by `adapters::keys`) |
 //!
@@ -18,8 +19,10 @@
 //! Layout: `keys` (the schema above), `codec` (values to items), `transaction` (multi-item
 //! writes, whose cancellation is read per pushed item), `update_item` (single-item writes),
 //! one file per port (`sessions`, `users`, `attempts`, `limits`) with `grant` shared by the
-//! completions, `user_index` (a user's signins and claims across sessions), and `table` (creation for emulators).
+//! completions, `user_index` (a user's signins and claims across sessions), `admin` (the users
+//! index's pages and an operator's edit), and `table` (creation for emulators).
 
+mod admin;
 mod attempts;
 mod call_log;
 mod codec;
@@ -38,6 +41,7 @@ mod users;
 use aws_sdk_dynamodb::Client;
 
 pub use call_log::{Call, CallLog, CallLogInterceptor, sequential_round_trips};
+pub use keys::{LIST_PK, LIST_SK, LISTED_FIELDS, USERS_INDEX};
 pub use table::ensure_table;
 
 /// The `Store` port on one DynamoDB table.

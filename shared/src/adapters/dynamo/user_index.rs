@@ -210,7 +210,7 @@ impl DynamoStore {
     }
 
     /// Deletes a signin and its index entry (unconditionally: either may have gone already).
-    fn push_end(&self, tx: &mut Transaction, signin: &Signin) {
+    pub(super) fn push_end(&self, tx: &mut Transaction, signin: &Signin) {
         tx.push(self.delete(signin_key(&signin.session_id, &signin.id)));
         tx.push(self.delete(user_signin_key(&signin.user_id, &signin.id)));
     }

@@ -8,15 +8,16 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
 };
 
+use crate::domain::admin_change::{AdminChange, AdminOutcome, UserCursor, UserPage};
 use crate::domain::model::{Claim, Timestamp, User};
 use crate::domain::ports::store::{
     Completion, ProfileChanges, StoreError, UserStore, UsernameChange, Written,
 };
 
 use super::DynamoStore;
-use super::codec::{Item, from_item, n, s, to_item, to_value, unavailable};
+use super::codec::{Item, from_item, n, s, to_value, unavailable};
 use super::expr::Expr;
-use super::keys::{claim_key, user_claim_key, user_key};
+use super::keys::{claim_key, user_claim_key, user_item, user_key};
 use super::transaction::{Outcome, Slot, Transaction};
 
 #[async_trait]
@@ -105,7 +106,7 @@ impl UserStore for DynamoStore {
             .iter()
             .map(|c| (c.clone(), self.push_claim(&mut tx, c, &user.id)))
             .collect();
-        tx.push(self.put_new(to_item(user, user_key(&user.id))?));
+        tx.push(self.put_new(user_item(user)?));
         Ok(match self.run(tx).await? {
             Outcome::Done => Completion::Done,
             Outcome::Cancelled(reasons) => {
@@ -252,6 +253,18 @@ impl UserStore for DynamoStore {
             Outcome::Cancelled(_) => UsernameChange::Stale,
         })
     }
+
+    async fn admin_update(&self, change: &AdminChange) -> Result<AdminOutcome, StoreError> {
+        self.admin_updated(change).await
+    }
+
+    async fn list_users(
+        &self,
+        after: Option<&UserCursor>,
+        limit: usize,
+    ) -> Result<UserPage, StoreError> {
+        self.listed_users(after, limit).await
+    }
 }
 
 impl DynamoStore {
@@ -288,7 +301,10 @@ impl DynamoStore {
 }
 
 /// `SET` for every profile change (and the username when given), with `updated_at`.
-fn profile_expr(changes: &ProfileChanges, username: Option<&str>) -> Result<Expr, StoreError> {
+pub(super) fn profile_expr(
+    changes: &ProfileChanges,
+    username: Option<&str>,
+) -> Result<Expr, StoreError> {
     let mut sets = vec!["#updated = :updated".to_string()];
     let mut e = Expr::new("")
         .name("#updated", "updated_at")

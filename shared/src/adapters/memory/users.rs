@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::MemoryStore;
+use crate::domain::admin_change::{AdminChange, AdminOutcome, UserCursor, UserPage, listed};
 use crate::domain::model::*;
 use crate::domain::ports::store::*;
 
@@ -141,4 +142,80 @@ impl UserStore for MemoryStore {
         user.username = Some(to.to_string());
         Ok(UsernameChange::Done)
     }
+
+    async fn admin_update(&self, change: &AdminChange) -> Result<AdminOutcome, StoreError> {
+        let mut state = self.lock();
+        let user_id = change.user_id();
+        // The same precedence as the DynamoDB adapter: taken, then stale.
+        let taken: Vec<Claim> = change
+            .claims_to_take()
+            .into_iter()
+            .filter(|c| state.claims.get(&c.key()).is_some_and(|o| o != user_id))
+            .collect();
+        if !taken.is_empty() {
+            return Ok(AdminOutcome::Taken(taken));
+        }
+        let Some(current) = state.users.get(user_id) else {
+            return Ok(AdminOutcome::Stale);
+        };
+        if claim_fields(current) != claim_fields(&change.before) {
+            return Ok(AdminOutcome::Stale);
+        }
+        for claim in change.claims_to_release() {
+            if state.claims.get(&claim.key()).is_some_and(|o| o == user_id) {
+                state.claims.remove(&claim.key());
+            }
+        }
+        for claim in change.claims_to_take() {
+            state.claims.insert(claim.key(), user_id.to_string());
+        }
+        let user = state.users.get_mut(user_id).expect("checked above");
+        change.edit.apply(user);
+        let user = user.clone();
+        if change.ends_signins() {
+            for signin in state.signins_of(user_id) {
+                state.end_signin(&signin);
+            }
+        }
+        Ok(AdminOutcome::Done(Box::new(user)))
+    }
+
+    async fn list_users(
+        &self,
+        after: Option<&UserCursor>,
+        limit: usize,
+    ) -> Result<UserPage, StoreError> {
+        let state = self.lock();
+        // The DynamoDB index's order: the sort key, descending.
+        let mut users: Vec<(String, &User)> = state
+            .users
+            .values()
+            .map(|u| (UserCursor::of(u).sort_key(), u))
+            .filter(|(key, _)| after.is_none_or(|a| *key < a.sort_key()))
+            .collect();
+        users.sort_by(|a, b| b.0.cmp(&a.0));
+        let more = users.len() > limit;
+        let users: Vec<User> = users
+            .into_iter()
+            .take(limit)
+            .map(|(_, u)| listed(u))
+            .collect();
+        let next = if more {
+            users.last().map(UserCursor::of)
+        } else {
+            None
+        };
+        Ok(UserPage { users, next })
+    }
+}
+
+/// The fields an admin change's claims depend on: what it requires to be as it read them.
+fn claim_fields(u: &User) -> (Option<&str>, Option<&str>, Option<&str>, bool, bool) {
+    (
+        u.username.as_deref(),
+        u.email.as_deref(),
+        u.phone_number.as_deref(),
+        u.email_verified,
+        u.phone_verified,
+    )
 }

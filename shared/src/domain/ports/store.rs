@@ -4,12 +4,13 @@
 
 use async_trait::async_trait;
 
+use crate::domain::admin_change::{AdminChange, AdminOutcome, UserCursor, UserPage};
 pub use crate::domain::model::AttemptKind;
 use crate::domain::model::{
     AttemptRef, Channel, Claim, PendingCode, Session, SessionState, Signin, SigninAttempt,
     SignupAttempt, Step, Timestamp, User,
 };
-use serde_json::{Map, Value};
+pub use crate::domain::profile_changes::ProfileChanges;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -283,39 +284,6 @@ pub enum Completion {
     SessionChanged,
 }
 
-/// Profile fields to set; `Some(None)` clears a field. Usernames change through
-/// `change_username`, which also moves the uniqueness claim.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ProfileChanges {
-    pub first_name: Option<Option<String>>,
-    pub last_name: Option<Option<String>>,
-    pub image_url: Option<Option<String>>,
-    pub metadata: Option<Map<String, Value>>,
-    pub profile: Option<Map<String, Value>>,
-    pub updated_at: Timestamp,
-}
-
-impl ProfileChanges {
-    pub fn apply(&self, user: &mut User) {
-        if let Some(v) = &self.first_name {
-            user.first_name = v.clone();
-        }
-        if let Some(v) = &self.last_name {
-            user.last_name = v.clone();
-        }
-        if let Some(v) = &self.image_url {
-            user.image_url = v.clone();
-        }
-        if let Some(v) = &self.metadata {
-            user.metadata = v.clone();
-        }
-        if let Some(v) = &self.profile {
-            user.profile = v.clone();
-        }
-        user.updated_at = self.updated_at;
-    }
-}
-
 #[derive(Debug, PartialEq, Eq)]
 pub enum UsernameChange {
     Done,
@@ -457,6 +425,17 @@ pub trait UserStore: Send + Sync {
         to: &str,
         changes: &ProfileChanges,
     ) -> Result<UsernameChange, StoreError>;
+
+    /// Applies an operator's edit all or nothing (see `AdminChange`): blocking ends every
+    /// signin of the user exactly, like `end_signins_of_user`, in the same write where it fits.
+    async fn admin_update(&self, change: &AdminChange) -> Result<AdminOutcome, StoreError>;
+
+    /// At most `limit` users, newest first, after `after`: one Query, never a Scan.
+    async fn list_users(
+        &self,
+        after: Option<&UserCursor>,
+        limit: usize,
+    ) -> Result<UserPage, StoreError>;
 }
 
 #[async_trait]

@@ -78,7 +78,7 @@ pub async fn rotate_signing_key(deps: &Deps, req: &Request) -> Result<Reply, Api
     Ok(Reply::json(view))
 }
 
-fn authorize(deps: &Deps, req: &Request) -> Result<(), ApiError> {
+pub(super) fn authorize(deps: &Deps, req: &Request) -> Result<(), ApiError> {
     if req.extensions().get::<IamAuthorized>().is_some() {
         return Ok(());
     }

@@ -1,6 +1,7 @@
 //! One module per endpoint group: parse the body, call the domain, say what to answer.
 
 pub mod admin;
+pub mod admin_users;
 pub mod complete_profile;
 pub mod complete_signup;
 pub mod devices;

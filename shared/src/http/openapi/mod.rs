@@ -13,15 +13,16 @@ use utoipa::openapi::schema::Schema;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::bodies::{
-    AttemptBody, CallbackQuery, CompleteProfileBody, CompleteSignupForm, ContactBody,
-    ContactCodeBody, ImportBody, InitQuery, MeBody, NoBody, PasswordChangeBody, PrepareBody,
-    ResetPasswordBody, ReverifyBody, RotateBody, SigninBody, SigninChoice, SignupBody,
+    AdminUserBody, AdminUsersQuery, AttemptBody, CallbackQuery, CompleteProfileBody,
+    CompleteSignupForm, ContactBody, ContactCodeBody, ImportBody, InitQuery, MeBody, NoBody,
+    PasswordChangeBody, PrepareBody, ResetPasswordBody, ReverifyBody, RotateBody, SigninBody,
+    SigninChoice, SignupBody,
 };
 use super::handlers::admin::ADMIN_KEY_HEADER;
 use super::routes::Route;
 use super::views::{
-    DeviceView, JwksView, OauthUrlView, OpenidConfigurationView, RotationView, SessionView,
-    TokenView, UserView,
+    AdminUserView, AdminUsersView, DeviceView, JwksView, OauthUrlView, OpenidConfigurationView,
+    RotationView, SessionView, SignedOutView, TokenView, UserView,
 };
 use schemas::{ErrorCodeSchema, FieldErrorSchema};
 
@@ -193,6 +194,27 @@ fn operation(route: Route) -> Operation {
             .json::<ImportBody>()
             .answers(vec![data::<UserView>(201)])
             .errors(&[401, 404, 409]),
+        Route::AdminListUsers => Operation::new("Find or list users", Admin)
+            .about("With one of `email`, `phone_number` or `username`: the user holding it (exact, normalized as sign-up stores it; `users` is empty when none does). Otherwise a page of users, newest first: `limit` (1 to 100, default 50) and the `cursor` the previous page answered as `next_cursor`.")
+            .query::<AdminUsersQuery>()
+            .answers(vec![data::<AdminUsersView>(200)])
+            .errors(&[401, 404]),
+        Route::AdminGetUser => Operation::new("One user", Admin)
+            .answers(vec![data::<AdminUserView>(200)])
+            .errors(&[401, 404]),
+        Route::AdminPatchUser => Operation::new("Edit, block or unblock a user", Admin)
+            .about("The user's own fields, checked as `PATCH /me` checks them, and `blocked`, `email_verified`, `phone_number_verified`. Blocking ends every signin of the user at once; unblocking revives none. A username or contact another user holds is `USERNAME_EXISTS` / `EMAIL_EXISTS` / `PHONE_NUMBER_EXISTS`.")
+            .json::<AdminUserBody>()
+            .answers(vec![data::<AdminUserView>(200)])
+            .errors(&[401, 404, 409]),
+        Route::AdminDeleteUser => Operation::new("Delete a user", Admin)
+            .about("As `DELETE /me` deletes: the user, its claims and identities and every signin; its email, phone number and username are free again.")
+            .answers(vec![Success::Null])
+            .errors(&[401, 404]),
+        Route::AdminSignOutUser => Operation::new("Sign a user out everywhere", Admin)
+            .about("Ends every signin of the user in every browser and device.")
+            .answers(vec![data::<SignedOutView>(200)])
+            .errors(&[401, 404]),
         Route::GetSession => Operation::new("The caller's session", Session)
             .about("`data` is the session (or null): its signins, open attempts and the active signin."),
         Route::SwitchSignin => Operation::new("Switch the active account", Session)
@@ -308,6 +330,10 @@ fn component_schemas() -> Map<String, Value> {
         RotationView,
         JwksView,
         OpenidConfigurationView,
+        AdminUserBody,
+        AdminUserView,
+        AdminUsersView,
+        SignedOutView,
         FieldErrorSchema,
         ErrorCodeSchema,
     );

@@ -107,7 +107,7 @@ fn error_description(status: u16) -> &'static str {
             "FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify)"
         }
         404 => {
-            "ATTEMPT_NOT_FOUND or NOT_FOUND (also an admin route when no admin key is configured)"
+            "ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured)"
         }
         406 => "NOT_ACCEPTABLE",
         409 => {

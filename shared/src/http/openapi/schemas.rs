@@ -136,6 +136,7 @@ enum_schema!(
         NotAcceptable,
         ForbiddenHost,
         ReverificationRequired,
+        UserNotFound,
     ],
     "What went wrong, for programs: one code per problem."
 );
