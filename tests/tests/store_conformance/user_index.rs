@@ -24,6 +24,8 @@ async fn granted_elsewhere(store: &dyn Store, user_id: &str) -> Signin {
         link: None,
         verified: None,
         password_hash: None,
+        verified_hash: None,
+        end_signins: None,
         grant: Grant {
             signin: signin.clone(),
             removed_signins: vec![],
@@ -69,6 +71,8 @@ async fn the_user_index_follows_every_grant_and_end(store: Arc<dyn Store>) {
         link: None,
         verified: None,
         password_hash: None,
+        verified_hash: None,
+        end_signins: None,
         grant,
     };
     assert_eq!(store.finish_signin(&done).await.unwrap(), Completion::Done);
@@ -255,6 +259,8 @@ async fn deleting_a_user_frees_its_claims_and_ends_its_signins(store: Arc<dyn St
         link: Some(identity.clone()),
         verified: None,
         password_hash: None,
+        verified_hash: None,
+        end_signins: None,
         grant: Grant {
             signin: elsewhere.clone(),
             removed_signins: vec![],

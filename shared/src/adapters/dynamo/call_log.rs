@@ -1,5 +1,6 @@
 //! Records every DynamoDB call's start and end, so tests can count the sequential round trips
-//! a request makes (calls that overlap in time count once).
+//! a request makes (calls that overlap in time count once). Tests can also make a chosen call
+//! fail (`CallLog::fail_next`), to show that a request leaves nothing half-written.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -20,7 +21,11 @@ pub struct Call {
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct CallLog(Arc<Mutex<Vec<Call>>>);
+pub struct CallLog {
+    calls: Arc<Mutex<Vec<Call>>>,
+    /// Operations whose next call fails before it is sent, one entry per failure.
+    failing: Arc<Mutex<Vec<String>>>,
+}
 
 impl CallLog {
     pub fn new() -> Self {
@@ -29,13 +34,37 @@ impl CallLog {
 
     /// The calls recorded since the last `take`, oldest first.
     pub fn take(&self) -> Vec<Call> {
-        let mut calls = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut calls = std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()));
         calls.sort_by_key(|c| c.started);
         calls
     }
 
+    /// Tests: the next call of `operation` (e.g. `"TransactWriteItems"`) fails without being
+    /// sent, as a network failure would. Each call of this arms one failure.
+    pub fn fail_next(&self, operation: &str) {
+        self.failing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(operation.to_string());
+    }
+
+    /// Whether a failure is armed for `operation` (it is used up).
+    fn take_failure(&self, operation: &str) -> bool {
+        let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        match failing.iter().position(|o| o == operation) {
+            Some(i) => {
+                failing.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn push(&self, call: Call) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(call);
     }
 }
 
@@ -75,6 +104,10 @@ impl Intercept for CallLogInterceptor {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         cfg.interceptor_state().store_put(StartedAt(Instant::now()));
+        let operation = cfg.load::<Metadata>().map(|m| m.name().to_string());
+        if operation.is_some_and(|o| self.0.take_failure(&o)) {
+            return Err("injected failure (CallLog::fail_next)".into());
+        }
         Ok(())
     }
 

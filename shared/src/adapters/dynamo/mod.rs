@@ -18,12 +18,15 @@
 //! Layout: `keys` (the schema above), `codec` (values to items), `transaction` (multi-item
 //! writes, whose cancellation is read per pushed item), `update_item` (single-item writes),
 //! one file per port (`sessions`, `users`, `attempts`, `limits`) with `grant` shared by the
-//! completions, `user_index` (a user's signins and claims across sessions), and `table` (creation for emulators).
+//! completions, `user_index` (a user's signins and claims across sessions), `credentials` (password
+//! writes that end signins in the same transaction), `backfill` (the one-off user-index migration), and `table` (creation for emulators).
 
 mod attempts;
+mod backfill;
 mod call_log;
 mod codec;
 mod contacts;
+mod credentials;
 mod expr;
 mod grant;
 mod keys;
@@ -37,6 +40,7 @@ mod users;
 
 use aws_sdk_dynamodb::Client;
 
+pub use backfill::Backfill;
 pub use call_log::{Call, CallLog, CallLogInterceptor, sequential_round_trips};
 pub use table::ensure_table;
 
