@@ -15,10 +15,7 @@ use super::codec::{n, s};
 use super::expr::Expr;
 use super::keys::{SIGNINS_VERSION, user_key};
 use super::transaction::{Outcome, Transaction};
-use super::user_index::TRIES;
-
-/// At most this many items in one TransactWriteItems call.
-pub(super) const TRANSACTION_ITEMS: usize = 100;
+use super::user_index::{TRANSACTION_ITEMS, TRIES};
 
 /// Whether the ends went into the transaction.
 pub(super) enum Ends {

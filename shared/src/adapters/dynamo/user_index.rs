@@ -17,7 +17,6 @@ use crate::domain::ports::store::{SigninsRead, StoreError, Written};
 
 use super::DynamoStore;
 use super::codec::{Item, from_item, n, s, unavailable};
-use super::credentials::TRANSACTION_ITEMS;
 use super::expr::Expr;
 use super::keys::{
     CLAIMS_VERSION, SIGNIN_PREFIX, SIGNINS_VERSION, USER_CLAIM_PREFIX, claim_key_of, signin_key,
@@ -25,6 +24,8 @@ use super::keys::{
 };
 use super::transaction::{Outcome, Transaction};
 
+/// At most this many items in one TransactWriteItems call.
+pub(super) const TRANSACTION_ITEMS: usize = 100;
 /// Reads and tries before an end of all signins gives up on a user whose signins keep changing.
 pub(super) const TRIES: usize = 8;
 
