@@ -99,6 +99,9 @@ mod user_index;
 #[path = "store_conformance/contacts.rs"]
 mod contacts;
 
+#[path = "store_conformance/credentials.rs"]
+mod credentials;
+
 fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
 }

@@ -14,7 +14,7 @@ conformance!(
 );
 
 /// Signs `user_id` in through a new session, as a password sign-in without an attempt does.
-async fn granted_elsewhere(store: &dyn Store, user_id: &str) -> Signin {
+pub(super) async fn granted_elsewhere(store: &dyn Store, user_id: &str) -> Signin {
     let mut fresh = session();
     let signin = signin_for(&fresh.id, user_id);
     fresh.active_signin_id = Some(signin.id.clone());
@@ -36,13 +36,13 @@ async fn granted_elsewhere(store: &dyn Store, user_id: &str) -> Signin {
     signin
 }
 
-fn ids(signins: &[Signin]) -> Vec<String> {
+pub(super) fn ids(signins: &[Signin]) -> Vec<String> {
     let mut ids: Vec<String> = signins.iter().map(|s| s.id.clone()).collect();
     ids.sort();
     ids
 }
 
-async fn indexed(store: &dyn Store, user_id: &str) -> Vec<String> {
+pub(super) async fn indexed(store: &dyn Store, user_id: &str) -> Vec<String> {
     ids(&store.signins_of_user(user_id).await.unwrap())
 }
 
