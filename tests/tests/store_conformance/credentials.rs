@@ -76,7 +76,11 @@ async fn a_password_grant_needs_the_hash_it_verified(store: Arc<dyn Store>) {
         Completion::CredentialsChanged
     );
     assert!(
-        store.load_session(grant.session_id()).await.unwrap().is_none(),
+        store
+            .load_session(grant.session_id())
+            .await
+            .unwrap()
+            .is_none(),
         "nothing of the grant was written"
     );
     assert_eq!(
@@ -122,10 +126,7 @@ async fn a_password_change_ends_the_signins_read_and_those_granted_since(store: 
         c.user.password_hash.clone(),
         Some((read, Some(kept.id.clone()))),
     );
-    assert_eq!(
-        store.change_password(&write).await.unwrap(),
-        Written::Done
-    );
+    assert_eq!(store.change_password(&write).await.unwrap(), Written::Done);
     assert_eq!(
         hash_of(store.as_ref(), &c.user.id).await.as_deref(),
         Some("new-hash")
@@ -133,7 +134,10 @@ async fn a_password_change_ends_the_signins_read_and_those_granted_since(store: 
     assert_eq!(indexed(store.as_ref(), &c.user.id).await, ids(&[kept]));
     for ended in [other, since] {
         assert!(
-            load(store.as_ref(), &ended.session_id).await.signins.is_empty(),
+            load(store.as_ref(), &ended.session_id)
+                .await
+                .signins
+                .is_empty(),
             "{} ended in its session",
             ended.id
         );
@@ -193,7 +197,12 @@ async fn a_reset_completion_ends_every_other_signin_with_the_new_password(store:
     );
     assert_eq!(indexed(store.as_ref(), &c.user.id).await, ids(&[new]));
     for ended in [other, since] {
-        assert!(load(store.as_ref(), &ended.session_id).await.signins.is_empty());
+        assert!(
+            load(store.as_ref(), &ended.session_id)
+                .await
+                .signins
+                .is_empty()
+        );
     }
 }
 
@@ -219,10 +228,7 @@ async fn a_password_change_ends_more_signins_than_one_transaction_holds(store: A
         c.user.password_hash.clone(),
         Some((read, Some(kept.id.clone()))),
     );
-    assert_eq!(
-        store.change_password(&write).await.unwrap(),
-        Written::Done
-    );
+    assert_eq!(store.change_password(&write).await.unwrap(), Written::Done);
     assert_eq!(indexed(store.as_ref(), &c.user.id).await, ids(&[kept]));
     assert_eq!(
         hash_of(store.as_ref(), &c.user.id).await.as_deref(),

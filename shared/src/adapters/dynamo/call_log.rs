@@ -23,8 +23,9 @@ pub struct Call {
 #[derive(Clone, Debug, Default)]
 pub struct CallLog {
     calls: Arc<Mutex<Vec<Call>>>,
-    /// Operations whose next call fails before it is sent, one entry per failure.
-    failing: Arc<Mutex<Vec<String>>>,
+    /// Armed failures: an operation, and how many of its calls still go through before one
+    /// fails.
+    failing: Arc<Mutex<Vec<(String, usize)>>>,
 }
 
 impl CallLog {
@@ -40,24 +41,36 @@ impl CallLog {
     }
 
     /// Tests: the next call of `operation` (e.g. `"TransactWriteItems"`) fails without being
-    /// sent, as a network failure would. Each call of this arms one failure.
+    /// sent, as a network failure would.
     pub fn fail_next(&self, operation: &str) {
+        self.fail_after(operation, 0);
+    }
+
+    /// Tests: `skip` calls of `operation` go through, then one fails without being sent.
+    pub fn fail_after(&self, operation: &str, skip: usize) {
         self.failing
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(operation.to_string());
+            .push((operation.to_string(), skip));
     }
 
-    /// Whether a failure is armed for `operation` (it is used up).
+    /// Tests: drops every failure armed and not used up; returns how many there were.
+    pub fn disarm(&self) -> usize {
+        std::mem::take(&mut *self.failing.lock().unwrap_or_else(|e| e.into_inner())).len()
+    }
+
+    /// Whether this call of `operation` is one to fail (its failure is then used up).
     fn take_failure(&self, operation: &str) -> bool {
         let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
-        match failing.iter().position(|o| o == operation) {
-            Some(i) => {
-                failing.remove(i);
-                true
-            }
-            None => false,
+        let Some(i) = failing.iter().position(|(o, _)| o == operation) else {
+            return false;
+        };
+        if failing[i].1 > 0 {
+            failing[i].1 -= 1;
+            return false;
         }
+        failing.remove(i);
+        true
     }
 
     fn push(&self, call: Call) {
@@ -145,6 +158,19 @@ mod tests {
             started: base + Duration::from_millis(start_ms),
             ended: base + Duration::from_millis(end_ms),
         }
+    }
+
+    #[test]
+    fn an_armed_failure_hits_the_call_it_names_once() {
+        let log = CallLog::new();
+        log.fail_after("TransactWriteItems", 1);
+        assert!(!log.take_failure("Query"));
+        assert!(!log.take_failure("TransactWriteItems"), "one goes through");
+        assert!(log.take_failure("TransactWriteItems"));
+        assert!(!log.take_failure("TransactWriteItems"), "used up");
+        log.fail_next("Query");
+        assert_eq!(log.disarm(), 1);
+        assert!(!log.take_failure("Query"));
     }
 
     #[test]
