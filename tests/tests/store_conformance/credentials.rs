@@ -85,7 +85,7 @@ async fn a_password_grant_needs_the_hash_it_verified(store: Arc<dyn Store>) {
     );
     assert_eq!(
         indexed(store.as_ref(), &c.user.id).await,
-        ids(&[c.grant.signin.clone()])
+        ids(std::slice::from_ref(&c.grant.signin))
     );
     assert_eq!(
         hash_of(store.as_ref(), &c.user.id).await.as_deref(),
