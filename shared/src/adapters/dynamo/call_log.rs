@@ -117,6 +117,17 @@ impl Intercept for CallLogInterceptor {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         cfg.interceptor_state().store_put(StartedAt(Instant::now()));
+        Ok(())
+    }
+
+    /// Fails an armed call here: the operation's name is known by now (not yet before
+    /// execution), and an error here stops the call before it is sent.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         let operation = cfg.load::<Metadata>().map(|m| m.name().to_string());
         if operation.is_some_and(|o| self.0.take_failure(&o)) {
             return Err("injected failure (CallLog::fail_next)".into());
