@@ -235,7 +235,10 @@ async fn a_failed_reset_write_leaves_nothing_half_done() {
         let answer = reset(&mut browser, &id, NEW_PASSWORD).await;
         let unused = server.call_log.disarm();
         if skip == 0 {
-            assert_eq!(unused, 0, "every such request writes: the failure was injected");
+            assert_eq!(
+                unused, 0,
+                "every such request writes: the failure was injected"
+            );
         }
         let device_in = device.get("/me").await.status == 200;
         let old_works = server

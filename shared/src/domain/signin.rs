@@ -155,12 +155,43 @@ async fn with_password(
     }
     // Granted only while the hash is still the one just verified (a reset or password change
     // committed meanwhile wins), with the rewrite of an imported hash in the same transaction.
-    let (released, granted) = tokio::join!(
-        release,
-        grant::sign_in_with_password(deps, caller, &user.id, verified_hash, rehash, now)
-    );
+    let granted = async {
+        match grant::sign_in_with_password(deps, caller, &user.id, verified_hash, rehash, now).await
+        {
+            Err(AuthError::InvalidCredentials) => {
+                recheck(deps, caller, &user.id, password, now).await
+            }
+            other => other,
+        }
+    };
+    let (released, granted) = tokio::join!(release, granted);
     released?;
     granted
+}
+
+/// The user's hash changed between its check and the grant. A reset or a change to another
+/// password makes the typed one wrong; but a parallel sign-in's rewrite of an imported hash (or
+/// a reset to this very password) keeps it right, and the user's own sign-in must not fail for
+/// it: checked once more against the hash now stored, and granted under that one.
+async fn recheck(
+    deps: &Deps,
+    caller: &mut Caller,
+    user_id: &str,
+    password: String,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let hash = deps
+        .store
+        .get_user(user_id)
+        .await?
+        .and_then(|u| u.password_hash);
+    let floor = deps.config.password_failure_floor;
+    match hash {
+        Some(hash) if password::verify_blocking(password, Some(hash.clone()), floor).await => {
+            grant::sign_in_with_password(deps, caller, user_id, hash, None, now).await
+        }
+        _ => Err(AuthError::InvalidCredentials),
+    }
 }
 
 /// An imported hash (bcrypt, PBKDF2, older argon2) that just verified gets an argon2id rewrite,
