@@ -56,6 +56,27 @@ async fn main() -> ExitCode {
         }
     }
 
+    // One-off migration (README, "Upgrading"): index the signins granted before the user index.
+    if std::env::args().any(|a| a == "--backfill-user-index") {
+        let sdk = sesame::wiring::sdk_config(&config).await;
+        let endpoint = config.aws_endpoints.for_service("dynamodb");
+        let store = DynamoStore::new(&sdk, endpoint, config.table_name.clone(), None);
+        return match store.backfill_user_index().await {
+            Ok(done) => {
+                println!(
+                    "user index backfill on {}: {} indexed now, {} already indexed, {} skipped \
+                     (ended or without a user)",
+                    config.table_name, done.indexed, done.present, done.skipped
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sesame-dev: backfill of {}: {e}", config.table_name);
+                ExitCode::FAILURE
+            }
+        };
+    }
+
     let router = if aws {
         let sdk = sesame::wiring::sdk_config(&config).await;
         let endpoint = config.aws_endpoints.for_service("dynamodb");

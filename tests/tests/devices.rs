@@ -275,3 +275,85 @@ async fn deleting_the_account_frees_its_email_and_ends_every_device(server: Serv
     assert_eq!(old.user_id(), Some(new_id.as_str()));
 }
 both_backends!(deleting_the_account_frees_its_email_and_ends_every_device);
+
+/// `DELETE /me` racing a username change: the deletion requires that no claim moved since it
+/// read the user's claims, so the new name is either the (still existing) user's or free.
+async fn deleting_the_account_while_its_username_changes_leaves_no_claim_behind(server: Server) {
+    let store = server.app.store.clone();
+    for round in 0..10 {
+        let (mut laptop, email, user_id) = server.new_user("gone").await;
+        let (mut desktop, _) = browser_signed_in(&server, &email, "desktop").await;
+        let name = format!("n{}", &sesame::ids::new_id("x")[2..14]);
+        let rename = desktop
+            .client
+            .patch(format!("{}/me", server.base))
+            .json(&json!({"username": name}));
+        let delete = laptop.client.delete(format!("{}/me", server.base));
+        let (renamed, deleted) = tokio::join!(desktop.send(rename), laptop.send(delete));
+        assert_eq!(deleted.status, 200, "round {round}: {:#}", deleted.body);
+        assert!(
+            [200, 401].contains(&renamed.status),
+            "round {round}: {:#}",
+            renamed.body
+        );
+        assert!(store.get_user(&user_id).await.unwrap().is_none());
+        let claim = sesame::domain::model::Claim::Username(name.clone());
+        assert_eq!(
+            store.claim_owner(&claim).await.unwrap(),
+            None,
+            "round {round}: the rename answered {}, and its name outlived the user",
+            renamed.status
+        );
+    }
+}
+both_backends!(deleting_the_account_while_its_username_changes_leaves_no_claim_behind);
+
+/// A signin granted before the user index existed has no entry under its user: not listed, not
+/// ended by "every signin". The one-off backfill writes its entry (and only once), after which
+/// it is listed and revoke-others ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_signin_older_than_the_user_index_is_ended_after_the_backfill() {
+    let Some(server) = Server::start(sesame_e2e::Backend::Moto, &[]).await else {
+        return;
+    };
+    let moto = server.moto.as_ref().expect("the emulators");
+    let dynamo = moto.store(None).await;
+    let (mut old_device, email, user_id) = server.new_user("legacy").await;
+    let legacy = active_signin(&old_device.get("/session").await);
+    let (mut new_device, current) = browser_signed_in(&server, &email, "new").await;
+    // As stored before the index: the signin without its entry under the user.
+    let key = |pk: String, sk: String| {
+        use aws_sdk_dynamodb::types::AttributeValue::S;
+        std::collections::HashMap::from([("pk".to_string(), S(pk)), ("sk".to_string(), S(sk))])
+    };
+    dynamo
+        .client()
+        .delete_item()
+        .table_name(&moto.table)
+        .set_key(Some(key(
+            format!("USER#{user_id}"),
+            format!("SIGNIN#{legacy}"),
+        )))
+        .send()
+        .await
+        .expect("delete the index entry");
+    let before = new_device.get("/me/sessions").await;
+    assert_eq!(listed(&before.body).0, vec![current.clone()], "not indexed");
+
+    let done = dynamo.backfill_user_index().await.expect("backfill");
+    assert_eq!((done.indexed, done.present, done.skipped), (1, 1, 0));
+    let again = dynamo.backfill_user_index().await.expect("backfill again");
+    assert_eq!((again.indexed, again.present), (0, 2), "idempotent");
+
+    let mut after = listed(&new_device.get("/me/sessions").await.body).0;
+    after.sort();
+    let mut both = vec![legacy, current];
+    both.sort();
+    assert_eq!(after, both);
+    let ended = new_device
+        .post("/me/sessions/revoke-others", json!({}))
+        .await;
+    assert_eq!(ended.status, 200, "{:#}", ended.body);
+    assert_eq!(old_device.get("/me").await.status, 401);
+    assert_eq!(new_device.get("/me").await.status, 200);
+}

@@ -181,3 +181,92 @@ async fn parallel_resets_of_one_attempt_succeed_once(server: Server) {
     }
 }
 both_backends!(parallel_resets_of_one_attempt_succeed_once);
+
+/// Rounds of each race: enough that the two requests overlap in several of them.
+const ROUNDS: usize = 10;
+
+/// A password sign-in that verified the old hash while a reset committed: its grant requires
+/// the hash it verified, so it either landed before the reset (which ends it) or is refused
+/// like a wrong password. Never a survivor.
+async fn a_password_signin_racing_a_reset_never_survives_it(server: Server) {
+    for round in 0..ROUNDS {
+        let (_, email, _) = server.new_user("race").await;
+        let mut resetter = server.browser();
+        let id =
+            reset_until_password(&server, &mut resetter, &email, "reset_password_email_code").await;
+        let mut racer = server.browser();
+        let (signed_in, done) = tokio::join!(
+            racer.sign_in(&email, "analytical engine"),
+            reset(&mut resetter, &id, NEW_PASSWORD)
+        );
+        assert_eq!(done.status, 200, "round {round}: {:#}", done.body);
+        assert!(
+            signed_in.status == 200
+                || (signed_in.status, signed_in.error()) == (401, "INVALID_CREDENTIALS"),
+            "round {round}: {:#}",
+            signed_in.body
+        );
+        let me = racer.get("/me").await;
+        assert_eq!(
+            me.status, 401,
+            "round {round}: the old password's signin (sign-in answered {}) survived the reset",
+            signed_in.status
+        );
+        assert_eq!(resetter.get("/me").await.status, 200);
+    }
+}
+both_backends!(a_password_signin_racing_a_reset_never_survives_it);
+
+/// The reset's write fails (injected into the DynamoDB client): either nothing changed (the old
+/// password works, the other device is in) or everything did, never the new password with the
+/// other device still in; and the same request again completes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_reset_write_leaves_nothing_half_done() {
+    let Some(server) = Server::start(sesame_e2e::Backend::Moto, &[]).await else {
+        return;
+    };
+    // Fail the reset's first transaction, then its second (if it has one).
+    for skip in [0, 1] {
+        let (mut device, email, _) = server.new_user("fault").await;
+        let mut browser = server.browser();
+        let id =
+            reset_until_password(&server, &mut browser, &email, "reset_password_email_code").await;
+        server.call_log.fail_after("TransactWriteItems", skip);
+        let answer = reset(&mut browser, &id, NEW_PASSWORD).await;
+        let unused = server.call_log.disarm();
+        if skip == 0 {
+            assert_eq!(
+                unused, 0,
+                "every such request writes: the failure was injected"
+            );
+        }
+        let device_in = device.get("/me").await.status == 200;
+        let old_works = server
+            .browser()
+            .sign_in(&email, "analytical engine")
+            .await
+            .status
+            == 200;
+        assert_eq!(
+            device_in, old_works,
+            "skip {skip}: answered {}, the other device in: {device_in}, the old password works: \
+             {old_works}",
+            answer.status
+        );
+        if answer.status == 200 {
+            assert_eq!(
+                unused, 1,
+                "skip {skip}: only a request that wrote nothing failed"
+            );
+            assert!(!device_in);
+            continue;
+        }
+        assert_eq!(answer.status, 500, "skip {skip}: {:#}", answer.body);
+        assert!(device_in, "skip {skip}: nothing changed");
+        let again = reset(&mut browser, &id, NEW_PASSWORD).await;
+        assert_eq!(again.status, 200, "skip {skip}: {:#}", again.body);
+        assert_eq!(device.get("/me").await.status, 401);
+        let old = server.browser().sign_in(&email, "analytical engine").await;
+        assert_eq!(old.status, 401);
+    }
+}

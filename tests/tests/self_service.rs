@@ -151,3 +151,146 @@ async fn without_a_password_a_recent_verification_stands_in_embedded() {
 async fn without_a_password_a_recent_verification_stands_in_moto() {
     without_a_password_a_recent_verification_stands_in(Backend::Moto).await;
 }
+
+/// Rounds of each race: enough that the two requests overlap in several of them.
+const ROUNDS: usize = 20;
+
+/// A password sign-in that verified the old hash while a change with `sign_out_others`
+/// committed: either it landed first (and the change ends it) or it is refused like a wrong
+/// password. Never a survivor.
+async fn a_password_signin_racing_a_password_change_never_survives_it(server: Server) {
+    for round in 0..ROUNDS {
+        let (mut browser, email, _) = server.new_user("race").await;
+        let mut racer = server.browser();
+        let (signed_in, changed) = tokio::join!(
+            racer.sign_in(&email, OLD),
+            change(
+                &mut browser,
+                json!({"current_password": OLD, "new_password": NEW, "sign_out_others": true}),
+            )
+        );
+        assert_eq!(changed.status, 200, "round {round}: {:#}", changed.body);
+        assert!(
+            signed_in.status == 200
+                || (signed_in.status, signed_in.error()) == (401, "INVALID_CREDENTIALS"),
+            "round {round}: {:#}",
+            signed_in.body
+        );
+        assert_eq!(
+            racer.get("/me").await.status,
+            401,
+            "round {round}: the old password's signin (sign-in answered {}) survived the change",
+            signed_in.status
+        );
+        assert_eq!(browser.get("/me").await.status, 200);
+    }
+}
+both_backends!(a_password_signin_racing_a_password_change_never_survives_it);
+
+/// The change's write fails (injected into the DynamoDB client): either nothing changed or
+/// everything did, never the new password with the other device still in; the same request
+/// again completes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_password_change_leaves_nothing_half_done() {
+    let Some(server) = Server::start(Backend::Moto, &[]).await else {
+        return;
+    };
+    // Fail the change's first transaction, then its second (if it has one).
+    for skip in [0, 1] {
+        let (mut browser, email, _) = server.new_user("fault").await;
+        let mut device = server.browser();
+        assert_eq!(device.sign_in(&email, OLD).await.status, 200);
+        let body = json!({"current_password": OLD, "new_password": NEW, "sign_out_others": true});
+        server.call_log.fail_after("TransactWriteItems", skip);
+        let answer = change(&mut browser, body.clone()).await;
+        let unused = server.call_log.disarm();
+        if skip == 0 {
+            assert_eq!(
+                unused, 0,
+                "every such request writes: the failure was injected"
+            );
+        }
+        let device_in = device.get("/me").await.status == 200;
+        let old_works = server.browser().sign_in(&email, OLD).await.status == 200;
+        assert_eq!(
+            device_in, old_works,
+            "skip {skip}: answered {}, the other device in: {device_in}, the old password works: \
+             {old_works}",
+            answer.status
+        );
+        if answer.status == 200 {
+            assert_eq!(
+                unused, 1,
+                "skip {skip}: only a request that wrote nothing failed"
+            );
+            assert!(!device_in);
+            continue;
+        }
+        assert_eq!(answer.status, 500, "skip {skip}: {:#}", answer.body);
+        assert!(device_in, "skip {skip}: nothing changed");
+        let again = change(&mut browser, body).await;
+        assert_eq!(again.status, 200, "skip {skip}: {:#}", again.body);
+        assert_eq!(device.get("/me").await.status, 401);
+        assert_eq!(server.browser().sign_in(&email, OLD).await.status, 401);
+    }
+}
+
+/// Parallel first sign-ins of an imported user: each rewrites the imported hash to argon2id in
+/// its grant, conditioned on the hash it verified, so all but one find it changed. The password
+/// is still right under the rewritten hash, so they are signed in all the same.
+async fn parallel_first_signins_of_an_imported_user_all_succeed(backend: Backend) {
+    const KEY: &str = "test-admin-key-0123456789";
+    let python = match std::env::var("TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => p,
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("TEST_PYTHON is not set"),
+        _ => return eprintln!("TEST_PYTHON is not set: skipping (run ./scripts/test)"),
+    };
+    let Some(server) = Server::start(backend, &[("ADMIN_KEY", KEY)]).await else {
+        return;
+    };
+    let script = "import bcrypt; print(bcrypt.hashpw(b'Analytical Engine 1843', bcrypt.gensalt(6)).decode())";
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .output()
+        .expect("python runs");
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with("$2b$"), "{hash}");
+    let email = unique_email("imported");
+    let record =
+        json!({"email": email, "email_verified": true, "hash_fn": "bcrypt", "password": hash});
+    let mut admin = server.browser();
+    let req = admin
+        .client
+        .post(format!("{}/admin/users", server.base))
+        .header("x-admin-key", KEY)
+        .json(&record);
+    let created = admin.send(req).await;
+    assert_eq!(created.status, 201, "{:#}", created.body);
+
+    let mut browsers: Vec<Browser> = (0..4).map(|_| server.browser()).collect();
+    let answers = join_all(
+        browsers
+            .iter_mut()
+            .map(|b| b.sign_in(&email, "Analytical Engine 1843")),
+    )
+    .await;
+    for answer in &answers {
+        assert_eq!(answer.status, 200, "{:#}", answer.body);
+    }
+    let id = created.body["data"]["id"].as_str().unwrap();
+    let stored = server.app.store.get_user(id).await.unwrap().unwrap();
+    assert!(stored.password_hash.unwrap().starts_with("$argon2id$"));
+}
+
+mod parallel_first_signins_of_an_imported_user_all_succeed {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn embedded() {
+        super::parallel_first_signins_of_an_imported_user_all_succeed(super::Backend::Embedded)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn moto() {
+        super::parallel_first_signins_of_an_imported_user_all_succeed(super::Backend::Moto).await;
+    }
+}

@@ -226,3 +226,63 @@ async fn requests_over_an_identifiers_cap_spend_nothing_of_the_prefix(backend: B
     assert_eq!(server.messages_to(&other).await.len(), 1);
 }
 both_backends!(requests_over_an_identifiers_cap_spend_nothing_of_the_prefix);
+
+/// A reset by phone code for a number outside `SMS_ALLOWED_COUNTRIES` is refused up front, as a
+/// phone sign-in by code is: the same answer whether an account holds the number or not.
+async fn a_phone_reset_outside_the_allowed_countries_is_refused_up_front(backend: Backend) {
+    let Some(server) = Server::start(backend, &[("SMS_ALLOWED_COUNTRIES", "+1")]).await else {
+        return;
+    };
+    // An account holding a verified UK number (imported: sign-up would refuse the number).
+    let known = uk_phone();
+    let now = time::OffsetDateTime::now_utc();
+    let user = sesame::domain::model::User {
+        id: sesame::ids::new_id(sesame::ids::prefix::USER),
+        first_name: None,
+        last_name: None,
+        username: None,
+        email: None,
+        phone_number: Some(known.clone()),
+        image_url: None,
+        two_factor_enabled: false,
+        email_verified: false,
+        phone_verified: true,
+        metadata: Default::default(),
+        profile: Default::default(),
+        password_hash: None,
+        blocked: false,
+        login_attempts: 0,
+        signup_agreements_accepted_at: None,
+        identities: vec![],
+        created_at: now,
+        updated_at: now,
+    };
+    let claims = sesame::domain::model::Claim::for_user(&user);
+    let stored = server.app.store.import_user(&user, &claims).await.unwrap();
+    assert_eq!(stored, sesame::domain::ports::store::Completion::Done);
+
+    let mut answers = Vec::new();
+    for phone in [known.clone(), uk_phone()] {
+        let answer = server
+            .browser()
+            .post(
+                "/auth/signin",
+                json!({"identifier": phone, "strategy": "reset_password_phone_code"}),
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.error()),
+            (400, "INVALID_FIELD"),
+            "{:#}",
+            answer.body
+        );
+        assert_eq!(answer.body["errors"][0]["field"], "identifier");
+        answers.push(answer.body["errors"].clone());
+    }
+    assert_eq!(answers[0], answers[1], "known and unknown answer alike");
+    assert!(
+        server.messages_to(&known).await.is_empty(),
+        "nothing was sent"
+    );
+}
+both_backends!(a_phone_reset_outside_the_allowed_countries_is_refused_up_front);

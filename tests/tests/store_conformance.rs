@@ -102,6 +102,9 @@ mod contacts;
 #[path = "store_conformance/admin.rs"]
 mod admin;
 
+#[path = "store_conformance/credentials.rs"]
+mod credentials;
+
 fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
 }
@@ -857,6 +860,8 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
         link: None,
         password_hash: None,
         verified: Some((Channel::Sms, Claim::Phone(phone.clone()))),
+        verified_hash: None,
+        end_signins: None,
         grant,
     };
     assert_eq!(store.finish_signin(&done).await.unwrap(), Completion::Done);
@@ -895,6 +900,8 @@ async fn a_signin_completion_creates_a_session_when_there_was_none(store: Arc<dy
         link: None,
         password_hash: None,
         verified: None,
+        verified_hash: None,
+        end_signins: None,
         grant,
     };
     assert_eq!(store.finish_signin(&done).await.unwrap(), Completion::Done);
@@ -925,6 +932,8 @@ async fn a_signin_completion_refuses_a_blocked_user_and_writes_nothing(store: Ar
         link: None,
         password_hash: None,
         verified: None,
+        verified_hash: None,
+        end_signins: None,
         grant,
     };
     assert_eq!(
@@ -953,6 +962,8 @@ async fn a_signin_completion_with_a_stale_code_writes_nothing(store: Arc<dyn Sto
         link: None,
         password_hash: None,
         verified: None,
+        verified_hash: None,
+        end_signins: None,
         grant: rotate(&s, signin_for(&s.id, &c.user.id)),
     };
     assert_eq!(
@@ -1352,6 +1363,8 @@ async fn a_rotation_from_a_replaced_secret_writes_nothing(store: Arc<dyn Store>)
         link: None,
         password_hash: None,
         verified: None,
+        verified_hash: None,
+        end_signins: None,
         grant: rotate(&s, signin_for(&s.id, &c.user.id)),
     };
     assert_eq!(
@@ -1384,6 +1397,8 @@ async fn a_proven_contact_another_user_holds_is_taken(store: Arc<dyn Store>) {
         link: None,
         password_hash: None,
         verified: Some((Channel::Email, theirs.clone())),
+        verified_hash: None,
+        end_signins: None,
         grant: after_rotation(rotate(&s, signin_for(&s.id, &c.user.id))),
     };
     assert_eq!(
@@ -1525,6 +1540,8 @@ async fn an_sso_signin_links_the_identity_once_and_only_to_its_owner(store: Arc<
         verified: None,
         link: Some(linked.clone()),
         password_hash: None,
+        verified_hash: None,
+        end_signins: None,
         grant: rotate(&os, signin_for(&os.id, &other.user.id)),
     };
     assert_eq!(
@@ -1539,6 +1556,8 @@ async fn an_sso_signin_links_the_identity_once_and_only_to_its_owner(store: Arc<
         verified: None,
         link: Some(linked.clone()),
         password_hash: None,
+        verified_hash: None,
+        end_signins: None,
         grant: rotate(&s, signin_for(&s.id, &owner.user.id)),
     };
     assert_eq!(
@@ -1804,6 +1823,8 @@ async fn a_stored_signin_completion_is_the_pure_transitions(store: Arc<dyn Store
         link: None,
         password_hash: None,
         verified: None,
+        verified_hash: None,
+        end_signins: None,
         grant,
     };
     assert_eq!(store.finish_signin(&done).await.unwrap(), Completion::Done);
@@ -1823,6 +1844,8 @@ async fn a_stored_session_creation_is_the_pure_transition(store: Arc<dyn Store>)
         link: None,
         password_hash: None,
         verified: None,
+        verified_hash: None,
+        end_signins: None,
         grant: Grant {
             signin,
             removed_signins: vec![],
@@ -2146,6 +2169,8 @@ async fn a_reset_advances_on_its_code_then_sets_the_password_once(store: Arc<dyn
         verified: None,
         link: None,
         password_hash: Some(hash.to_string()),
+        verified_hash: None,
+        end_signins: None,
         grant: after_rotation(rotate(&s, signin_for(&s.id, &c.user.id))),
     };
     // Before its code, the attempt is not at `reset_password`.

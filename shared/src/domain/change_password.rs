@@ -12,7 +12,7 @@ use super::notices::{self, Notice};
 use super::password;
 use super::reverify;
 use crate::domain::Deps;
-use crate::domain::ports::store::Written;
+use crate::domain::ports::store::{PasswordWrite, Written};
 
 /// No `Debug`: it holds passwords.
 #[derive(Default)]
@@ -92,29 +92,27 @@ pub async fn change(
         }
         Ok::<(), AuthError>(())
     };
-    // The user asked to end their other signins; that holds whether or not a concurrent change
-    // wins the password write, so both go at once.
+    // The user's other signins (when asked) end in the transaction that sets the password: no
+    // failure can leave the new password in place with them alive.
     let keep = caller
         .session
         .as_ref()
         .and_then(|s| s.session.active_signin_id.clone());
-    let others = async {
-        match to_end {
-            Some(read) => devices::end_read_signins(deps, &user_id, read, keep.as_deref())
-                .await
-                .map(|_| ()),
-            None => Ok(()),
-        }
+    let change = PasswordWrite {
+        user_id: user_id.clone(),
+        expected: old,
+        new_hash: new_hash.clone(),
+        now,
+        end_signins: to_end.map(|read| (read, keep.clone())),
     };
-    let (written, released, others) = tokio::join!(
-        store.change_password(&user_id, old.as_deref(), &new_hash, now),
-        released,
-        others
-    );
+    let (written, released) = tokio::join!(store.change_password(&change), released);
     released?;
-    others?;
     if written? == Written::Conflict {
-        // Another change won in between (or the user is gone): this one did not happen.
+        // Another change won in between (or the user is gone): this one did not happen. The user
+        // still asked to end their other signins, which holds either way.
+        if input.sign_out_others {
+            devices::end_other_signins(deps, &user_id, keep.as_deref()).await?;
+        }
         return Err(AuthError::invalid(
             "current_password",
             "no longer matches: the password changed meanwhile",

@@ -12,7 +12,7 @@ use super::model::{
 use super::session;
 use crate::domain::Deps;
 use crate::domain::ports::store::{
-    AttemptCheck, Completion, Grant, GrantSession, SessionRotation, SigninCompletion,
+    AttemptCheck, Completion, Grant, GrantSession, SessionRotation, SigninCompletion, SigninsRead,
     SignupCompletion,
 };
 use crate::ids::{new_id, prefix};
@@ -112,36 +112,61 @@ pub(crate) async fn sign_in(
         check,
         verified,
         link,
-        password_hash: None,
+        ..Extras::default()
     };
     complete_signin(deps, caller, user_id, extras, now).await
 }
 
-/// A password reset's last step: the new password hash is set on the user in the same
-/// transaction that completes the attempt (at `reset_password`) and signs them in.
+/// A password sign-in: granted only while the user's hash is still `verified_hash` (the one the
+/// typed password matched), so a reset or password change that commits meanwhile wins and this
+/// answers as a wrong password would. `rehash` (an imported hash's argon2id rewrite) is set in
+/// the same transaction, under the same condition.
+pub(crate) async fn sign_in_with_password(
+    deps: &Deps,
+    caller: &mut Caller,
+    user_id: &str,
+    verified_hash: String,
+    rehash: Option<String>,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let extras = Extras {
+        password_hash: rehash,
+        verified_hash: Some(verified_hash),
+        ..Extras::default()
+    };
+    complete_signin(deps, caller, user_id, extras, now).await
+}
+
+/// A password reset's last step: the new password hash is set on the user, and every signin of
+/// theirs as read (`end_signins`) ends, in the same transaction that completes the attempt (at
+/// `reset_password`) and signs them in.
 pub(crate) async fn sign_in_with_new_password(
     deps: &Deps,
     caller: &mut Caller,
     user_id: &str,
     check: AttemptCheck,
     password_hash: String,
+    end_signins: SigninsRead,
     now: Timestamp,
 ) -> Result<(), AuthError> {
     let extras = Extras {
         check: Some(check),
-        verified: None,
-        link: None,
         password_hash: Some(password_hash),
+        end_signins: Some(end_signins),
+        ..Extras::default()
     };
     complete_signin(deps, caller, user_id, extras, now).await
 }
 
 /// What a sign-in writes besides the grant (see `SigninCompletion`).
+#[derive(Default)]
 struct Extras {
     check: Option<AttemptCheck>,
     verified: Option<(Channel, Claim)>,
     link: Option<Claim>,
     password_hash: Option<String>,
+    verified_hash: Option<String>,
+    end_signins: Option<SigninsRead>,
 }
 
 async fn complete_signin(
@@ -159,11 +184,15 @@ async fn complete_signin(
         verified: extras.verified,
         link: extras.link,
         password_hash: extras.password_hash,
+        verified_hash: extras.verified_hash,
+        end_signins: extras.end_signins,
         grant: prepared.grant.clone(),
     };
     match deps.store.finish_signin(&completion).await? {
         Completion::Done => {}
         Completion::UserBlocked => return Err(AuthError::UserBlocked),
+        // The password the caller typed stopped being the user's while it was checked.
+        Completion::CredentialsChanged => return Err(AuthError::InvalidCredentials),
         Completion::AttemptChanged if check.is_some() => return Err(AuthError::AttemptCompleted),
         // The proven contact (or the identity) was claimed by another account first: it is theirs.
         Completion::Taken(claims) => {
@@ -234,7 +263,11 @@ pub(crate) async fn finish_signup(
         Completion::AttemptChanged => return Err(AuthError::AttemptCompleted),
         // Another sign-in replaced the secret this caller proved: their credential is dead.
         Completion::SessionChanged => return Err(AuthError::Unauthenticated),
-        Completion::UserBlocked => return Err(AuthError::internal("a new user cannot be blocked")),
+        Completion::UserBlocked | Completion::CredentialsChanged => {
+            return Err(AuthError::internal(
+                "a new user cannot be blocked or re-keyed",
+            ));
+        }
     }
     let check = &completion.check;
     prepared.next.complete_attempt(

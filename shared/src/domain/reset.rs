@@ -4,7 +4,6 @@
 //! signs the user in and ends every other signin of theirs, on every device.
 
 use super::caller::Caller;
-use super::devices;
 use super::error::{AuthError, FieldError};
 use super::grant;
 use super::model::{SigninAttempt, Step};
@@ -55,29 +54,28 @@ pub async fn reset_password(
         .map(String::as_str)
         .collect();
     password::check_policy(&normalized, &words).map_err(|e| AuthError::Invalid(vec![e]))?;
-    let hash = password::hash_blocking(normalized).await?;
+    // The user's signins are read while the new password hashes.
+    let (hash, signins) = tokio::join!(
+        password::hash_blocking(normalized),
+        deps.store.read_signins_of_user(&user_id)
+    );
+    let (hash, signins) = (hash?, signins?);
 
     let check = AttemptCheck::AtStep {
         attempt_id: attempt.id.clone(),
         step: Step::ResetPassword,
     };
-    grant::sign_in_with_new_password(deps, caller, &user_id, check, hash, now).await?;
-    // Every other signin of the user ends, on every device: whoever knew the old password (or
-    // holds a stolen cookie) is out. Exact under concurrency (see `devices`).
-    let keep = caller
-        .session
-        .as_ref()
-        .and_then(|s| s.session.active_signin_id.clone());
-    let (ended, ()) = tokio::join!(
-        devices::end_other_signins(deps, &user_id, keep.as_deref()),
-        notices::send(
-            deps,
-            Notice::PasswordReset,
-            context.notice_to.as_deref(),
-            &user_id
-        )
-    );
-    ended?;
+    // Every other signin of the user ends, on every device, in the transaction that sets the new
+    // password: whoever knew the old password (or holds a stolen cookie) is out, and no failure
+    // can leave the new password in place with them alive. Exact under concurrency.
+    grant::sign_in_with_new_password(deps, caller, &user_id, check, hash, signins, now).await?;
+    notices::send(
+        deps,
+        Notice::PasswordReset,
+        context.notice_to.as_deref(),
+        &user_id,
+    )
+    .await;
     Ok(())
 }
 

@@ -61,8 +61,12 @@ pub async fn start(deps: &Deps, caller: &mut Caller, input: SigninInput) -> Resu
         Some(Ok(c)) => Some(c),
         None => None,
     };
-    // A phone this deployment does not text is refused before any lookup: known or not alike.
-    if let (SigninMethod::PhoneOtp, Some(Claim::Phone(phone))) = (strategy, &claim)
+    // A phone this deployment does not text is refused before any lookup: known or not alike
+    // (for a sign-in code and a reset code alike).
+    if let (
+        SigninMethod::PhoneOtp | SigninMethod::ResetPasswordPhoneCode,
+        Some(Claim::Phone(phone)),
+    ) = (strategy, &claim)
         && let Err(e) = sms::check_allowed(&deps.config, phone, "identifier")
     {
         errors.push(e);
@@ -120,8 +124,16 @@ async fn with_password(
 
     // The password was right: the reserved try was not a failure.
     let user = user.expect("only a stored hash verifies");
-    upgrade_imported_hash(deps, &user, password::normalize(&password)).await;
+    let verified_hash = user
+        .password_hash
+        .clone()
+        .expect("only a stored hash verifies");
+    let rehash = imported_hash_rewrite(&user, password::normalize(&password)).await;
     let release = failures.release(store, now);
+    let granting = !user.blocked && (user.email.is_none() || user.email_verified);
+    if !granting && let Some(new) = &rehash {
+        store_rewrite(deps, &user.id, &verified_hash, new).await;
+    }
     if user.blocked {
         release.await?;
         return Err(AuthError::UserBlocked);
@@ -141,37 +153,72 @@ async fn with_password(
         };
         return open_code_attempt(deps, caller, request, Some(&user), now).await;
     }
-    let (released, granted) = tokio::join!(
-        release,
-        grant::sign_in(deps, caller, &user.id, None, None, None, now)
-    );
+    // Granted only while the hash is still the one just verified (a reset or password change
+    // committed meanwhile wins), with the rewrite of an imported hash in the same transaction.
+    let granted = async {
+        match grant::sign_in_with_password(deps, caller, &user.id, verified_hash, rehash, now).await
+        {
+            Err(AuthError::InvalidCredentials) => {
+                recheck(deps, caller, &user.id, password, now).await
+            }
+            other => other,
+        }
+    };
+    let (released, granted) = tokio::join!(release, granted);
     released?;
     granted
 }
 
-/// An imported hash (bcrypt, PBKDF2, older argon2) that just verified is replaced by argon2id,
-/// conditionally on it being unchanged. A failure here costs the user nothing: it is logged and
-/// retried at the next sign-in.
-async fn upgrade_imported_hash(deps: &Deps, user: &User, password: String) {
-    let Some(old) = user
-        .password_hash
+/// The user's hash changed between its check and the grant. A reset or a change to another
+/// password makes the typed one wrong; but a parallel sign-in's rewrite of an imported hash (or
+/// a reset to this very password) keeps it right, and the user's own sign-in must not fail for
+/// it: checked once more against the hash now stored, and granted under that one.
+async fn recheck(
+    deps: &Deps,
+    caller: &mut Caller,
+    user_id: &str,
+    password: String,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let hash = deps
+        .store
+        .get_user(user_id)
+        .await?
+        .and_then(|u| u.password_hash);
+    let floor = deps.config.password_failure_floor;
+    match hash {
+        Some(hash) if password::verify_blocking(password, Some(hash.clone()), floor).await => {
+            grant::sign_in_with_password(deps, caller, user_id, hash, None, now).await
+        }
+        _ => Err(AuthError::InvalidCredentials),
+    }
+}
+
+/// An imported hash (bcrypt, PBKDF2, older argon2) that just verified gets an argon2id rewrite,
+/// stored conditionally on the hash being unchanged (with the grant, or by `store_rewrite` when
+/// there is none). A failure here costs the user nothing: it is logged and retried at the next
+/// sign-in.
+async fn imported_hash_rewrite(user: &User, password: String) -> Option<String> {
+    user.password_hash
         .as_deref()
-        .filter(|h| password::legacy::needs_upgrade(h))
-    else {
-        return;
-    };
-    let replaced = match password::hash_blocking(password).await {
-        Ok(new) => deps.store.replace_password_hash(&user.id, old, &new).await,
+        .filter(|h| password::legacy::needs_upgrade(h))?;
+    match password::hash_blocking(password).await {
+        Ok(new) => Some(new),
         Err(e) => {
             tracing::warn!(user_id = %user.id, error = %e, "rehash failed");
-            return;
+            None
         }
-    };
-    match replaced {
+    }
+}
+
+/// Stores an imported hash's rewrite outside a grant (a blocked user, or one whose email still
+/// needs its code), provided the hash is still `old`.
+async fn store_rewrite(deps: &Deps, user_id: &str, old: &str, new: &str) {
+    match deps.store.replace_password_hash(user_id, old, new).await {
         Ok(written) => {
-            tracing::info!(user_id = %user.id, ?written, "imported password hash upgraded")
+            tracing::info!(user_id = %user_id, ?written, "imported password hash upgraded")
         }
-        Err(e) => tracing::warn!(user_id = %user.id, error = %e, "storing the rehash failed"),
+        Err(e) => tracing::warn!(user_id = %user_id, error = %e, "storing the rehash failed"),
     }
 }
 

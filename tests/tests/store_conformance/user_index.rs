@@ -14,7 +14,7 @@ conformance!(
 );
 
 /// Signs `user_id` in through a new session, as a password sign-in without an attempt does.
-async fn granted_elsewhere(store: &dyn Store, user_id: &str) -> Signin {
+pub(super) async fn granted_elsewhere(store: &dyn Store, user_id: &str) -> Signin {
     let mut fresh = session();
     let signin = signin_for(&fresh.id, user_id);
     fresh.active_signin_id = Some(signin.id.clone());
@@ -24,6 +24,8 @@ async fn granted_elsewhere(store: &dyn Store, user_id: &str) -> Signin {
         link: None,
         verified: None,
         password_hash: None,
+        verified_hash: None,
+        end_signins: None,
         grant: Grant {
             signin: signin.clone(),
             removed_signins: vec![],
@@ -34,13 +36,13 @@ async fn granted_elsewhere(store: &dyn Store, user_id: &str) -> Signin {
     signin
 }
 
-fn ids(signins: &[Signin]) -> Vec<String> {
+pub(super) fn ids(signins: &[Signin]) -> Vec<String> {
     let mut ids: Vec<String> = signins.iter().map(|s| s.id.clone()).collect();
     ids.sort();
     ids
 }
 
-async fn indexed(store: &dyn Store, user_id: &str) -> Vec<String> {
+pub(super) async fn indexed(store: &dyn Store, user_id: &str) -> Vec<String> {
     ids(&store.signins_of_user(user_id).await.unwrap())
 }
 
@@ -69,6 +71,8 @@ async fn the_user_index_follows_every_grant_and_end(store: Arc<dyn Store>) {
         link: None,
         verified: None,
         password_hash: None,
+        verified_hash: None,
+        end_signins: None,
         grant,
     };
     assert_eq!(store.finish_signin(&done).await.unwrap(), Completion::Done);
@@ -255,6 +259,8 @@ async fn deleting_a_user_frees_its_claims_and_ends_its_signins(store: Arc<dyn St
         link: Some(identity.clone()),
         verified: None,
         password_hash: None,
+        verified_hash: None,
+        end_signins: None,
         grant: Grant {
             signin: elsewhere.clone(),
             removed_signins: vec![],

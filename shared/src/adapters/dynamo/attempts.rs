@@ -9,18 +9,20 @@ use crate::domain::model::{
 };
 use crate::domain::ports::store::{
     Admission, AttemptCheck, AttemptKey, AttemptStore, Charge, CodeSend, Completion, ContactMove,
-    NewAttempt, Opened, SessionWrite, SigninAdvance, SigninCompletion, SignupAdvance,
+    NewAttempt, Opened, SessionWrite, SigninAdvance, SigninCompletion, SigninsRead, SignupAdvance,
     SignupCompletion, StoreError, Written, WrongCode,
 };
 
 use super::DynamoStore;
 use super::codec::{n, s, to_item, to_value};
+use super::credentials::{Ends, version_clause};
 use super::expr::Expr;
 use super::keys::{
     SIGNINS_VERSION, attempt_key, session_key, signin_attempt_key, signin_key, signup_attempt_key,
     user_key, user_signin_key,
 };
 use super::transaction::{Outcome, Slot, Transaction};
+use super::user_index::TRIES;
 
 #[async_trait]
 impl AttemptStore for DynamoStore {
@@ -261,6 +263,32 @@ impl AttemptStore for DynamoStore {
     }
 
     async fn finish_signin(&self, c: &SigninCompletion) -> Result<Completion, StoreError> {
+        let mut ends = c.end_signins.clone();
+        for _ in 0..TRIES {
+            match self.try_finish_signin(c, ends.as_ref()).await? {
+                Finished::Answer(completion) => return Ok(completion),
+                Finished::Again(fresh) => ends = Some(fresh),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the user's signins kept changing while resetting the password".into(),
+        ))
+    }
+}
+
+/// One try of a sign-in's transaction: its answer, or a fresh read of the user's signins to end
+/// (a grant landed since the read, or there were more than one transaction holds).
+enum Finished {
+    Answer(Completion),
+    Again(SigninsRead),
+}
+
+impl DynamoStore {
+    async fn try_finish_signin(
+        &self,
+        c: &SigninCompletion,
+        ends: Option<&SigninsRead>,
+    ) -> Result<Finished, StoreError> {
         let session_id = c.grant.session_id();
         let mut tx = Transaction::new();
         let attempt = c.check.as_ref().map(|check| {
@@ -292,6 +320,17 @@ impl AttemptStore for DynamoStore {
                 .value(":pw", s(hash))
                 .value(":updated", n(c.grant.signin.created_at.unix_timestamp()));
         }
+        // A password sign-in: only while the hash it verified is still the user's.
+        if let Some(verified) = &c.verified_hash {
+            user = user
+                .and_condition("#pw = :verified")
+                .name("#pw", "password_hash")
+                .value(":verified", s(verified));
+        }
+        // A reset: the signins it ends are all there are (no grant since they were read).
+        if let Some(read) = ends {
+            user = version_clause(user, read.version.as_deref());
+        }
         // Every grant counts on the user, so ending all its signins cannot miss this one.
         let user = user
             .append(" ADD #signins :one")
@@ -306,13 +345,34 @@ impl AttemptStore for DynamoStore {
             .map(|claim| (claim.clone(), self.push_claim(&mut tx, claim, &c.user_id)))
             .collect();
         let session = self.push_grant(&mut tx, &c.grant)?;
+        if let Some(read) = ends
+            && let Ends::TooMany =
+                self.push_read_ends(&mut tx, read, None, &c.grant.removed_signins)
+        {
+            self.end_all_from(&c.user_id, Some(read.clone()), None)
+                .await?;
+            return Ok(Finished::Again(self.user_now(&c.user_id).await?.1));
+        }
 
-        Ok(match self.run(tx).await? {
+        let outcome = match self.run(tx).await? {
             Outcome::Done => Completion::Done,
             Outcome::Cancelled(reasons) => {
                 let taken = reasons.failures(&claims);
                 if reasons.failed(user) {
-                    Completion::UserBlocked
+                    // Blocked or gone, re-keyed, or a grant landed since the read: which one.
+                    let (now, fresh) = self.user_now(&c.user_id).await?;
+                    match now.filter(|u| !u.blocked) {
+                        None => Completion::UserBlocked,
+                        Some(u)
+                            if c.verified_hash.is_some() && u.password_hash != c.verified_hash =>
+                        {
+                            Completion::CredentialsChanged
+                        }
+                        Some(_) if ends.is_some_and(|r| r.version != fresh.version) => {
+                            return Ok(Finished::Again(fresh));
+                        }
+                        Some(_) => Completion::UserBlocked,
+                    }
                 } else if attempt.is_some_and(|a| reasons.failed(a)) {
                     Completion::AttemptChanged
                 } else if !taken.is_empty() {
@@ -323,7 +383,8 @@ impl AttemptStore for DynamoStore {
                     Completion::AttemptChanged
                 }
             }
-        })
+        };
+        Ok(Finished::Answer(outcome))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Records every DynamoDB call's start and end, so tests can count the sequential round trips
-//! a request makes (calls that overlap in time count once).
+//! a request makes (calls that overlap in time count once). Tests can also make a chosen call
+//! fail (`CallLog::fail_next`), to show that a request leaves nothing half-written.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -20,7 +21,12 @@ pub struct Call {
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct CallLog(Arc<Mutex<Vec<Call>>>);
+pub struct CallLog {
+    calls: Arc<Mutex<Vec<Call>>>,
+    /// Armed failures: an operation, and how many of its calls still go through before one
+    /// fails.
+    failing: Arc<Mutex<Vec<(String, usize)>>>,
+}
 
 impl CallLog {
     pub fn new() -> Self {
@@ -29,13 +35,49 @@ impl CallLog {
 
     /// The calls recorded since the last `take`, oldest first.
     pub fn take(&self) -> Vec<Call> {
-        let mut calls = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut calls = std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()));
         calls.sort_by_key(|c| c.started);
         calls
     }
 
+    /// Tests: the next call of `operation` (e.g. `"TransactWriteItems"`) fails without being
+    /// sent, as a network failure would.
+    pub fn fail_next(&self, operation: &str) {
+        self.fail_after(operation, 0);
+    }
+
+    /// Tests: `skip` calls of `operation` go through, then one fails without being sent.
+    pub fn fail_after(&self, operation: &str, skip: usize) {
+        self.failing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((operation.to_string(), skip));
+    }
+
+    /// Tests: drops every failure armed and not used up; returns how many there were.
+    pub fn disarm(&self) -> usize {
+        std::mem::take(&mut *self.failing.lock().unwrap_or_else(|e| e.into_inner())).len()
+    }
+
+    /// Whether this call of `operation` is one to fail (its failure is then used up).
+    fn take_failure(&self, operation: &str) -> bool {
+        let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(i) = failing.iter().position(|(o, _)| o == operation) else {
+            return false;
+        };
+        if failing[i].1 > 0 {
+            failing[i].1 -= 1;
+            return false;
+        }
+        failing.remove(i);
+        true
+    }
+
     fn push(&self, call: Call) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(call);
     }
 }
 
@@ -78,6 +120,21 @@ impl Intercept for CallLogInterceptor {
         Ok(())
     }
 
+    /// Fails an armed call here: the operation's name is known by now (not yet before
+    /// execution), and an error here stops the call before it is sent.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map(|m| m.name().to_string());
+        if operation.is_some_and(|o| self.0.take_failure(&o)) {
+            return Err("injected failure (CallLog::fail_next)".into());
+        }
+        Ok(())
+    }
+
     fn read_after_execution(
         &self,
         _context: &FinalizerInterceptorContextRef<'_>,
@@ -112,6 +169,19 @@ mod tests {
             started: base + Duration::from_millis(start_ms),
             ended: base + Duration::from_millis(end_ms),
         }
+    }
+
+    #[test]
+    fn an_armed_failure_hits_the_call_it_names_once() {
+        let log = CallLog::new();
+        log.fail_after("TransactWriteItems", 1);
+        assert!(!log.take_failure("Query"));
+        assert!(!log.take_failure("TransactWriteItems"), "one goes through");
+        assert!(log.take_failure("TransactWriteItems"));
+        assert!(!log.take_failure("TransactWriteItems"), "used up");
+        log.fail_next("Query");
+        assert_eq!(log.disarm(), 1);
+        assert!(!log.take_failure("Query"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::domain::ports::store::{Completion, ContactMove, StoreError};
 use super::DynamoStore;
 use super::codec::{n, s};
 use super::expr::Expr;
-use super::keys::{claim_key, user_claim_key, user_key};
+use super::keys::{CLAIMS_VERSION, claim_key, user_claim_key, user_key};
 use super::transaction::{Outcome, Transaction};
 
 impl DynamoStore {
@@ -43,6 +43,11 @@ impl DynamoStore {
             Some(from) => user.value(":from", s(from)),
             None => user.value(":null", s("NULL")),
         };
+        // Counted, so a deletion that read the user's claims before this move cannot miss it.
+        let user = user
+            .append(" ADD #claims :one")
+            .name("#claims", CLAIMS_VERSION)
+            .value(":one", n(1));
         tx.push(self.update(user_key(&c.user_id), user));
 
         let old = c.from.as_deref().map(|f| Claim::for_contact(c.channel, f));

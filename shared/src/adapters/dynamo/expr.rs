@@ -37,6 +37,15 @@ impl Expr {
         self
     }
 
+    /// Adds a clause the condition also requires (the whole condition, when there is none).
+    pub fn and_condition(mut self, more: &str) -> Self {
+        self.condition = Some(match self.condition.take() {
+            Some(c) => format!("{c} AND {more}"),
+            None => more.to_string(),
+        });
+        self
+    }
+
     pub fn name(mut self, placeholder: &str, attribute: &str) -> Self {
         self.names
             .insert(placeholder.to_string(), attribute.to_string());

@@ -86,6 +86,10 @@ pub(super) const USER_CLAIM_PREFIX: &str = "CLAIM#";
 /// The user item's counter of granted signins: every grant adds one, so a write that ends all of
 /// a user's signins can require that none was granted since it read them.
 pub(super) const SIGNINS_VERSION: &str = "signins_version";
+/// The user item's counter of claim moves (username, email, phone changes): every move adds one,
+/// so deleting the user can require that no claim moved since it read the user's claims (else a
+/// claim taken in between would outlive the user).
+pub(super) const CLAIMS_VERSION: &str = "claims_version";
 
 /// A uniqueness claim's key: `claim.key()` is its partition, so one user holds it at most.
 pub(super) fn claim_key(claim: &Claim) -> Item {

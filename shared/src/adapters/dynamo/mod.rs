@@ -20,13 +20,17 @@
 //! writes, whose cancellation is read per pushed item), `update_item` (single-item writes),
 //! one file per port (`sessions`, `users`, `attempts`, `limits`) with `grant` shared by the
 //! completions, `user_index` (a user's signins and claims across sessions), `admin` (the users
-//! index's pages and an operator's edit), and `table` (creation for emulators).
+//! index's pages and an operator's edit), `credentials` (password writes that end signins in the
+//! same transaction), `backfill` (the one-off user-index migration), and `table` (creation for
+//! emulators).
 
 mod admin;
 mod attempts;
+mod backfill;
 mod call_log;
 mod codec;
 mod contacts;
+mod credentials;
 mod expr;
 mod grant;
 mod keys;
@@ -40,6 +44,7 @@ mod users;
 
 use aws_sdk_dynamodb::Client;
 
+pub use backfill::Backfill;
 pub use call_log::{Call, CallLog, CallLogInterceptor, sequential_round_trips};
 pub use keys::{LIST_PK, LIST_SK, LISTED_FIELDS, USERS_INDEX};
 pub use table::ensure_table;

@@ -29,6 +29,11 @@ impl Transaction {
         Self::default()
     }
 
+    /// How many items it holds so far.
+    pub fn items(&self) -> usize {
+        self.items.len()
+    }
+
     pub fn push(&mut self, item: TransactWriteItem) -> Slot {
         self.items.push(item);
         Slot(self.items.len() - 1)

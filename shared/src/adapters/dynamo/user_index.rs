@@ -19,23 +19,25 @@ use super::DynamoStore;
 use super::codec::{Item, from_item, n, s, unavailable};
 use super::expr::Expr;
 use super::keys::{
-    SIGNIN_PREFIX, SIGNINS_VERSION, USER_CLAIM_PREFIX, claim_key_of, signin_key, user_claim_key,
-    user_key, user_pk, user_signin_key,
+    CLAIMS_VERSION, SIGNIN_PREFIX, SIGNINS_VERSION, USER_CLAIM_PREFIX, claim_key_of, signin_key,
+    user_claim_key, user_key, user_pk, user_signin_key,
 };
 use super::transaction::{Outcome, Transaction};
 
 /// At most this many items in one TransactWriteItems call.
-const TRANSACTION_ITEMS: usize = 100;
+pub(super) const TRANSACTION_ITEMS: usize = 100;
 /// Reads and tries before an end of all signins gives up on a user whose signins keep changing.
-const TRIES: usize = 8;
+pub(super) const TRIES: usize = 8;
 
 /// A user's partition as read: the user item's version (`None` without one, or without a user),
 /// the user, its signins and its claim keys.
-struct Partition {
-    version: Option<String>,
-    user: Option<User>,
-    signins: Vec<Signin>,
-    claims: Vec<String>,
+pub(super) struct Partition {
+    pub version: Option<String>,
+    /// The user item's claims version (`None` without one).
+    pub claims_version: Option<String>,
+    pub user: Option<User>,
+    pub signins: Vec<Signin>,
+    pub claims: Vec<String>,
 }
 
 impl DynamoStore {
@@ -169,19 +171,29 @@ impl DynamoStore {
                 continue;
             }
             let mut tx = Transaction::new();
-            let condition = match &read.version {
-                Some(_) => "attribute_exists(pk) AND #version = :version",
-                None => "attribute_exists(pk) AND attribute_not_exists(#version)",
-            };
+            // Neither a grant nor a claim move since the read: both would outlive the user.
+            let mut condition = "attribute_exists(pk)".to_string();
             let mut delete = Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(user_key(user_id)))
-                .condition_expression(condition)
-                .expression_attribute_names("#version", SIGNINS_VERSION);
-            if let Some(v) = &read.version {
-                delete = delete.expression_attribute_values(":version", n(v));
+                .set_key(Some(user_key(user_id)));
+            for (name, attribute, read) in [
+                ("#version", SIGNINS_VERSION, &read.version),
+                ("#claims", CLAIMS_VERSION, &read.claims_version),
+            ] {
+                delete = delete.expression_attribute_names(name, attribute);
+                match read {
+                    Some(v) => {
+                        let value = format!(":{}", &name[1..]);
+                        condition.push_str(&format!(" AND {name} = {value}"));
+                        delete = delete.expression_attribute_values(value, n(v));
+                    }
+                    None => condition.push_str(&format!(" AND attribute_not_exists({name})")),
+                }
             }
-            let delete = delete.build().expect("table and key are set");
+            let delete = delete
+                .condition_expression(condition)
+                .build()
+                .expect("table and key are set");
             tx.push(TransactWriteItem::builder().delete(delete).build());
             for claim in &claims {
                 // Only a claim that is still this user's is released.
@@ -231,9 +243,10 @@ impl DynamoStore {
         TransactWriteItem::builder().condition_check(check).build()
     }
 
-    async fn read_partition(&self, user_id: &str) -> Result<Partition, StoreError> {
+    pub(super) async fn read_partition(&self, user_id: &str) -> Result<Partition, StoreError> {
         let mut read = Partition {
             version: None,
+            claims_version: None,
             user: None,
             signins: Vec::new(),
             claims: Vec::new(),
@@ -249,10 +262,9 @@ impl DynamoStore {
             } else if let Some(claim) = sk.strip_prefix(USER_CLAIM_PREFIX) {
                 read.claims.push(claim.to_string());
             } else {
-                read.version = item
-                    .get(SIGNINS_VERSION)
-                    .and_then(|v| v.as_n().ok())
-                    .cloned();
+                let number = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).cloned();
+                read.version = number(SIGNINS_VERSION);
+                read.claims_version = number(CLAIMS_VERSION);
                 read.user = Some(from_item(item)?);
             }
         }

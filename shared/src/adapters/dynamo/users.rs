@@ -9,15 +9,15 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::domain::admin_change::{AdminChange, AdminOutcome, UserCursor, UserPage};
-use crate::domain::model::{Claim, Timestamp, User};
+use crate::domain::model::{Claim, User};
 use crate::domain::ports::store::{
-    Completion, ProfileChanges, StoreError, UserStore, UsernameChange, Written,
+    Completion, PasswordWrite, ProfileChanges, StoreError, UserStore, UsernameChange, Written,
 };
 
 use super::DynamoStore;
 use super::codec::{Item, from_item, n, s, to_value, unavailable};
 use super::expr::Expr;
-use super::keys::{claim_key, user_claim_key, user_item, user_key};
+use super::keys::{CLAIMS_VERSION, claim_key, user_claim_key, user_item, user_key};
 use super::transaction::{Outcome, Slot, Transaction};
 
 #[async_trait]
@@ -137,33 +137,8 @@ impl UserStore for DynamoStore {
         })
     }
 
-    async fn change_password(
-        &self,
-        user_id: &str,
-        expected: Option<&str>,
-        new_hash: &str,
-        now: Timestamp,
-    ) -> Result<Written, StoreError> {
-        let e = Expr::new("SET #hash = :new, #updated = :now")
-            .name("#hash", "password_hash")
-            .name("#updated", "updated_at")
-            .value(":new", s(new_hash))
-            .value(":now", n(now.unix_timestamp()));
-        // No password is stored as an absent or a null attribute.
-        let e = match expected {
-            Some(old) => e
-                .condition("attribute_exists(pk) AND #hash = :expected")
-                .value(":expected", s(old)),
-            None => e
-                .condition(
-                    "attribute_exists(pk) AND (attribute_not_exists(#hash) OR attribute_type(#hash, :null))",
-                )
-                .value(":null", s("NULL")),
-        };
-        Ok(match self.update_item(user_key(user_id), e, false).await? {
-            Some(_) => Written::Done,
-            None => Written::Conflict,
-        })
+    async fn change_password(&self, change: &PasswordWrite) -> Result<Written, StoreError> {
+        self.write_password(change).await
     }
 
     async fn record_failed_login(&self, user_id: &str) -> Result<(), StoreError> {
@@ -231,6 +206,11 @@ impl UserStore for DynamoStore {
             Some(f) => user.value(":from", s(f)),
             None => user.value(":null", s("NULL")),
         };
+        // Counted, so a deletion that read the user's claims before this move cannot miss it.
+        let user = user
+            .append(" ADD #claims :one")
+            .name("#claims", CLAIMS_VERSION)
+            .value(":one", n(1));
         tx.push(self.update(user_key(user_id), user));
 
         if let Some(old) = old_claim.filter(|old| old.key() != new_claim.key()) {

@@ -242,8 +242,14 @@ impl AttemptStore for MemoryStore {
         let mut state = self.lock();
         let session_id = c.grant.session_id().to_string();
         // The same precedence as the DynamoDB adapter: blocked user, then attempt, then session.
-        if state.users.get(&c.user_id).is_none_or(|u| u.blocked) {
+        let Some(user) = state.users.get(&c.user_id).filter(|u| !u.blocked) else {
             return Ok(Completion::UserBlocked);
+        };
+        if c.verified_hash
+            .as_ref()
+            .is_some_and(|h| user.password_hash.as_ref() != Some(h))
+        {
+            return Ok(Completion::CredentialsChanged);
         }
         let check_holds = c
             .check
@@ -290,6 +296,10 @@ impl AttemptStore for MemoryStore {
         }
         if let Some(check) = &c.check {
             state.complete_attempt(&session_id, AttemptKind::Signin, check.attempt_id(), None);
+        }
+        // Under the same lock, before the grant adds the new signin: exact whatever was read.
+        if c.end_signins.is_some() {
+            state.end_signins_of(&c.user_id, None);
         }
         state.apply_grant(&c.grant);
         Ok(Completion::Done)

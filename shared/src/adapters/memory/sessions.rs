@@ -89,16 +89,7 @@ impl SessionStore for MemoryStore {
         user_id: &str,
         except: Option<&str>,
     ) -> Result<Vec<Signin>, StoreError> {
-        let mut state = self.lock();
-        let ended: Vec<Signin> = state
-            .signins_of(user_id)
-            .into_iter()
-            .filter(|s| Some(s.id.as_str()) != except)
-            .collect();
-        for s in &ended {
-            state.end_signin(s);
-        }
-        Ok(ended)
+        Ok(self.lock().end_signins_of(user_id, except))
     }
 
     async fn read_signins_of_user(&self, user_id: &str) -> Result<SigninsRead, StoreError> {
@@ -146,6 +137,19 @@ impl State {
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
+    }
+
+    /// Ends every signin of the user but `except`; returns the ended ones.
+    pub(super) fn end_signins_of(&mut self, user_id: &str, except: Option<&str>) -> Vec<Signin> {
+        let ended: Vec<Signin> = self
+            .signins_of(user_id)
+            .into_iter()
+            .filter(|s| Some(s.id.as_str()) != except)
+            .collect();
+        for s in &ended {
+            self.end_signin(s);
+        }
+        ended
     }
 
     /// Removes a signin from its session, leaving the session (its active signin may dangle,

@@ -46,22 +46,20 @@ impl UserStore for MemoryStore {
         Ok(Completion::Done)
     }
 
-    async fn change_password(
-        &self,
-        user_id: &str,
-        expected: Option<&str>,
-        new_hash: &str,
-        now: Timestamp,
-    ) -> Result<Written, StoreError> {
+    async fn change_password(&self, c: &PasswordWrite) -> Result<Written, StoreError> {
         let mut state = self.lock();
-        match state.users.get_mut(user_id) {
-            Some(u) if u.password_hash.as_deref() == expected => {
-                u.password_hash = Some(new_hash.to_string());
-                u.updated_at = now;
-                Ok(Written::Done)
+        match state.users.get_mut(&c.user_id) {
+            Some(u) if u.password_hash == c.expected => {
+                u.password_hash = Some(c.new_hash.clone());
+                u.updated_at = c.now;
             }
-            _ => Ok(Written::Conflict),
+            _ => return Ok(Written::Conflict),
         }
+        // Under the same lock: exact whatever was read before.
+        if let Some((_, keep)) = &c.end_signins {
+            state.end_signins_of(&c.user_id, keep.as_deref());
+        }
+        Ok(Written::Done)
     }
 
     async fn replace_password_hash(

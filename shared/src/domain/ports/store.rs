@@ -264,9 +264,33 @@ pub struct SigninCompletion {
     /// A provider identity to link to the user (first OAuth sign-in with a matching verified
     /// email); `Taken` if another user holds it.
     pub link: Option<Claim>,
-    /// A password reset: the user's new argon2id PHC string, set in the same transaction.
+    /// A password reset's new argon2id PHC string, or an imported hash's argon2id rewrite after
+    /// a password sign-in: set on the user in the same transaction.
     pub password_hash: Option<String>,
+    /// A password sign-in: the hash the typed password verified against. The grant (and any
+    /// rewrite above) applies only while the user's hash is still this one, so a reset or a
+    /// password change that commits in between wins: `CredentialsChanged`, nothing written.
+    pub verified_hash: Option<String>,
+    /// A password reset: every signin of the user as read ends in the same transaction (the
+    /// new one stays). As exact as `SessionStore::end_read_signins`: if a grant landed since
+    /// the read, the adapter reads again; if there are more than one transaction holds, the
+    /// surplus ends first, in transactions of its own.
+    pub end_signins: Option<SigninsRead>,
     pub grant: Grant,
+}
+
+/// A password change (`UserStore::change_password`): what must still hold, what is written, and
+/// which signins end with it, in one transaction.
+#[derive(Clone, Debug)]
+pub struct PasswordWrite {
+    pub user_id: String,
+    /// The hash as read (`None`: the user has no password yet); `Conflict` if it changed.
+    pub expected: Option<String>,
+    pub new_hash: String,
+    pub now: Timestamp,
+    /// `sign_out_others`: the user's signins as read, ended with the change except `keep`
+    /// (as exact as `SessionStore::end_read_signins`, and bounded as `SigninCompletion`'s).
+    pub end_signins: Option<(SigninsRead, Option<String>)>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -282,6 +306,9 @@ pub enum Completion {
     /// The session's secret changed since the caller proved it (another sign-in won a race, or
     /// the session ended); nothing was written.
     SessionChanged,
+    /// A password sign-in's hash is no longer the user's (a reset or a password change committed
+    /// after it was verified); nothing was written.
+    CredentialsChanged,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -390,15 +417,10 @@ pub trait UserStore: Send + Sync {
         new_hash: &str,
     ) -> Result<Written, StoreError>;
 
-    /// Sets a new password hash (and `updated_at`), provided the user's hash is still `expected`
-    /// (`None`: the user has no password yet). `Conflict` if it changed or the user is gone.
-    async fn change_password(
-        &self,
-        user_id: &str,
-        expected: Option<&str>,
-        new_hash: &str,
-        now: Timestamp,
-    ) -> Result<Written, StoreError>;
+    /// Sets a new password hash (and `updated_at`), provided the user's hash is still
+    /// `expected`, and ends the signins `end_signins` names, in one transaction. `Conflict` (and
+    /// nothing written) if the hash changed or the user is gone.
+    async fn change_password(&self, change: &PasswordWrite) -> Result<Written, StoreError>;
 
     /// Counts a failed password on the user (seed 003's `login_attempts`).
     async fn record_failed_login(&self, user_id: &str) -> Result<(), StoreError>;
