@@ -76,6 +76,7 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
             attempt_id: attempt.id.clone(),
             code_hash: "h".into(),
             max_wrong_codes: 5,
+            gate: None,
         }),
         claims: Claim::for_user(&user),
         user: user.clone(),

@@ -275,6 +275,7 @@ fn proof(attempt_id: &str, code_hash: &str) -> CodeProof {
         attempt_id: attempt_id.to_string(),
         code_hash: code_hash.to_string(),
         max_wrong_codes: 5,
+        gate: None,
     }
 }
 
@@ -850,6 +851,7 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
             attempt_id: attempt.id.clone(),
             code_hash: "hash-s".into(),
             max_wrong_codes: 5,
+            gate: None,
         })),
         link: None,
         password_hash: None,
@@ -946,6 +948,7 @@ async fn a_signin_completion_with_a_stale_code_writes_nothing(store: Arc<dyn Sto
             attempt_id: attempt.id.clone(),
             code_hash: "hash-old".into(),
             max_wrong_codes: 5,
+            gate: None,
         })),
         link: None,
         password_hash: None,

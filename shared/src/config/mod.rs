@@ -94,6 +94,8 @@ pub struct Limits {
     pub sends_per_destination_per_hour: u32,
     /// SMS sent to numbers under one allowed prefix (`SMS_ALLOWED_COUNTRIES`), all together.
     pub sms_per_prefix_per_hour: u32,
+    /// Failed codes and passwords per account (all identifiers and routes together) per day.
+    pub account_failures_per_day: u32,
 }
 
 /// `PASSWORD_FAILURE_FLOOR_MS` unset: above the up to 1.7 s the costliest hashes the import
@@ -268,6 +270,11 @@ impl Config {
                     "LIMIT_SMS_PER_PREFIX_PER_HOUR",
                     100,
                 )?,
+                account_failures_per_day: number(
+                    get("LIMIT_ACCOUNT_FAILURES_PER_DAY"),
+                    "LIMIT_ACCOUNT_FAILURES_PER_DAY",
+                    50,
+                )?,
             },
             password_failure_floor: std::time::Duration::from_millis(
                 number(
@@ -354,6 +361,7 @@ mod tests {
         assert_eq!(c.table_name, "sesame");
         assert!(c.allowed_origins.is_empty());
         assert_eq!(c.code_hash_key.bytes().map(<[u8]>::len), Some(32));
+        assert_eq!(c.limits.account_failures_per_day, 50);
     }
 
     #[test]
@@ -365,6 +373,8 @@ mod tests {
             ("CODE_HASH_KEY", "abcd"),
             ("COOKIE_NAME", "a;b"),
             ("SIGNUP_AGREEMENTS_REQUIRED", "maybe"),
+            ("LIMIT_ACCOUNT_FAILURES_PER_DAY", "0"),
+            ("LIMIT_ACCOUNT_FAILURES_PER_DAY", "fifty"),
         ] {
             let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
             assert_eq!(err.name, name, "{err}");

@@ -41,3 +41,5 @@ pub use caller::Caller;
 pub use deps::Deps;
 pub use error::{AuthError, ErrorCode, FieldError};
 pub use limits::ATTEMPTS_PER_SESSION;
+/// For every factor a user can fail (a second factor included): see `limits::AccountBudget`.
+pub use limits::charge_account_failure;

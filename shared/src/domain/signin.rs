@@ -13,7 +13,7 @@ use super::delivery;
 use super::error::{AuthError, FieldError};
 use super::grant;
 use super::identifier;
-use super::limits::{ATTEMPT_TTL, Limit};
+use super::limits::{ATTEMPT_TTL, Account, AccountBudget, Limit, NO_SUCH_USER};
 use super::model::{
     Channel, Claim, CodeState, PendingCode, ResetContext, SigninAttempt, SigninMethod, Step,
     Timestamp, User,
@@ -23,9 +23,6 @@ use super::sms;
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptKey, AttemptKind};
 use crate::ids::{new_id, prefix};
-
-/// An id no user can have (ids are `usr_` and 32 hex digits).
-const NO_SUCH_USER: &str = "usr_none";
 
 /// No `Debug`: it holds the password.
 #[derive(Default)]
@@ -107,10 +104,28 @@ async fn with_password(
     }
     reserved?;
     // An unknown identifier makes the same reads and writes as a known one (on an id no user
-    // has), so neither the answer nor its timing tells them apart.
-    let owner = owner?;
+    // has, and a guessing budget of its own), so neither the answer nor its timing tells them
+    // apart.
+    let owner = match owner {
+        Ok(owner) => owner,
+        Err(e) => {
+            failures.release(store, now).await?;
+            return Err(e.into());
+        }
+    };
     let user_id = owner.as_deref().unwrap_or(NO_SUCH_USER);
-    let user = store.get_user(user_id).await?;
+    let claim_key = claim.key();
+    let account = match &owner {
+        Some(id) => Account::User(id),
+        None => Account::Unknown(&claim_key),
+    };
+    let budget = AccountBudget::new(deps, account);
+    let (user, budgeted) = tokio::join!(store.get_user(user_id), budget.reserve(deps, now));
+    if let Err(e) = budgeted {
+        failures.release(store, now).await?;
+        return Err(e);
+    }
+    let user = user?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let floor = deps.config.password_failure_floor;
     if !password::verify_blocking(password.clone(), hash, floor).await {
@@ -118,10 +133,13 @@ async fn with_password(
         return Err(AuthError::InvalidCredentials);
     }
 
-    // The password was right: the reserved try was not a failure.
+    // The password was right: the reserved tries were not failures.
     let user = user.expect("only a stored hash verifies");
     upgrade_imported_hash(deps, &user, password::normalize(&password)).await;
-    let release = failures.release(store, now);
+    let release = async {
+        let (a, b) = tokio::join!(failures.release(store, now), budget.release(deps, now));
+        a.and(b)
+    };
     if user.blocked {
         release.await?;
         return Err(AuthError::UserBlocked);

@@ -10,7 +10,8 @@ use super::error::AuthError;
 use super::grant;
 use super::identifier;
 use super::limits::{
-    Limit, RESEND_COOLDOWN, SENDS_PER_ATTEMPT, WRONG_CODES_PER_ATTEMPT, seconds_until,
+    Account, AccountBudget, Limit, RESEND_COOLDOWN, SENDS_PER_ATTEMPT, WRONG_CODES_PER_ATTEMPT,
+    seconds_until,
 };
 use super::messages;
 use super::model::{
@@ -230,21 +231,45 @@ pub(crate) async fn check(
     );
     // A sign-in attempt of an unknown identifier holds a code nobody was sent: never right.
     let known = !matches!(&found, Found::Signin(a) if a.user_id.is_none());
+    let budget = match &found {
+        Found::Signin(a) => Some(budget_of(deps, a)?),
+        Found::Signup(_) => None,
+    };
     if !(right && known) {
-        return match deps
-            .store
-            .record_wrong_code(key(attempt), WRONG_CODES_PER_ATTEMPT)
-            .await?
-        {
+        // Counted on the attempt and charged to the account's budget in one round trip.
+        let charged = async {
+            match &budget {
+                Some(b) => b.reserve(deps, now).await,
+                None => Ok(()),
+            }
+        };
+        let (counted, charged) = tokio::join!(
+            deps.store
+                .record_wrong_code(key(attempt), WRONG_CODES_PER_ATTEMPT),
+            charged
+        );
+        let counted = counted?;
+        charged?;
+        return match counted {
             WrongCode::Counted(n) if n >= WRONG_CODES_PER_ATTEMPT => Err(dead(attempt, now)),
             WrongCode::Counted(_) => Err(AuthError::InvalidCode),
             WrongCode::Refused => Err(explain_conflict(deps, caller, target, now).await),
         };
     }
+    // A right sign-in or reset code still waits while the account's budget is full: its
+    // completing write checks the counter (no extra round trip). A signed-in user's own codes
+    // (reverification, contact changes) are not sign-ins and are not held.
+    let gate = match &found {
+        Found::Signin(a) if a.reverifies.is_none() && a.changes_contact.is_none() => {
+            budget.as_ref().map(|b| b.gate(now))
+        }
+        _ => None,
+    };
     let proof = CodeProof {
         attempt_id: attempt.id().to_string(),
         code_hash: pending.hash.clone(),
         max_wrong_codes: WRONG_CODES_PER_ATTEMPT,
+        gate: gate.clone(),
     };
     if let Found::Signin(a) = &found
         && a.changes_contact.is_some()
@@ -304,9 +329,31 @@ pub(crate) async fn check(
         }
     };
     match result {
-        Err(AuthError::AttemptCompleted) => Err(explain_conflict(deps, caller, target, now).await),
+        Err(AuthError::AttemptCompleted) => {
+            if let Some(g) = &gate
+                && deps.store.count(&g.key, g.window_ends).await? >= g.max
+            {
+                return Err(AuthError::RateLimited {
+                    retry_after_secs: seconds_until(now, g.window_ends),
+                });
+            }
+            Err(explain_conflict(deps, caller, target, now).await)
+        }
         other => other.map(|()| None),
     }
+}
+
+/// The guessing budget a sign-in attempt's codes are charged to: its user's, or for an unknown
+/// identifier that identifier's own (so both answer alike).
+fn budget_of(deps: &Deps, attempt: &SigninAttempt) -> Result<AccountBudget, AuthError> {
+    Ok(match &attempt.user_id {
+        Some(user_id) => AccountBudget::new(deps, Account::User(user_id)),
+        None => {
+            let claim = identifier::parse(&attempt.identifier)
+                .map_err(|_| AuthError::internal("a stored identifier no longer parses"))?;
+            AccountBudget::new(deps, Account::Unknown(&claim.key()))
+        }
+    })
 }
 
 /// A right code with steps still to go (profile completion): the contact is proven and the

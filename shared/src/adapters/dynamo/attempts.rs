@@ -8,8 +8,8 @@ use crate::domain::model::{
     AttemptKind, AttemptRef, Channel, Claim, Session, Signin, SignupAttempt, Step, Timestamp, User,
 };
 use crate::domain::ports::store::{
-    Admission, AttemptCheck, AttemptKey, AttemptStore, Charge, CodeSend, Completion, ContactMove,
-    NewAttempt, Opened, SessionWrite, SigninAdvance, SigninCompletion, SignupAdvance,
+    Admission, AttemptCheck, AttemptKey, AttemptStore, Charge, CodeProof, CodeSend, Completion,
+    ContactMove, NewAttempt, Opened, SessionWrite, SigninAdvance, SigninCompletion, SignupAdvance,
     SignupCompletion, StoreError, Written, WrongCode,
 };
 
@@ -193,9 +193,20 @@ impl AttemptStore for DynamoStore {
             .value(":steps", to_value(&a.remaining_steps)?)
             .value(":false", AttributeValue::Bool(false));
         let e = attempt_check(e, &AttemptCheck::Code(a.proof.clone()));
-        Ok(match self.update_item(k, e, false).await? {
-            Some(_) => Written::Done,
-            None => Written::Conflict,
+        let Some(gate) = &a.proof.gate else {
+            return Ok(match self.update_item(k, e, false).await? {
+                Some(_) => Written::Done,
+                None => Written::Conflict,
+            });
+        };
+        // A reset's right code waits while the account's failure budget is full: the same
+        // write, made a transaction with the counter's check.
+        let mut tx = Transaction::new();
+        tx.push(self.update(k, e));
+        tx.push(self.gate_check(gate));
+        Ok(match self.run(tx).await? {
+            Outcome::Done => Written::Done,
+            Outcome::Cancelled(_) => Written::Conflict,
         })
     }
 
@@ -266,6 +277,13 @@ impl AttemptStore for DynamoStore {
         let attempt = c.check.as_ref().map(|check| {
             tx.push(self.completion_update(session_id, AttemptKind::Signin, check, None))
         });
+        // A right code still waits while the account's failure budget is full.
+        let gate = match &c.check {
+            Some(AttemptCheck::Code(CodeProof { gate: Some(g), .. })) => {
+                Some(tx.push(self.gate_check(g)))
+            }
+            _ => None,
+        };
         let mut user = Expr::new("SET #attempts = :zero")
             .condition("attribute_exists(pk) AND #blocked = :false")
             .name("#attempts", "login_attempts")
@@ -313,7 +331,9 @@ impl AttemptStore for DynamoStore {
                 let taken = reasons.failures(&claims);
                 if reasons.failed(user) {
                     Completion::UserBlocked
-                } else if attempt.is_some_and(|a| reasons.failed(a)) {
+                } else if attempt.is_some_and(|a| reasons.failed(a))
+                    || gate.is_some_and(|g| reasons.failed(g))
+                {
                     Completion::AttemptChanged
                 } else if !taken.is_empty() {
                     Completion::Taken(taken)
