@@ -123,6 +123,7 @@ fn support_attempt(session_id: &str, email: &str, now: Timestamp) -> SignupAttem
                 hash: String::new(),
                 expires_at: now,
                 sent_at: None,
+                delivery_failed: false,
             }),
             sends: 1,
             wrong_codes: 0,

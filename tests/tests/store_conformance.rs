@@ -167,6 +167,7 @@ fn code(hash: &str) -> PendingCode {
         hash: hash.to_string(),
         expires_at: NOW + Duration::minutes(10),
         sent_at: Some(NOW),
+        delivery_failed: false,
     }
 }
 
@@ -427,10 +428,15 @@ async fn a_failed_send_lifts_only_its_own_code(store: Arc<dyn Store>) {
         Some(NOW),
         "another code's failure changes nothing"
     );
+    assert!(!stored.codes.code.as_ref().unwrap().delivery_failed);
     store.record_send_failed(key(&a), "hash-1").await.unwrap();
     let stored = &load(store.as_ref(), &s.id).await.signup_attempts[0];
     let pending = stored.codes.code.as_ref().unwrap();
     assert_eq!(pending.sent_at, None);
+    assert!(
+        pending.delivery_failed,
+        "the failure is recorded for the session"
+    );
     assert_eq!(pending.hash, "hash-1", "the code itself stays valid");
 }
 

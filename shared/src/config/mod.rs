@@ -44,6 +44,9 @@ pub struct Config {
     pub aws_region: String,
     /// Key of the HMAC that one-time codes are stored under, or where to read it.
     pub code_hash_key: CodeHashKey,
+    /// `CODE_QUEUE_URL`: the SQS queue sign-in codes go through to the `send-codes` function.
+    /// Unset (the dev server), codes are handed to the notifier in the request.
+    pub code_queue_url: Option<String>,
     pub limits: Limits,
     /// A failed password verification answers no sooner than this after it began (twice this
     /// when NFKC changes the password), so its time never tells accounts apart: more than the
@@ -67,6 +70,7 @@ pub struct Endpoints {
     pub kms: Option<String>,
     /// `AWS_ENDPOINT_URL_SECRETSMANAGER`: where the code key is read.
     pub secretsmanager: Option<String>,
+    pub sqs: Option<String>,
 }
 
 impl Endpoints {
@@ -78,6 +82,7 @@ impl Endpoints {
             "sns" => &self.sns,
             "kms" => &self.kms,
             "secretsmanager" => &self.secretsmanager,
+            "sqs" => &self.sqs,
             _ => &None,
         };
         own.as_deref().or(self.default.as_deref())
@@ -238,12 +243,16 @@ impl Config {
                 sns: get("AWS_ENDPOINT_URL_SNS").map(str::to_string),
                 kms: get("AWS_ENDPOINT_URL_KMS").map(str::to_string),
                 secretsmanager: get("AWS_ENDPOINT_URL_SECRETSMANAGER").map(str::to_string),
+                sqs: get("AWS_ENDPOINT_URL_SQS").map(str::to_string),
             },
             aws_region: get("AWS_REGION")
                 .or(get("AWS_DEFAULT_REGION"))
                 .unwrap_or("us-east-1")
                 .to_string(),
             code_hash_key,
+            code_queue_url: get("CODE_QUEUE_URL")
+                .filter(|v| !v.is_empty())
+                .map(str::to_string),
             limits: Limits {
                 signups_per_ip_per_hour: number(
                     get("LIMIT_SIGNUPS_PER_IP_PER_HOUR"),

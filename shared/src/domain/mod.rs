@@ -10,7 +10,7 @@ pub mod complete_profile;
 pub mod complete_signup;
 pub(crate) mod contact_move;
 pub mod contacts;
-pub(crate) mod delivery;
+pub mod delivery;
 pub mod deps;
 pub mod devices;
 pub mod error;

@@ -208,10 +208,11 @@ async fn with_code(
     let ip_limit = Limit::signins_per_ip(&caller.ip, deps.config.limits.signins_per_ip_per_hour);
     let (ip_checked, owner) = tokio::join!(ip_limit.check(store, now), store.claim_owner(claim));
     ip_checked?;
-    let user = match owner? {
-        Some(id) => store.get_user(&id).await?,
-        None => None,
-    };
+    // An unknown identifier reads a user too (an id no user has): the same calls as a known one.
+    let owner = owner?;
+    let user = store
+        .get_user(owner.as_deref().unwrap_or(NO_SUCH_USER))
+        .await?;
     // Charged per identifier, known or not, so a full cap (429) says nothing about existence.
     let cap = Limit::codes_per_identifier(
         &claim.key(),
@@ -305,6 +306,7 @@ pub(crate) async fn open_code_attempt(
                 hash: code_hash.clone(),
                 expires_at: now + CODE_TTL,
                 sent_at: Some(now),
+                delivery_failed: false,
             }),
             sends: 1,
             wrong_codes: 0,
@@ -321,19 +323,23 @@ pub(crate) async fn open_code_attempt(
         now,
     )
     .await?;
-    let Some(to) = to else {
-        return Ok(());
-    };
     // A number outside SMS_ALLOWED_COUNTRIES, or under a full prefix, gets nothing, and the answer
     // is the one an unknown identifier gets. The prefix is charged only after the identifier's and
     // the session's caps passed, so one client cannot spend a country's budget.
-    if channel == Channel::Sms && !sms::quietly(deps, &to, now).await? {
-        return Ok(());
-    }
+    let to = match to {
+        Some(to) if channel == Channel::Sms => sms::quietly(deps, &to, now).await?.then_some(to),
+        None if channel == Channel::Sms => {
+            sms::as_if_quietly(deps, typed.trim(), now).await?;
+            None
+        }
+        to => to,
+    };
     let key = AttemptKey {
         session_id: &session_id,
         attempt_id: &attempt_id,
         kind: AttemptKind::Signin,
     };
-    delivery::code(deps, caller, key, channel, &to, &code, &code_hash).await
+    // With the code queue, one item either way (a decoy when `to` is None), and no wait for
+    // SES or SNS: the answer's content and timing do not depend on the account.
+    delivery::signin_code(deps, caller, key, channel, to.as_deref(), &code, &code_hash).await
 }

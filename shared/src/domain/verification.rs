@@ -143,6 +143,11 @@ pub async fn prepare(
                 }
             }
         }
+    } else if step_channel == Channel::Sms
+        && let Found::Signin(a) = &found
+    {
+        // Nowhere to send (an unknown number): the same store calls as a known one.
+        sms::as_if_quietly(deps, &a.identifier, now).await?;
     }
 
     // A signup link is resent as a new link, valid as long as the first.
@@ -157,6 +162,7 @@ pub async fn prepare(
         hash: codes::hash(codes::key(&deps.config)?, attempt.id(), step_channel, &code),
         expires_at: now + ttl,
         sent_at: Some(now),
+        delivery_failed: false,
     };
     let send = CodeSend {
         code: pending.clone(),
@@ -180,6 +186,19 @@ pub async fn prepare(
             let message =
                 messages::signup_link_for(deps, &to, attempt.session_id(), attempt.id(), &code)?;
             delivery::message(deps, caller, key(attempt), message, &pending.hash).await
+        }
+        // A sign-in's resend goes the way its first code went (the queue, known or not).
+        to if matches!(found, Found::Signin(_)) => {
+            delivery::signin_code(
+                deps,
+                caller,
+                key(attempt),
+                step_channel,
+                to.as_deref(),
+                &code,
+                &pending.hash,
+            )
+            .await
         }
         Some(to) => {
             delivery::code(

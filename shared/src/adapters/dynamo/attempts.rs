@@ -90,11 +90,13 @@ impl AttemptStore for DynamoStore {
         key: AttemptKey<'_>,
         code_hash: &str,
     ) -> Result<(), StoreError> {
-        let e = Expr::new("REMOVE #code.#sent")
+        let e = Expr::new("SET #code.#failed = :true REMOVE #code.#sent")
             .condition("#code.#hash = :hash")
             .name("#code", "code")
             .name("#sent", "sent_at")
+            .name("#failed", "delivery_failed")
             .name("#hash", "hash")
+            .value(":true", AttributeValue::Bool(true))
             .value(":hash", s(code_hash));
         // A failed condition means a newer code replaced this one: nothing to undo.
         self.update_item(attempt_key(key), e, false)
