@@ -15,6 +15,83 @@ use sesame::http::{ApiOrigin, ClientIp, IamAuthorized, RequestId, Route, dispatc
 
 pub use lambda_http::Error;
 
+/// The `send-codes` function: consumes the code queue (`CODE_QUEUE_URL`) and delivers.
+pub const SEND_CODES: &str = "send-codes";
+
+/// A function that serves no route: it consumes events of `event_type` (a SAM event type), and
+/// its binary calls `run_call`. `tests/route_table.rs` checks each has its binary, its template
+/// function and its sample event, like a route's.
+pub struct Consumer {
+    pub name: &'static str,
+    pub event_type: &'static str,
+    pub run_call: &'static str,
+}
+
+/// Every function that is not a route's.
+pub const CONSUMERS: [Consumer; 1] = [Consumer {
+    name: SEND_CODES,
+    event_type: "SQS",
+    run_call: "run_send_codes()",
+}];
+
+/// The `send-codes` function: each SQS batch of sealed items is delivered through SES/SNS
+/// (`sesame::send_codes`); the items that failed are reported (`ReportBatchItemFailures`), so
+/// SQS retries only those and moves them to the dead-letter queue after the last try.
+pub async fn run_send_codes() -> Result<(), Error> {
+    use lambda_http::aws_lambda_events::event::sqs::{
+        BatchItemFailure, SqsBatchResponse, SqsEvent,
+    };
+    use lambda_http::{LambdaEvent, lambda_runtime};
+    use sesame::adapters::sqs::Sealer;
+    use sesame::send_codes::{Record, send_batch};
+
+    sesame::telemetry::init();
+    let config = Config::from_env()
+        .and_then(|c| {
+            if c.code_hash_key == CodeHashKey::Absent {
+                return Err(ConfigError {
+                    name: "CODE_HASH_KEY_SECRET_ARN",
+                    reason: format!(
+                        "must be set for {SEND_CODES}: items are sealed under the code key"
+                    ),
+                });
+            }
+            Ok(c)
+        })
+        .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let app = sesame::wiring::aws(config, None)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let key = app
+        .config
+        .code_hash_key
+        .bytes()
+        .ok_or("the code key was not read")?;
+    let sealer = std::sync::Arc::new(Sealer::new(key));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (app, sealer) = (app.clone(), sealer.clone());
+        async move {
+            let records = event
+                .payload
+                .records
+                .into_iter()
+                .map(|m| Record {
+                    message_id: m.message_id.unwrap_or_default(),
+                    body: m.body.unwrap_or_default(),
+                })
+                .collect();
+            let mut response = SqsBatchResponse::default();
+            for id in send_batch(&app, &sealer, records).await {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+            Ok::<_, Error>(response)
+        }
+    }))
+    .await
+}
+
 /// Builds the app once per container and serves `route`, or every route when `None`
 /// (the `$default` function: unknown paths, wrong methods, CORS preflights).
 pub async fn run(route: Option<Route>) -> Result<(), Error> {

@@ -8,7 +8,10 @@
 //! - `events/`: one sample API Gateway v2 event per function, whose route key, method and path are
 //!   its route's.
 //!
-//! A function, binary or event that the table does not name fails too. Each test lists every
+//! A function, binary or event that the table does not name fails too, unless it is one of
+//! `sesame_functions::CONSUMERS` (functions that serve no route, such as `send-codes`, the code
+//! queue's consumer): each of those needs its binary calling its `run_call`, one template function
+//! whose one event is of its `event_type`, and a sample event of that type. Each test lists every
 //! difference it finds, so one run shows the whole drift.
 
 use std::collections::BTreeMap;
@@ -18,7 +21,11 @@ use std::path::{Path, PathBuf};
 use saphyr::{LoadableYamlNode, Yaml};
 use serde_json::Value;
 use sesame::http::Route;
-use sesame_functions::function_name;
+use sesame_functions::{CONSUMERS, Consumer, function_name};
+
+fn consumer(name: &str) -> Option<&'static Consumer> {
+    CONSUMERS.iter().find(|c| c.name == name)
+}
 
 /// Every function, by name: the route it serves alone, or `None` for the `$default` fallback.
 fn functions() -> BTreeMap<&'static str, Option<Route>> {
@@ -122,6 +129,8 @@ struct TemplateFunction {
     route_key: Result<String, String>,
     /// Its event's `Auth.Authorizer`, if any.
     authorizer: Option<String>,
+    /// Its one event's `Type`.
+    event_type: Option<String>,
 }
 
 fn template_functions() -> Vec<TemplateFunction> {
@@ -161,8 +170,13 @@ fn template_functions() -> Vec<TemplateFunction> {
                 .and_then(|a| a.as_mapping_get("Authorizer"))
                 .and_then(Yaml::as_str)
                 .map(str::to_string);
+            let one_event = match events.map(|e| e.iter().collect::<Vec<_>>()).as_deref() {
+                Some([(_, event)]) => event.as_mapping_get("Type").and_then(Yaml::as_str),
+                _ => None,
+            };
             TemplateFunction {
                 logical_id: id.as_str().unwrap_or("?").to_string(),
+                event_type: one_event.map(str::to_string),
                 binary,
                 authorizer,
                 route_key: match events.map(|e| e.iter().collect::<Vec<_>>()).as_deref() {
@@ -212,6 +226,7 @@ fn when_the_template_is_read_each_function_serves_its_route_and_no_other_exists(
                 "{} has no Metadata BuildMethod rust-cargolambda with BuildProperties Binary",
                 f.logical_id
             )),
+            Some(binary) if consumer(binary).is_some() => {}
             Some(binary) if !table.contains_key(binary.as_str()) => problems.push(format!(
                 "{} builds Binary {binary}, which no route names (no Route::function_name, not \
                  Route::FALLBACK_FUNCTION)",
@@ -219,8 +234,27 @@ fn when_the_template_is_read_each_function_serves_its_route_and_no_other_exists(
             )),
             Some(_) => {}
         }
-        if let Err(e) = &f.route_key {
+        if let Some(c) = f.binary.as_deref().and_then(consumer) {
+            if f.event_type.as_deref() != Some(c.event_type) {
+                problems.push(format!(
+                    "{} (Binary {}) must have one event of Type {}, not {:?}",
+                    f.logical_id, c.name, c.event_type, f.event_type
+                ));
+            }
+        } else if let Err(e) = &f.route_key {
             problems.push(format!("{}: {e}", f.logical_id));
+        }
+    }
+    for c in &CONSUMERS {
+        let serving = template
+            .iter()
+            .filter(|f| f.binary.as_deref() == Some(c.name))
+            .count();
+        if serving != 1 {
+            problems.push(format!(
+                "{serving} functions have Binary {}, not one",
+                c.name
+            ));
         }
     }
     for (&name, &route) in &table {
@@ -308,8 +342,25 @@ fn when_the_binaries_are_listed_each_function_has_one_running_its_route_and_no_o
         };
         bins.insert(name, source);
     }
+    for c in &CONSUMERS {
+        match bins.get(c.name) {
+            None => problems.push(format!("no binary {0} (src/bin/{0}.rs)", c.name)),
+            Some(source) => {
+                let code: String = read(source)
+                    .chars()
+                    .filter(|ch| !ch.is_whitespace())
+                    .collect();
+                if !code.contains(c.run_call) {
+                    problems.push(format!(
+                        "src/bin/{}.rs does not call {}",
+                        c.name, c.run_call
+                    ));
+                }
+            }
+        }
+    }
     for name in bins.keys() {
-        if !table.contains_key(name.as_str()) {
+        if !table.contains_key(name.as_str()) && consumer(name).is_none() {
             problems.push(format!(
                 "src/bin/ has a binary {name}, which no route names (no Route::function_name, \
                  not Route::FALLBACK_FUNCTION)"
@@ -348,9 +399,31 @@ fn when_the_events_are_listed_each_function_has_one_for_its_route_and_no_other_e
     for (entry, _) in entries(&dir) {
         match entry.strip_suffix(".json") {
             Some(name) if table.contains_key(name) => files.push(name.to_string()),
+            Some(name) if let Some(c) = consumer(name) => {
+                let event: Value = serde_json::from_str(&read(&dir.join(&entry)))
+                    .unwrap_or_else(|e| panic!("events/{entry}: {e}"));
+                // SQS and DynamoDB Streams records name their source `aws:sqs`, `aws:dynamodb`.
+                let want = format!("aws:{}", c.event_type.to_ascii_lowercase());
+                let source = event
+                    .pointer("/Records/0/eventSource")
+                    .and_then(Value::as_str);
+                if source != Some(want.as_str()) {
+                    problems.push(format!(
+                        "events/{entry}: Records[0].eventSource is {source:?}, not {want:?}"
+                    ));
+                }
+            }
             _ => problems.push(format!(
                 "events/{entry} is not events/<function>.json for a function the routes name"
             )),
+        }
+    }
+    for c in &CONSUMERS {
+        if !dir.join(format!("{}.json", c.name)).exists() {
+            problems.push(format!(
+                "no events/{}.json (a sample {} event)",
+                c.name, c.event_type
+            ));
         }
     }
     for (&name, &route) in &table {

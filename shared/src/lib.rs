@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod ids;
+pub mod send_codes;
 pub mod telemetry;
 pub mod wiring;
 

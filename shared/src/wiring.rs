@@ -10,9 +10,10 @@ use crate::adapters::memory::MemoryStore;
 use crate::adapters::oidc::Oidc;
 use crate::adapters::outbox::Outbox;
 use crate::adapters::ses_sns::AwsNotifier;
+use crate::adapters::sqs::{Sealer, SqsCodeQueue};
 use crate::config::{CodeHashKey, Config, ConfigError, code_key};
 use crate::domain::Deps;
-use crate::domain::ports::KeyProvider;
+use crate::domain::ports::{CodeQueue, KeyProvider};
 
 /// The embedded store and outbox: no AWS needed.
 pub fn embedded(config: Config) -> (Deps, Arc<Outbox>) {
@@ -22,6 +23,8 @@ pub fn embedded(config: Config) -> (Deps, Arc<Outbox>) {
         config: Arc::new(config),
         store: Arc::new(MemoryStore::new()),
         notifier: outbox.clone(),
+        // Codes go to the outbox in the request: the dev server has no queue.
+        queue: None,
         clock: Arc::new(SystemClock),
         keys: in_process_keys(),
     };
@@ -82,11 +85,29 @@ pub async fn aws(mut config: Config, call_log: Option<CallLog>) -> Result<Deps, 
         config.email_from.clone(),
         config.sms_sender_id.clone(),
     );
+    // Sign-in codes through the queue when one is configured (in Lambda, every function that
+    // sends them); its items are sealed under the code key, so it needs one.
+    let queue = match (&config.code_queue_url, config.code_hash_key.bytes()) {
+        (Some(url), Some(key)) => {
+            let mut sqs = aws_sdk_sqs::config::Builder::from(&sdk);
+            if let Some(url) = endpoint("sqs") {
+                sqs = sqs.endpoint_url(url);
+            }
+            let queue: Arc<dyn CodeQueue> = Arc::new(SqsCodeQueue::new(
+                aws_sdk_sqs::Client::from_conf(sqs.build()),
+                url.clone(),
+                Sealer::new(key),
+            ));
+            Some(queue)
+        }
+        _ => None,
+    };
     Ok(Deps {
         identity: Arc::new(Oidc::new(&config.oidc)),
         config: Arc::new(config),
         store: Arc::new(store),
         notifier: Arc::new(notifier),
+        queue,
         clock: Arc::new(SystemClock),
         keys,
     })

@@ -155,12 +155,65 @@ impl Moto {
             ("AWS_ENDPOINT_URL_SNS", &self.endpoint),
             ("AWS_ENDPOINT_URL_KMS", &self.endpoint),
             ("AWS_ENDPOINT_URL_SECRETSMANAGER", &self.endpoint),
+            ("AWS_ENDPOINT_URL_SQS", &self.endpoint),
             ("SIGNING_KEY_KMS_KEY_ID", &self.kms_key_id),
             ("TABLE_NAME", &self.table),
             ("EMAIL_FROM", &self.sender),
         ];
         all.extend_from_slice(overrides);
         test_config(&all)
+    }
+
+    /// A fresh SQS queue in moto, as `template.yaml`'s `CodeQueue`; its URL.
+    pub async fn create_queue(&self) -> String {
+        self.sqs()
+            .await
+            .create_queue()
+            .queue_name(new_id("sesame-codes"))
+            .send()
+            .await
+            .expect("create a queue in moto")
+            .queue_url
+            .expect("the queue's URL")
+    }
+
+    /// Takes every item waiting in the queue, as the `send-codes` function receives them.
+    pub async fn drain(&self, queue_url: &str) -> Vec<sesame::send_codes::Record> {
+        let sqs = self.sqs().await;
+        let mut out = Vec::new();
+        loop {
+            let got = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive from moto");
+            let messages = got.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return out;
+            }
+            for m in messages {
+                if let Some(handle) = &m.receipt_handle {
+                    sqs.delete_message()
+                        .queue_url(queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("delete from moto");
+                }
+                out.push(sesame::send_codes::Record {
+                    message_id: m.message_id.unwrap_or_default(),
+                    body: m.body.unwrap_or_default(),
+                });
+            }
+        }
+    }
+
+    async fn sqs(&self) -> aws_sdk_sqs::Client {
+        let sdk = sesame::wiring::sdk_config(&self.config(&[])).await;
+        let sqs = aws_sdk_sqs::config::Builder::from(&sdk).endpoint_url(&self.endpoint);
+        aws_sdk_sqs::Client::from_conf(sqs.build())
     }
 
     /// Every message moto recorded, as (destination, text) pairs, oldest first.

@@ -101,6 +101,7 @@ async fn when_ses_and_sns_are_unreachable_sign_up_answers_502_and_keeps_the_atte
     let app = Deps {
         store: Arc::new(moto.store(None).await),
         notifier: Arc::new(notifier_at(&closed_port().await).await),
+        queue: None,
         clock: Arc::new(SystemClock),
         identity: Arc::new(sesame::adapters::oidc::Oidc::new(&config.oidc)),
         config: Arc::new(config),

@@ -131,6 +131,20 @@ async fn requests_stay_within_their_dynamodb_round_trip_budget() {
         .await;
     assert_eq!(otp.status, 200);
     report(&log, "POST /auth/signin (email code)", 4);
+    // An unknown identifier makes the same calls (a user read on an id no user has).
+    let nobody = stranger
+        .post(
+            "/auth/signin",
+            json!({"identifier": unique_email("nobody"), "strategy": "email_otp"}),
+        )
+        .await;
+    assert_eq!(nobody.status, 200);
+    let unknown = report(
+        &log,
+        "POST /auth/signin (email code, unknown identifier)",
+        4,
+    );
+    assert_eq!(unknown, 4, "as many round trips as a known identifier's");
     let code = server.code_for(&email).await;
     let verified = stranger
         .verify_signin(&otp.signin_attempt_id(), &code)

@@ -173,6 +173,7 @@ fn code(hash: &str) -> PendingCode {
         hash: hash.to_string(),
         expires_at: NOW + Duration::minutes(10),
         sent_at: Some(NOW),
+        delivery_failed: false,
     }
 }
 
@@ -281,6 +282,7 @@ fn proof(attempt_id: &str, code_hash: &str) -> CodeProof {
         attempt_id: attempt_id.to_string(),
         code_hash: code_hash.to_string(),
         max_wrong_codes: 5,
+        gate: None,
     }
 }
 
@@ -432,10 +434,15 @@ async fn a_failed_send_lifts_only_its_own_code(store: Arc<dyn Store>) {
         Some(NOW),
         "another code's failure changes nothing"
     );
+    assert!(!stored.codes.code.as_ref().unwrap().delivery_failed);
     store.record_send_failed(key(&a), "hash-1").await.unwrap();
     let stored = &load(store.as_ref(), &s.id).await.signup_attempts[0];
     let pending = stored.codes.code.as_ref().unwrap();
     assert_eq!(pending.sent_at, None);
+    assert!(
+        pending.delivery_failed,
+        "the failure is recorded for the session"
+    );
     assert_eq!(pending.hash, "hash-1", "the code itself stays valid");
 }
 
@@ -856,6 +863,7 @@ async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Stor
             attempt_id: attempt.id.clone(),
             code_hash: "hash-s".into(),
             max_wrong_codes: 5,
+            gate: None,
         })),
         link: None,
         password_hash: None,
@@ -958,6 +966,7 @@ async fn a_signin_completion_with_a_stale_code_writes_nothing(store: Arc<dyn Sto
             attempt_id: attempt.id.clone(),
             code_hash: "hash-old".into(),
             max_wrong_codes: 5,
+            gate: None,
         })),
         link: None,
         password_hash: None,

@@ -943,6 +943,12 @@ export interface components {
             completed: boolean;
             requires_completion: boolean;
             missing_fields: string[];
+            /**
+             * @description Delivering the current code failed (SES or SNS refused it): ask for a new one with
+             *     `POST /auth/prepare-verification`, which the cooldown does not hold back. With the code
+             *     queue (AWS) this is where a failed delivery shows, on the next read.
+             */
+            delivery_failed: boolean;
             /** Format: date-time */
             expires_at: string;
             /** Format: date-time */

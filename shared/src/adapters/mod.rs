@@ -8,3 +8,4 @@ pub mod memory;
 pub mod oidc;
 pub mod outbox;
 pub mod ses_sns;
+pub mod sqs;

@@ -44,6 +44,9 @@ pub struct Config {
     pub aws_region: String,
     /// Key of the HMAC that one-time codes are stored under, or where to read it.
     pub code_hash_key: CodeHashKey,
+    /// `CODE_QUEUE_URL`: the SQS queue sign-in codes go through to the `send-codes` function.
+    /// Unset (the dev server), codes are handed to the notifier in the request.
+    pub code_queue_url: Option<String>,
     pub limits: Limits,
     /// A failed password verification answers no sooner than this after it began (twice this
     /// when NFKC changes the password), so its time never tells accounts apart: more than the
@@ -67,6 +70,7 @@ pub struct Endpoints {
     pub kms: Option<String>,
     /// `AWS_ENDPOINT_URL_SECRETSMANAGER`: where the code key is read.
     pub secretsmanager: Option<String>,
+    pub sqs: Option<String>,
 }
 
 impl Endpoints {
@@ -78,6 +82,7 @@ impl Endpoints {
             "sns" => &self.sns,
             "kms" => &self.kms,
             "secretsmanager" => &self.secretsmanager,
+            "sqs" => &self.sqs,
             _ => &None,
         };
         own.as_deref().or(self.default.as_deref())
@@ -94,6 +99,8 @@ pub struct Limits {
     pub sends_per_destination_per_hour: u32,
     /// SMS sent to numbers under one allowed prefix (`SMS_ALLOWED_COUNTRIES`), all together.
     pub sms_per_prefix_per_hour: u32,
+    /// Failed codes and passwords per account (all identifiers and routes together) per day.
+    pub account_failures_per_day: u32,
 }
 
 /// `PASSWORD_FAILURE_FLOOR_MS` unset: above the up to 1.7 s the costliest hashes the import
@@ -236,12 +243,16 @@ impl Config {
                 sns: get("AWS_ENDPOINT_URL_SNS").map(str::to_string),
                 kms: get("AWS_ENDPOINT_URL_KMS").map(str::to_string),
                 secretsmanager: get("AWS_ENDPOINT_URL_SECRETSMANAGER").map(str::to_string),
+                sqs: get("AWS_ENDPOINT_URL_SQS").map(str::to_string),
             },
             aws_region: get("AWS_REGION")
                 .or(get("AWS_DEFAULT_REGION"))
                 .unwrap_or("us-east-1")
                 .to_string(),
             code_hash_key,
+            code_queue_url: get("CODE_QUEUE_URL")
+                .filter(|v| !v.is_empty())
+                .map(str::to_string),
             limits: Limits {
                 signups_per_ip_per_hour: number(
                     get("LIMIT_SIGNUPS_PER_IP_PER_HOUR"),
@@ -267,6 +278,11 @@ impl Config {
                     get("LIMIT_SMS_PER_PREFIX_PER_HOUR"),
                     "LIMIT_SMS_PER_PREFIX_PER_HOUR",
                     100,
+                )?,
+                account_failures_per_day: number(
+                    get("LIMIT_ACCOUNT_FAILURES_PER_DAY"),
+                    "LIMIT_ACCOUNT_FAILURES_PER_DAY",
+                    50,
                 )?,
             },
             password_failure_floor: std::time::Duration::from_millis(
@@ -354,6 +370,7 @@ mod tests {
         assert_eq!(c.table_name, "sesame");
         assert!(c.allowed_origins.is_empty());
         assert_eq!(c.code_hash_key.bytes().map(<[u8]>::len), Some(32));
+        assert_eq!(c.limits.account_failures_per_day, 50);
     }
 
     #[test]
@@ -365,6 +382,8 @@ mod tests {
             ("CODE_HASH_KEY", "abcd"),
             ("COOKIE_NAME", "a;b"),
             ("SIGNUP_AGREEMENTS_REQUIRED", "maybe"),
+            ("LIMIT_ACCOUNT_FAILURES_PER_DAY", "0"),
+            ("LIMIT_ACCOUNT_FAILURES_PER_DAY", "fifty"),
         ] {
             let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
             assert_eq!(err.name, name, "{err}");

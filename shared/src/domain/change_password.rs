@@ -6,7 +6,7 @@
 use super::caller::Caller;
 use super::devices;
 use super::error::{AuthError, FieldError};
-use super::limits::Limit;
+use super::limits::{Account, AccountBudget, Limit};
 use super::model::{Claim, User};
 use super::notices::{self, Notice};
 use super::password;
@@ -86,11 +86,16 @@ pub async fn change(
     };
 
     let new_hash = password::hash_blocking(normalized).await?;
+    // The reservations go back at once (one round trip, however many identifiers).
     let released = async {
-        for limit in limits.iter().flatten() {
-            limit.release(store, now).await?;
-        }
-        Ok::<(), AuthError>(())
+        let all = futures_util::future::join_all(
+            limits
+                .iter()
+                .flatten()
+                .map(|limit| limit.release(store, now)),
+        )
+        .await;
+        all.into_iter().collect::<Result<(), AuthError>>()
     };
     // The user's other signins (when asked) end in the transaction that sets the password: no
     // failure can leave the new password in place with them alive.
@@ -144,7 +149,7 @@ fn failure_limits(user: &User) -> Vec<Limit> {
 }
 
 /// Checks the typed current password, counting the try against every identifier's failure limit
-/// (reserved first, so parallel tries get no more than sequential ones). Right: the reservations
+/// and the account's budget (reserved first, so parallel tries get no more than sequential ones). Right: the reservations
 /// are returned to be released; wrong: they stay counted.
 async fn prove_current(
     deps: &Deps,
@@ -154,13 +159,21 @@ async fn prove_current(
 ) -> Result<Vec<Limit>, AuthError> {
     let store = deps.store.as_ref();
     let now = deps.clock.now();
-    let limits = failure_limits(user);
-    let checked = futures_util::future::join_all(limits.iter().map(|l| l.check(store, now))).await;
+    let mut limits = failure_limits(user);
+    // The account's daily guessing budget too, shared with sign-in and every code.
+    let budget = AccountBudget::new(deps, Account::User(&user.id));
+    let (checked, budgeted) = tokio::join!(
+        futures_util::future::join_all(limits.iter().map(|l| l.check(store, now))),
+        budget.reserve(deps, now)
+    );
     if let Some(refused) = checked.iter().position(Result::is_err) {
         for (limit, result) in limits.iter().zip(&checked) {
             if result.is_ok() {
                 limit.release(store, now).await?;
             }
+        }
+        if budgeted.is_ok() {
+            budget.release(deps, now).await?;
         }
         return Err(checked
             .into_iter()
@@ -168,6 +181,13 @@ async fn prove_current(
             .and_then(Result::err)
             .expect("found above"));
     }
+    if let Err(e) = budgeted {
+        for limit in &limits {
+            limit.release(store, now).await?;
+        }
+        return Err(e);
+    }
+    limits.push(budget.limit().clone());
     let floor = deps.config.password_failure_floor;
     if !password::verify_blocking(typed, Some(hash), floor).await {
         store.record_failed_login(&user.id).await?;

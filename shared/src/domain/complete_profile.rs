@@ -286,6 +286,7 @@ async fn prove_contacts(
             hash: hash.clone(),
             expires_at: now + CODE_TTL,
             sent_at: Some(now),
+            delivery_failed: false,
         },
         expected_sends: revised.codes.sends,
     };

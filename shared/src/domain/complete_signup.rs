@@ -170,6 +170,7 @@ async fn with_code(
         attempt_id: attempt.id.clone(),
         code_hash: pending.hash,
         max_wrong_codes: WRONG_CODES_PER_ATTEMPT,
+        gate: None,
     });
     let proven = Some(Channel::Email);
     grant::finish_signup(deps, caller, revised, check, proven, now).await?;

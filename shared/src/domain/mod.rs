@@ -12,7 +12,7 @@ pub mod complete_profile;
 pub mod complete_signup;
 pub(crate) mod contact_move;
 pub mod contacts;
-pub(crate) mod delivery;
+pub mod delivery;
 pub mod deps;
 pub mod devices;
 pub mod error;
@@ -44,3 +44,5 @@ pub use caller::Caller;
 pub use deps::Deps;
 pub use error::{AuthError, ErrorCode, FieldError};
 pub use limits::ATTEMPTS_PER_SESSION;
+/// For every factor a user can fail (a second factor included): see `limits::AccountBudget`.
+pub use limits::charge_account_failure;

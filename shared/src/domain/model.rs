@@ -110,6 +110,10 @@ pub struct PendingCode {
     /// When it was handed to SES/SNS; `None` while the send failed, so a resend is not held back.
     #[serde(with = "time::serde::timestamp::option", default)]
     pub sent_at: Option<Timestamp>,
+    /// Its delivery failed (SES or SNS refused it, in the request or in the `send-codes`
+    /// function): the session shows it, and a resend replaces the code.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delivery_failed: bool,
 }
 
 /// Counters shared by sign-up and sign-in attempts.

@@ -12,6 +12,8 @@ pub enum Notice {
     PasswordReset,
     /// Told to the old address.
     EmailChanged,
+    /// The account's guessing budget is full: password and code sign-in wait for a day.
+    SignInPaused,
 }
 
 impl Notice {
@@ -20,6 +22,7 @@ impl Notice {
             Notice::PasswordChanged => "Your password was changed",
             Notice::PasswordReset => "Your password was reset",
             Notice::EmailChanged => "Your email address was changed",
+            Notice::SignInPaused => "Sign-in to your account is paused",
         }
     }
 
@@ -33,6 +36,11 @@ impl Notice {
             Notice::PasswordReset => {
                 "The password of your account was just reset with a code, and every other \
                  device was signed out."
+            }
+            Notice::SignInPaused => {
+                "Too many wrong passwords or codes were tried for your account today, so signing \
+                 in with a password or a code is paused for up to 24 hours. Your password and \
+                 your devices were not changed."
             }
         }
     }

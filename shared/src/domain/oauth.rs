@@ -325,6 +325,7 @@ async fn new_user(
                 hash: hash.clone(),
                 expires_at: now + CODE_TTL,
                 sent_at: Some(now),
+                delivery_failed: false,
             }),
             sends: 1,
             wrong_codes: 0,

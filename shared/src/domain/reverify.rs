@@ -4,7 +4,7 @@
 
 use super::caller::Caller;
 use super::error::{AuthError, FieldError};
-use super::limits::Limit;
+use super::limits::{Account, AccountBudget, Limit};
 use super::model::{AttemptKind, Channel, Claim, Signin, SigninAttempt, SigninMethod, Timestamp};
 use super::password;
 use super::signin::{self, CodeRequest};
@@ -102,7 +102,7 @@ pub async fn start(
 }
 
 /// The password strategy: failures count like sign-in failures (10 per 15 minutes, here per
-/// user) and answer no sooner than the failure floor.
+/// user, and the account's daily budget) and answer no sooner than the failure floor.
 async fn with_password(
     deps: &Deps,
     caller: &mut Caller,
@@ -119,17 +119,30 @@ async fn with_password(
     };
     let store = deps.store.as_ref();
     let failures = Limit::password_failures(&format!("USER#{}", signin.user_id));
-    failures.check(store, now).await?;
+    // Also one guess of the account's budget, shared with sign-in and every code.
+    let budget = AccountBudget::new(deps, Account::User(&signin.user_id));
+    let (checked, budgeted) = tokio::join!(failures.check(store, now), budget.reserve(deps, now));
+    if checked.is_err() || budgeted.is_err() {
+        if checked.is_ok() {
+            failures.release(store, now).await?;
+        }
+        if budgeted.is_ok() {
+            budget.release(deps, now).await?;
+        }
+        return checked.and(budgeted);
+    }
     let floor = deps.config.password_failure_floor;
     if !password::verify_blocking(typed, Some(hash), floor).await {
         store.record_failed_login(&signin.user_id).await?;
         return Err(AuthError::InvalidCredentials);
     }
-    let (released, marked) = tokio::join!(
+    let (released, budget_released, marked) = tokio::join!(
         failures.release(store, now),
+        budget.release(deps, now),
         store.mark_verified(signin, now)
     );
     released?;
+    budget_released?;
     if marked? == Written::Conflict {
         return Err(AuthError::Unauthenticated);
     }

@@ -13,7 +13,7 @@ use super::delivery;
 use super::error::{AuthError, FieldError};
 use super::grant;
 use super::identifier;
-use super::limits::{ATTEMPT_TTL, Limit};
+use super::limits::{ATTEMPT_TTL, Account, AccountBudget, Limit, NO_SUCH_USER};
 use super::model::{
     Channel, Claim, CodeState, PendingCode, ResetContext, SigninAttempt, SigninMethod, Step,
     Timestamp, User,
@@ -23,9 +23,6 @@ use super::sms;
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptKey, AttemptKind};
 use crate::ids::{new_id, prefix};
-
-/// An id no user can have (ids are `usr_` and 32 hex digits).
-const NO_SUCH_USER: &str = "usr_none";
 
 /// No `Debug`: it holds the password.
 #[derive(Default)]
@@ -111,10 +108,28 @@ async fn with_password(
     }
     reserved?;
     // An unknown identifier makes the same reads and writes as a known one (on an id no user
-    // has), so neither the answer nor its timing tells them apart.
-    let owner = owner?;
+    // has, and a guessing budget of its own), so neither the answer nor its timing tells them
+    // apart.
+    let owner = match owner {
+        Ok(owner) => owner,
+        Err(e) => {
+            failures.release(store, now).await?;
+            return Err(e.into());
+        }
+    };
     let user_id = owner.as_deref().unwrap_or(NO_SUCH_USER);
-    let user = store.get_user(user_id).await?;
+    let claim_key = claim.key();
+    let account = match &owner {
+        Some(id) => Account::User(id),
+        None => Account::Unknown(&claim_key),
+    };
+    let budget = AccountBudget::new(deps, account);
+    let (user, budgeted) = tokio::join!(store.get_user(user_id), budget.reserve(deps, now));
+    if let Err(e) = budgeted {
+        failures.release(store, now).await?;
+        return Err(e);
+    }
+    let user = user?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let floor = deps.config.password_failure_floor;
     if !password::verify_blocking(password.clone(), hash, floor).await {
@@ -122,14 +137,17 @@ async fn with_password(
         return Err(AuthError::InvalidCredentials);
     }
 
-    // The password was right: the reserved try was not a failure.
+    // The password was right: the reserved tries were not failures.
     let user = user.expect("only a stored hash verifies");
     let verified_hash = user
         .password_hash
         .clone()
         .expect("only a stored hash verifies");
     let rehash = imported_hash_rewrite(&user, password::normalize(&password)).await;
-    let release = failures.release(store, now);
+    let release = async {
+        let (a, b) = tokio::join!(failures.release(store, now), budget.release(deps, now));
+        a.and(b)
+    };
     let granting = !user.blocked && (user.email.is_none() || user.email_verified);
     if !granting && let Some(new) = &rehash {
         store_rewrite(deps, &user.id, &verified_hash, new).await;
@@ -237,10 +255,11 @@ async fn with_code(
     let ip_limit = Limit::signins_per_ip(&caller.ip, deps.config.limits.signins_per_ip_per_hour);
     let (ip_checked, owner) = tokio::join!(ip_limit.check(store, now), store.claim_owner(claim));
     ip_checked?;
-    let user = match owner? {
-        Some(id) => store.get_user(&id).await?,
-        None => None,
-    };
+    // An unknown identifier reads a user too (an id no user has): the same calls as a known one.
+    let owner = owner?;
+    let user = store
+        .get_user(owner.as_deref().unwrap_or(NO_SUCH_USER))
+        .await?;
     // Charged per identifier, known or not, so a full cap (429) says nothing about existence.
     let cap = Limit::codes_per_identifier(
         &claim.key(),
@@ -334,6 +353,7 @@ pub(crate) async fn open_code_attempt(
                 hash: code_hash.clone(),
                 expires_at: now + CODE_TTL,
                 sent_at: Some(now),
+                delivery_failed: false,
             }),
             sends: 1,
             wrong_codes: 0,
@@ -350,19 +370,23 @@ pub(crate) async fn open_code_attempt(
         now,
     )
     .await?;
-    let Some(to) = to else {
-        return Ok(());
-    };
     // A number outside SMS_ALLOWED_COUNTRIES, or under a full prefix, gets nothing, and the answer
     // is the one an unknown identifier gets. The prefix is charged only after the identifier's and
     // the session's caps passed, so one client cannot spend a country's budget.
-    if channel == Channel::Sms && !sms::quietly(deps, &to, now).await? {
-        return Ok(());
-    }
+    let to = match to {
+        Some(to) if channel == Channel::Sms => sms::quietly(deps, &to, now).await?.then_some(to),
+        None if channel == Channel::Sms => {
+            sms::as_if_quietly(deps, typed.trim(), now).await?;
+            None
+        }
+        to => to,
+    };
     let key = AttemptKey {
         session_id: &session_id,
         attempt_id: &attempt_id,
         kind: AttemptKind::Signin,
     };
-    delivery::code(deps, caller, key, channel, &to, &code, &code_hash).await
+    // With the code queue, one item either way (a decoy when `to` is None), and no wait for
+    // SES or SNS: the answer's content and timing do not depend on the account.
+    delivery::signin_code(deps, caller, key, channel, to.as_deref(), &code, &code_hash).await
 }

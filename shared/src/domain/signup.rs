@@ -140,6 +140,7 @@ pub async fn start(deps: &Deps, caller: &mut Caller, input: SignupInput) -> Resu
                 hash: code_hash.clone(),
                 expires_at: now + code_ttl,
                 sent_at: Some(now),
+                delivery_failed: false,
             }),
             sends: 1,
             wrong_codes: 0,

@@ -77,3 +77,14 @@ pub async fn admit(deps: &Deps, phone: &str, field: &str, now: Timestamp) -> Res
 pub async fn quietly(deps: &Deps, phone: &str, now: Timestamp) -> Result<bool, AuthError> {
     Ok(gate(deps, phone, now).await? == Gate::Send)
 }
+
+/// What an SMS sign-in with nowhere to send (an unknown number) does instead of `quietly`: one
+/// read of the typed number's prefix counter, charging nothing, so its store calls are those of a
+/// known number's.
+pub async fn as_if_quietly(deps: &Deps, typed: &str, now: Timestamp) -> Result<(), AuthError> {
+    if let Some(prefix) = allowed_prefix(&deps.config, typed) {
+        let limit = Limit::sms_per_prefix(prefix, deps.config.limits.sms_per_prefix_per_hour);
+        deps.store.count(&limit.key, limit.window_ends(now)).await?;
+    }
+    Ok(())
+}

@@ -10,7 +10,8 @@ use super::error::AuthError;
 use super::grant;
 use super::identifier;
 use super::limits::{
-    Limit, RESEND_COOLDOWN, SENDS_PER_ATTEMPT, WRONG_CODES_PER_ATTEMPT, seconds_until,
+    Account, AccountBudget, Limit, RESEND_COOLDOWN, SENDS_PER_ATTEMPT, WRONG_CODES_PER_ATTEMPT,
+    seconds_until,
 };
 use super::messages;
 use super::model::{
@@ -142,6 +143,11 @@ pub async fn prepare(
                 }
             }
         }
+    } else if step_channel == Channel::Sms
+        && let Found::Signin(a) = &found
+    {
+        // Nowhere to send (an unknown number): the same store calls as a known one.
+        sms::as_if_quietly(deps, &a.identifier, now).await?;
     }
 
     // A signup link is resent as a new link, valid as long as the first.
@@ -156,6 +162,7 @@ pub async fn prepare(
         hash: codes::hash(codes::key(&deps.config)?, attempt.id(), step_channel, &code),
         expires_at: now + ttl,
         sent_at: Some(now),
+        delivery_failed: false,
     };
     let send = CodeSend {
         code: pending.clone(),
@@ -179,6 +186,19 @@ pub async fn prepare(
             let message =
                 messages::signup_link_for(deps, &to, attempt.session_id(), attempt.id(), &code)?;
             delivery::message(deps, caller, key(attempt), message, &pending.hash).await
+        }
+        // A sign-in's resend goes the way its first code went (the queue, known or not).
+        to if matches!(found, Found::Signin(_)) => {
+            delivery::signin_code(
+                deps,
+                caller,
+                key(attempt),
+                step_channel,
+                to.as_deref(),
+                &code,
+                &pending.hash,
+            )
+            .await
         }
         Some(to) => {
             delivery::code(
@@ -230,21 +250,45 @@ pub(crate) async fn check(
     );
     // A sign-in attempt of an unknown identifier holds a code nobody was sent: never right.
     let known = !matches!(&found, Found::Signin(a) if a.user_id.is_none());
+    let budget = match &found {
+        Found::Signin(a) => Some(budget_of(deps, a)?),
+        Found::Signup(_) => None,
+    };
     if !(right && known) {
-        return match deps
-            .store
-            .record_wrong_code(key(attempt), WRONG_CODES_PER_ATTEMPT)
-            .await?
-        {
+        // Counted on the attempt and charged to the account's budget in one round trip.
+        let charged = async {
+            match &budget {
+                Some(b) => b.reserve(deps, now).await,
+                None => Ok(()),
+            }
+        };
+        let (counted, charged) = tokio::join!(
+            deps.store
+                .record_wrong_code(key(attempt), WRONG_CODES_PER_ATTEMPT),
+            charged
+        );
+        let counted = counted?;
+        charged?;
+        return match counted {
             WrongCode::Counted(n) if n >= WRONG_CODES_PER_ATTEMPT => Err(dead(attempt, now)),
             WrongCode::Counted(_) => Err(AuthError::InvalidCode),
             WrongCode::Refused => Err(explain_conflict(deps, caller, target, now).await),
         };
     }
+    // A right sign-in or reset code still waits while the account's budget is full: its
+    // completing write checks the counter (no extra round trip). A signed-in user's own codes
+    // (reverification, contact changes) are not sign-ins and are not held.
+    let gate = match &found {
+        Found::Signin(a) if a.reverifies.is_none() && a.changes_contact.is_none() => {
+            budget.as_ref().map(|b| b.gate(now))
+        }
+        _ => None,
+    };
     let proof = CodeProof {
         attempt_id: attempt.id().to_string(),
         code_hash: pending.hash.clone(),
         max_wrong_codes: WRONG_CODES_PER_ATTEMPT,
+        gate: gate.clone(),
     };
     if let Found::Signin(a) = &found
         && a.changes_contact.is_some()
@@ -304,9 +348,31 @@ pub(crate) async fn check(
         }
     };
     match result {
-        Err(AuthError::AttemptCompleted) => Err(explain_conflict(deps, caller, target, now).await),
+        Err(AuthError::AttemptCompleted) => {
+            if let Some(g) = &gate
+                && deps.store.count(&g.key, g.window_ends).await? >= g.max
+            {
+                return Err(AuthError::RateLimited {
+                    retry_after_secs: seconds_until(now, g.window_ends),
+                });
+            }
+            Err(explain_conflict(deps, caller, target, now).await)
+        }
         other => other.map(|()| None),
     }
+}
+
+/// The guessing budget a sign-in attempt's codes are charged to: its user's, or for an unknown
+/// identifier that identifier's own (so both answer alike).
+fn budget_of(deps: &Deps, attempt: &SigninAttempt) -> Result<AccountBudget, AuthError> {
+    Ok(match &attempt.user_id {
+        Some(user_id) => AccountBudget::new(deps, Account::User(user_id)),
+        None => {
+            let claim = identifier::parse(&attempt.identifier)
+                .map_err(|_| AuthError::internal("a stored identifier no longer parses"))?;
+            AccountBudget::new(deps, Account::Unknown(&claim.key()))
+        }
+    })
 }
 
 /// A right code with steps still to go (profile completion): the contact is proven and the

@@ -53,6 +53,10 @@ pub struct SigninAttemptView {
     pub completed: bool,
     pub requires_completion: bool,
     pub missing_fields: Vec<String>,
+    /// Delivering the current code failed (SES or SNS refused it): ask for a new one with
+    /// `POST /auth/prepare-verification`, which the cooldown does not hold back. With the code
+    /// queue (AWS) this is where a failed delivery shows, on the next read.
+    pub delivery_failed: bool,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
@@ -263,6 +267,7 @@ pub fn signin_attempt(a: &SigninAttempt) -> SigninAttemptView {
         completed: a.completed,
         requires_completion: !a.missing_fields.is_empty(),
         missing_fields: a.missing_fields.clone(),
+        delivery_failed: a.codes.code.as_ref().is_some_and(|c| c.delivery_failed),
         expires_at: a.expires_at,
         created_at: a.created_at,
     }

@@ -78,6 +78,7 @@ pub fn harness(overrides: &[(&str, &str)]) -> Harness {
         config: Arc::new(config),
         store: Arc::new(MemoryStore::new()),
         notifier: notifier.clone(),
+        queue: None,
         clock: clock.clone(),
         keys: sesame::wiring::in_process_keys(),
     };

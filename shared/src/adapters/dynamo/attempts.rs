@@ -8,8 +8,9 @@ use crate::domain::model::{
     AttemptKind, AttemptRef, Channel, Claim, Session, Signin, SignupAttempt, Step, Timestamp, User,
 };
 use crate::domain::ports::store::{
-    Admission, AttemptCheck, AttemptKey, AttemptStore, Charge, CodeSend, Completion, ContactMove,
-    NewAttempt, Opened, SessionWrite, SigninAdvance, SigninCompletion, SigninsRead, SignupAdvance,
+    Admission, AttemptCheck, AttemptKey, AttemptStore, Charge, CodeProof, CodeSend, Completion,
+    ContactMove, NewAttempt, Opened, SessionWrite, SigninAdvance, SigninCompletion, SigninsRead,
+    SignupAdvance,
     SignupCompletion, StoreError, Written, WrongCode,
 };
 
@@ -92,11 +93,13 @@ impl AttemptStore for DynamoStore {
         key: AttemptKey<'_>,
         code_hash: &str,
     ) -> Result<(), StoreError> {
-        let e = Expr::new("REMOVE #code.#sent")
+        let e = Expr::new("SET #code.#failed = :true REMOVE #code.#sent")
             .condition("#code.#hash = :hash")
             .name("#code", "code")
             .name("#sent", "sent_at")
+            .name("#failed", "delivery_failed")
             .name("#hash", "hash")
+            .value(":true", AttributeValue::Bool(true))
             .value(":hash", s(code_hash));
         // A failed condition means a newer code replaced this one: nothing to undo.
         self.update_item(attempt_key(key), e, false)
@@ -195,9 +198,20 @@ impl AttemptStore for DynamoStore {
             .value(":steps", to_value(&a.remaining_steps)?)
             .value(":false", AttributeValue::Bool(false));
         let e = attempt_check(e, &AttemptCheck::Code(a.proof.clone()));
-        Ok(match self.update_item(k, e, false).await? {
-            Some(_) => Written::Done,
-            None => Written::Conflict,
+        let Some(gate) = &a.proof.gate else {
+            return Ok(match self.update_item(k, e, false).await? {
+                Some(_) => Written::Done,
+                None => Written::Conflict,
+            });
+        };
+        // A reset's right code waits while the account's failure budget is full: the same
+        // write, made a transaction with the counter's check.
+        let mut tx = Transaction::new();
+        tx.push(self.update(k, e));
+        tx.push(self.gate_check(gate));
+        Ok(match self.run(tx).await? {
+            Outcome::Done => Written::Done,
+            Outcome::Cancelled(_) => Written::Conflict,
         })
     }
 
@@ -294,6 +308,13 @@ impl DynamoStore {
         let attempt = c.check.as_ref().map(|check| {
             tx.push(self.completion_update(session_id, AttemptKind::Signin, check, None))
         });
+        // A right code still waits while the account's failure budget is full.
+        let gate = match &c.check {
+            Some(AttemptCheck::Code(CodeProof { gate: Some(g), .. })) => {
+                Some(tx.push(self.gate_check(g)))
+            }
+            _ => None,
+        };
         let mut user = Expr::new("SET #attempts = :zero")
             .condition("attribute_exists(pk) AND #blocked = :false")
             .name("#attempts", "login_attempts")
@@ -373,7 +394,9 @@ impl DynamoStore {
                         }
                         Some(_) => Completion::UserBlocked,
                     }
-                } else if attempt.is_some_and(|a| reasons.failed(a)) {
+                } else if attempt.is_some_and(|a| reasons.failed(a))
+                    || gate.is_some_and(|g| reasons.failed(g))
+                {
                     Completion::AttemptChanged
                 } else if !taken.is_empty() {
                     Completion::Taken(taken)

@@ -2,13 +2,13 @@
 //! inside attempt transactions, so a code is only sent when its cap allowed it.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 
 use crate::domain::model::Timestamp;
-use crate::domain::ports::store::{Charge, Hit, LimitStore, StoreError};
+use crate::domain::ports::store::{Charge, Gate, Hit, LimitStore, StoreError};
 
 use super::DynamoStore;
-use super::codec::n;
+use super::codec::{n, unavailable};
 use super::expr::Expr;
 use super::keys::counter_key;
 
@@ -30,6 +30,19 @@ impl DynamoStore {
             counter_key(c.key, c.window_ends),
             charge_expr(c.window_ends, c.max),
         )
+    }
+
+    /// The gate as a transaction item: the window must have room (nothing is counted).
+    pub(super) fn gate_check(&self, g: &Gate) -> TransactWriteItem {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(counter_key(&g.key, g.window_ends)))
+            .condition_expression("attribute_not_exists(#count) OR #count < :max")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":max", n(g.max))
+            .build()
+            .expect("table, key and condition are set");
+        TransactWriteItem::builder().condition_check(check).build()
     }
 }
 
@@ -62,5 +75,22 @@ impl LimitStore for DynamoStore {
         self.update_item(counter_key(limit_key, window_ends), e, false)
             .await
             .map(|_| ())
+    }
+
+    async fn count(&self, limit_key: &str, window_ends: Timestamp) -> Result<u32, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(counter_key(limit_key, window_ends)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out
+            .item
+            .and_then(|item| item.get("count").cloned())
+            .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
+            .unwrap_or(0))
     }
 }

@@ -85,6 +85,7 @@ impl AttemptStore for MemoryStore {
             && code.hash == code_hash
         {
             code.sent_at = None;
+            code.delivery_failed = true;
         }
         Ok(())
     }

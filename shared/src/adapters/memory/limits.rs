@@ -33,4 +33,12 @@ impl LimitStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn count(&self, key: &str, window_ends: Timestamp) -> Result<u32, StoreError> {
+        let state = self.lock();
+        Ok(match state.counters.get(key) {
+            Some((window, count)) if *window == window_ends => *count,
+            _ => 0,
+        })
+    }
 }

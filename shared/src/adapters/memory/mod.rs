@@ -73,6 +73,16 @@ impl State {
 
     /// Whether the proof still holds: the attempt has this code, is open and not killed.
     fn proof_holds(&mut self, session_id: &str, kind: AttemptKind, proof: &CodeProof) -> bool {
+        let gate_open = proof.gate.as_ref().is_none_or(|g| {
+            self.has_room(Charge {
+                key: &g.key,
+                window_ends: g.window_ends,
+                max: g.max,
+            })
+        });
+        if !gate_open {
+            return false;
+        }
         let key = AttemptKey {
             session_id,
             attempt_id: &proof.attempt_id,

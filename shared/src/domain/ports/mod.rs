@@ -11,5 +11,5 @@ pub mod store;
 pub use clock::Clock;
 pub use identity::{IdentityProviders, OidcError, ProviderClaims};
 pub use keys::{KeyError, KeyProvider, PublishedKey};
-pub use notifier::{DeliveryError, Message, Notifier};
+pub use notifier::{CodeQueue, DeliveryError, Message, Notifier, Outgoing, QueueError, SentCode};
 pub use store::{Store, StoreError};

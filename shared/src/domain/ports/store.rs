@@ -96,6 +96,15 @@ pub struct Admission {
     pub dropped: Vec<AttemptRef>,
 }
 
+/// A limit counter that must not be full for a write to apply: checked in the same transaction,
+/// not charged (a right code at the account's failure cap must wait like a wrong one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gate {
+    pub key: String,
+    pub window_ends: Timestamp,
+    pub max: u32,
+}
+
 /// A limit counter a write also charges, in the same transaction.
 #[derive(Clone, Copy, Debug)]
 pub struct Charge<'a> {
@@ -187,6 +196,8 @@ pub struct CodeProof {
     pub attempt_id: String,
     pub code_hash: String,
     pub max_wrong_codes: u32,
+    /// The account's failure budget, which must not be full (sign-in and reset codes only).
+    pub gate: Option<Gate>,
 }
 
 /// What must still hold of an attempt for a write to apply.
@@ -555,6 +566,9 @@ pub trait LimitStore: Send + Sync {
 
     /// Gives back one event counted by `hit` (for a reservation that turned out not to count).
     async fn release(&self, key: &str, window_ends: Timestamp) -> Result<(), StoreError>;
+
+    /// How many events the window ending at `window_ends` holds (0 when none).
+    async fn count(&self, key: &str, window_ends: Timestamp) -> Result<u32, StoreError>;
 }
 
 pub trait Store: SessionStore + UserStore + AttemptStore + LimitStore {}
