@@ -2,7 +2,10 @@
 //! place besides the function binaries that knows `lambda_http`.
 //!
 //! Each file in `src/bin/` is one function, named by [`Route::function_name`] (or
-//! [`Route::FALLBACK_FUNCTION`]), that calls [`run`] with its route.
+//! [`Route::FALLBACK_FUNCTION`]), that calls [`run`] with its route, or one of
+//! [`BACKGROUND_FUNCTIONS`], which no HTTP route reaches (`events`: the table's stream).
+
+pub mod events;
 
 use std::convert::Infallible;
 
@@ -14,6 +17,20 @@ use sesame::config::{CodeHashKey, Config, ConfigError};
 use sesame::http::{ApiOrigin, ClientIp, IamAuthorized, RequestId, Route, dispatch, handle};
 
 pub use lambda_http::Error;
+
+/// A function no HTTP route reaches: its name (binary, template `Binary`) and the SAM event
+/// `Type` that invokes it. `tests/route_table.rs` checks the template and `src/bin/` against
+/// these as it checks the routes' functions against `Route`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Background {
+    pub name: &'static str,
+    pub trigger: &'static str,
+}
+
+pub const BACKGROUND_FUNCTIONS: &[Background] = &[Background {
+    name: events::FUNCTION,
+    trigger: "DynamoDB",
+}];
 
 /// Builds the app once per container and serves `route`, or every route when `None`
 /// (the `$default` function: unknown paths, wrong methods, CORS preflights).

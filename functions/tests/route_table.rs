@@ -8,8 +8,10 @@
 //! - `events/`: one sample API Gateway v2 event per function, whose route key, method and path are
 //!   its route's.
 //!
-//! A function, binary or event that the table does not name fails too. Each test lists every
-//! difference it finds, so one run shows the whole drift.
+//! A function, binary or event that the table does not name fails too. Functions no HTTP route
+//! reaches (`sesame_functions::BACKGROUND_FUNCTIONS`: the stream's `events` function) need a binary
+//! and a template function whose every event is of their trigger's type, and no `events/` file.
+//! Each test lists every difference it finds, so one run shows the whole drift.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 use saphyr::{LoadableYamlNode, Yaml};
 use serde_json::Value;
 use sesame::http::Route;
-use sesame_functions::function_name;
+use sesame_functions::{BACKGROUND_FUNCTIONS, Background, function_name};
 
 /// Every function, by name: the route it serves alone, or `None` for the `$default` fallback.
 fn functions() -> BTreeMap<&'static str, Option<Route>> {
@@ -120,6 +122,12 @@ struct TemplateFunction {
     binary: Option<String>,
     /// Its one event's route key, or what is wrong with its events.
     route_key: Result<String, String>,
+    /// The `Type` of each of its events.
+    event_types: Vec<String>,
+}
+
+fn background(name: &str) -> Option<&'static Background> {
+    BACKGROUND_FUNCTIONS.iter().find(|b| b.name == name)
 }
 
 fn template_functions() -> Vec<TemplateFunction> {
@@ -155,6 +163,16 @@ fn template_functions() -> Vec<TemplateFunction> {
             TemplateFunction {
                 logical_id: id.as_str().unwrap_or("?").to_string(),
                 binary,
+                event_types: events
+                    .into_iter()
+                    .flat_map(|e| e.iter())
+                    .map(|(_, e)| {
+                        e.as_mapping_get("Type")
+                            .and_then(Yaml::as_str)
+                            .unwrap_or("?")
+                            .to_string()
+                    })
+                    .collect(),
                 route_key: match events.map(|e| e.iter().collect::<Vec<_>>()).as_deref() {
                     Some([(_, event)]) => event_route_key(event),
                     Some(events) => Err(format!("{} events instead of one", events.len())),
@@ -196,7 +214,30 @@ fn when_the_template_is_read_each_function_serves_its_route_and_no_other_exists(
     let table = functions();
     let template = template_functions();
     let mut problems = Vec::new();
-    for f in &template {
+    for b in BACKGROUND_FUNCTIONS {
+        match template
+            .iter()
+            .filter(|f| f.binary.as_deref() == Some(b.name))
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [f] if !f.event_types.is_empty() && f.event_types.iter().all(|t| t == b.trigger) => {}
+            [f] => problems.push(format!(
+                "{} (Binary {}) has events {:?}: it runs on {} events only",
+                f.logical_id, b.name, f.event_types, b.trigger
+            )),
+            other => problems.push(format!(
+                "{} functions have Binary {} (a background function, on {}): one is needed",
+                other.len(),
+                b.name,
+                b.trigger
+            )),
+        }
+    }
+    for f in template
+        .iter()
+        .filter(|f| f.binary.as_deref().is_none_or(|b| background(b).is_none()))
+    {
         match &f.binary {
             None => problems.push(format!(
                 "{} has no Metadata BuildMethod rust-cargolambda with BuildProperties Binary",
@@ -204,7 +245,7 @@ fn when_the_template_is_read_each_function_serves_its_route_and_no_other_exists(
             )),
             Some(binary) if !table.contains_key(binary.as_str()) => problems.push(format!(
                 "{} builds Binary {binary}, which no route names (no Route::function_name, not \
-                 Route::FALLBACK_FUNCTION)",
+                 Route::FALLBACK_FUNCTION, not in BACKGROUND_FUNCTIONS)",
                 f.logical_id
             )),
             Some(_) => {}
@@ -277,10 +318,24 @@ fn when_the_binaries_are_listed_each_function_has_one_running_its_route_and_no_o
         bins.insert(name, source);
     }
     for name in bins.keys() {
-        if !table.contains_key(name.as_str()) {
+        if !table.contains_key(name.as_str()) && background(name).is_none() {
             problems.push(format!(
                 "src/bin/ has a binary {name}, which no route names (no Route::function_name, \
-                 not Route::FALLBACK_FUNCTION)"
+                 not Route::FALLBACK_FUNCTION, not in BACKGROUND_FUNCTIONS)"
+            ));
+        }
+    }
+    for b in BACKGROUND_FUNCTIONS {
+        if table.contains_key(b.name) {
+            problems.push(format!(
+                "{} is both a route's function and a background one",
+                b.name
+            ));
+        }
+        if !bins.contains_key(b.name) {
+            problems.push(format!(
+                "no binary {0} (src/bin/{0}.rs) for the background function",
+                b.name
             ));
         }
     }

@@ -14,6 +14,7 @@ pub(crate) mod delivery;
 pub mod deps;
 pub mod devices;
 pub mod error;
+pub mod events;
 pub(crate) mod grant;
 pub(crate) mod identifier;
 pub mod import;

@@ -18,7 +18,8 @@
 //! Layout: `keys` (the schema above), `codec` (values to items), `transaction` (multi-item
 //! writes, whose cancellation is read per pushed item), `update_item` (single-item writes),
 //! one file per port (`sessions`, `users`, `attempts`, `limits`) with `grant` shared by the
-//! completions, `user_index` (a user's signins and claims across sessions), and `table` (creation for emulators).
+//! completions, `user_index` (a user's signins and claims across sessions), `table` (creation for emulators),
+//! and `stream` (the table's stream records read back as users and signins, for domain events).
 
 mod attempts;
 mod call_log;
@@ -29,6 +30,7 @@ mod grant;
 mod keys;
 mod limits;
 mod sessions;
+pub mod stream;
 mod table;
 mod transaction;
 mod update_item;
