@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::Event;
+use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -54,6 +55,25 @@ impl EventBus for Seam<'_> {
         }
         self.bus.put(events).await
     }
+}
+
+/// Turns on the test table's stream, as template.yaml declares it for the table in AWS.
+async fn enable_stream(moto: &Moto) {
+    moto.store(None)
+        .await
+        .client()
+        .update_table()
+        .table_name(&moto.table)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .expect("enabled is set"),
+        )
+        .send()
+        .await
+        .expect("enable the table's stream");
 }
 
 /// Every record of the table's stream, oldest first, in the Lambda event's JSON shape.
@@ -231,6 +251,7 @@ async fn committed_changes_reach_a_subscriber_once_each_even_when_put_events_fai
         return;
     };
     let moto = server.moto.as_ref().expect("moto backend");
+    enable_stream(moto).await;
     let subscriber = Subscriber::new(&moto.endpoint).await;
     let sdk = sesame::wiring::sdk_config(&test_config(&[])).await;
     let bus = EventBridgeBus::new(&sdk, Some(&moto.endpoint), subscriber.bus.clone());

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    TimeToLiveSpecification,
 };
 
 use crate::domain::ports::store::StoreError;
@@ -13,7 +13,7 @@ use crate::domain::ports::store::StoreError;
 use super::codec::unavailable;
 
 /// Creates the table as `template.yaml` declares it (keys, on-demand billing, TTL on
-/// `expires_at`, a stream of new and old images for the `events` function) unless it exists.
+/// `expires_at`) unless it exists.
 pub async fn ensure_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let attribute = |name: &str| {
         AttributeDefinition::builder()
@@ -37,13 +37,6 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), StoreError
         .attribute_definitions(attribute("sk"))
         .key_schema(key_element("pk", KeyType::Hash))
         .key_schema(key_element("sk", KeyType::Range))
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .expect("enabled is set"),
-        )
         .send()
         .await;
     match created {
