@@ -1,6 +1,6 @@
 //! The local server: every route on one port, running the same handlers as the Lambdas, with
-//! `GET /openapi.json` (the API's description) and `GET /dev/outbox` when messages go to the
-//! embedded outbox.
+//! `GET /openapi.json` (the API's description), and with the embedded store and outbox
+//! `GET /dev/outbox` (messages sent) and `GET /dev/events` (domain events published).
 //!
 //! It answers only requests for a loopback host (`localhost`, `127.0.0.1`, `[::1]`, any port) or
 //! one listed in `DEV_ALLOWED_HOSTS`. Binding to 127.0.0.1 is not enough on its own: a web page on
@@ -143,7 +143,7 @@ async fn check_host(
         .into_response()
 }
 
-/// All routes; `/dev/outbox` only when an outbox is given. Every request, on every route, must
+/// All routes; `/dev/outbox` and `/dev/events` only when an outbox is given. Every request, on every route, must
 /// name a host `hosts` admits, or is answered `403 FORBIDDEN_HOST`.
 pub fn router(app: Deps, outbox: Option<Arc<Outbox>>, hosts: AllowedHosts) -> Router {
     let providers: Vec<String> = app
@@ -181,13 +181,25 @@ pub fn router(app: Deps, outbox: Option<Arc<Outbox>>, hosts: AllowedHosts) -> Ro
             }),
         );
     if let Some(outbox) = outbox {
-        router = router.route(
-            "/dev/outbox",
-            get(move || {
-                let outbox = outbox.clone();
-                async move { axum::Json(outbox.list()) }
-            }),
-        );
+        let events = outbox.events().clone();
+        router = router
+            .route(
+                "/dev/outbox",
+                get(move || {
+                    let outbox = outbox.clone();
+                    async move { axum::Json(outbox.list()) }
+                }),
+            )
+            // The domain events the embedded store published, newest first, each as EventBridge
+            // delivers it to a rule's target. Not a `Route`: no Lambda serves it (in AWS the
+            // `events` function puts them on EventBridge).
+            .route(
+                "/dev/events",
+                get(move || {
+                    let events = events.clone();
+                    async move { axum::Json(events.list()) }
+                }),
+            );
     }
     let check = HostCheck {
         app: app.clone(),

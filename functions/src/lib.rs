@@ -2,7 +2,10 @@
 //! place besides the function binaries that knows `lambda_http`.
 //!
 //! Each file in `src/bin/` is one function, named by [`Route::function_name`] (or
-//! [`Route::FALLBACK_FUNCTION`]), that calls [`run`] with its route.
+//! [`Route::FALLBACK_FUNCTION`]), that calls [`run`] with its route, or one of
+//! [`CONSUMERS`], which no HTTP route reaches (`send-codes`: the code queue; `events`: the table's stream).
+
+pub mod events;
 
 use std::convert::Infallible;
 
@@ -28,11 +31,18 @@ pub struct Consumer {
 }
 
 /// Every function that is not a route's.
-pub const CONSUMERS: [Consumer; 1] = [Consumer {
-    name: SEND_CODES,
-    event_type: "SQS",
-    run_call: "run_send_codes()",
-}];
+pub const CONSUMERS: [Consumer; 2] = [
+    Consumer {
+        name: SEND_CODES,
+        event_type: "SQS",
+        run_call: "run_send_codes()",
+    },
+    Consumer {
+        name: events::FUNCTION,
+        event_type: "DynamoDB",
+        run_call: "events::run()",
+    },
+];
 
 /// The `send-codes` function: each SQS batch of sealed items is delivered through SES/SNS
 /// (`sesame::send_codes`); the items that failed are reported (`ReportBatchItemFailures`), so

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::adapters::clock::SystemClock;
 use crate::adapters::dynamo::{CallLog, CallLogInterceptor, DynamoStore};
+use crate::adapters::events::eventbridge::EventBridgeBus;
 use crate::adapters::keys::{CachedKeys, InProcessVault, KmsTableVault};
 use crate::adapters::memory::MemoryStore;
 use crate::adapters::oidc::Oidc;
@@ -15,13 +16,14 @@ use crate::config::{CodeHashKey, Config, ConfigError, code_key};
 use crate::domain::Deps;
 use crate::domain::ports::{CodeQueue, KeyProvider};
 
-/// The embedded store and outbox: no AWS needed.
+/// The embedded store and outbox: no AWS needed. The store publishes its domain events to the
+/// outbox's event log (`GET /dev/events`).
 pub fn embedded(config: Config) -> (Deps, Arc<Outbox>) {
     let outbox = Arc::new(Outbox::new());
     let deps = Deps {
         identity: Arc::new(Oidc::new(&config.oidc)),
         config: Arc::new(config),
-        store: Arc::new(MemoryStore::new()),
+        store: Arc::new(MemoryStore::publishing_to(outbox.events().clone())),
         notifier: outbox.clone(),
         // Codes go to the outbox in the request: the dev server has no queue.
         queue: None,
@@ -147,6 +149,16 @@ pub async fn read_code_key(
         reason: "the secret has no SecretString".into(),
     })?;
     code_key::decode(NAME, value)
+}
+
+/// The bus the `events` function publishes domain events on: EventBridge's `EVENT_BUS_NAME`.
+pub async fn event_bus(config: &Config) -> EventBridgeBus {
+    let sdk = sdk_config(config).await;
+    EventBridgeBus::new(
+        &sdk,
+        config.aws_endpoints.for_service("eventbridge"),
+        config.event_bus_name.clone(),
+    )
 }
 
 /// Keys generated in this process and gone when it stops: the dev server and fast tests.

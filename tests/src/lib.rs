@@ -7,6 +7,7 @@
 //! command starts both). Without them the emulator tests skip with a note, except under `CI=true`,
 //! where they fail instead.
 
+pub mod events;
 pub mod native;
 pub mod providers;
 pub mod verifiers;

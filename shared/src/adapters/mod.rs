@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod dynamo;
+pub mod events;
 pub mod keys;
 pub mod memory;
 pub mod oidc;

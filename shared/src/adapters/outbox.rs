@@ -1,13 +1,14 @@
 //! The dev outbox: every message is logged (without its content) and kept, newest first, up to
-//! the newest `OUTBOX_CAPACITY`.
+//! the newest `OUTBOX_CAPACITY`; and the embedded store's domain events (`Outbox::events`).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::adapters::events::log::EventLog;
 use crate::domain::ports::notifier::{DeliveryError, Message, Notifier};
 
 /// How many messages the outbox keeps: the newest ones; each new message past this drops the
@@ -29,11 +30,19 @@ pub struct OutboxEntry {
 pub struct Outbox {
     /// Oldest first; never longer than `OUTBOX_CAPACITY`.
     entries: Mutex<VecDeque<OutboxEntry>>,
+    /// The domain events the embedded store published (`GET /dev/events`): what would go to
+    /// EventBridge in AWS.
+    events: Arc<EventLog>,
 }
 
 impl Outbox {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The log the embedded store publishes its events to.
+    pub fn events(&self) -> &Arc<EventLog> {
+        &self.events
     }
 
     /// The newest `OUTBOX_CAPACITY` messages sent so far, newest first.

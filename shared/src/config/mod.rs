@@ -54,6 +54,9 @@ pub struct Config {
     pub password_failure_floor: std::time::Duration,
     pub oidc: OidcSettings,
     pub tokens: TokenSettings,
+    /// `EVENT_BUS_NAME`: the EventBridge bus (name or ARN) the `events` function puts domain
+    /// events on; the account's `default` bus unless set.
+    pub event_bus_name: String,
 }
 
 /// Endpoint overrides: `AWS_ENDPOINT_URL_<SERVICE>` for one service, else `AWS_ENDPOINT_URL`,
@@ -71,6 +74,8 @@ pub struct Endpoints {
     /// `AWS_ENDPOINT_URL_SECRETSMANAGER`: where the code key is read.
     pub secretsmanager: Option<String>,
     pub sqs: Option<String>,
+    /// `AWS_ENDPOINT_URL_EVENTBRIDGE`: where the `events` function puts events.
+    pub eventbridge: Option<String>,
 }
 
 impl Endpoints {
@@ -83,6 +88,7 @@ impl Endpoints {
             "kms" => &self.kms,
             "secretsmanager" => &self.secretsmanager,
             "sqs" => &self.sqs,
+            "eventbridge" => &self.eventbridge,
             _ => &None,
         };
         own.as_deref().or(self.default.as_deref())
@@ -217,6 +223,7 @@ impl Config {
 
         Ok(Self {
             table_name: get("TABLE_NAME").unwrap_or("sesame").to_string(),
+            event_bus_name: get("EVENT_BUS_NAME").unwrap_or("default").to_string(),
             email_from: get("EMAIL_FROM")
                 .unwrap_or("no-reply@example.com")
                 .to_string(),
@@ -244,6 +251,7 @@ impl Config {
                 kms: get("AWS_ENDPOINT_URL_KMS").map(str::to_string),
                 secretsmanager: get("AWS_ENDPOINT_URL_SECRETSMANAGER").map(str::to_string),
                 sqs: get("AWS_ENDPOINT_URL_SQS").map(str::to_string),
+                eventbridge: get("AWS_ENDPOINT_URL_EVENTBRIDGE").map(str::to_string),
             },
             aws_region: get("AWS_REGION")
                 .or(get("AWS_DEFAULT_REGION"))

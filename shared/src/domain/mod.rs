@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod deps;
 pub mod devices;
 pub mod error;
+pub mod events;
 pub(crate) mod grant;
 pub(crate) mod identifier;
 pub mod import;

@@ -11,7 +11,7 @@ pub(super) const SESSION_SK: &str = "SESSION";
 pub(super) const SIGNIN_PREFIX: &str = "SIGNIN#";
 pub(super) const SIGNUP_ATTEMPT_PREFIX: &str = "SIGNUP_ATTEMPT#";
 pub(super) const SIGNIN_ATTEMPT_PREFIX: &str = "SIGNIN_ATTEMPT#";
-const USER_SK: &str = "USER";
+pub(super) const USER_SK: &str = "USER";
 const CLAIM_SK: &str = "CLAIM";
 const LIMIT_SK: &str = "LIMIT";
 

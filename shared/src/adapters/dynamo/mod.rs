@@ -21,7 +21,8 @@
 //! one file per port (`sessions`, `users`, `attempts`, `limits`) with `grant` shared by the
 //! completions, `user_index` (a user's signins and claims across sessions), `admin` (the users
 //! index's pages and an operator's edit), `credentials` (password writes that end signins in the
-//! same transaction), `backfill` (the one-off user-index migration), and `table` (creation for
+//! same transaction), `backfill` (the one-off user-index migration), `stream` (the table's stream
+//! records read back as users and signins, for domain events), and `table` (creation for
 //! emulators).
 
 mod admin;
@@ -36,6 +37,7 @@ mod grant;
 mod keys;
 mod limits;
 mod sessions;
+pub mod stream;
 mod table;
 mod transaction;
 mod update_item;

@@ -1,9 +1,21 @@
 //! The embedded store: one mutex over plain maps. Each operation holds the lock for its whole
 //! read-check-write, which gives it the same atomicity as DynamoDB's conditional writes and
 //! transactions. Serves the dev server and fast tests.
+//!
+//! With an event log (`MemoryStore::publishing_to`, as the dev server wires it), every lock that
+//! changed a user or a signin publishes that change's domain events when it is released: the
+//! same `domain::events::events_of` the `events` function applies to the DynamoDB Stream, fed
+//! with the users and signins before and after. A write that is refused changes nothing, so it
+//! publishes nothing.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use time::OffsetDateTime;
+
+use crate::adapters::events::log::EventLog;
+use crate::domain::events::Change;
 
 use crate::domain::model::CodeAttempt;
 use crate::domain::model::*;
@@ -17,6 +29,7 @@ mod users;
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    events: Option<Arc<EventLog>>,
 }
 
 #[derive(Default)]
@@ -34,9 +47,105 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    /// A store that publishes the events of every change it commits to `events`.
+    pub fn publishing_to(events: Arc<EventLog>) -> Self {
+        Self {
+            state: Mutex::default(),
+            events: Some(events),
+        }
+    }
+
+    fn lock(&self) -> Locked<'_> {
         // Every operation checks before it writes, so a panic cannot leave a half-applied change.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        Locked {
+            state: self.state.lock().unwrap_or_else(|e| e.into_inner()),
+            events: self.events.as_deref(),
+            before: None,
+        }
+    }
+}
+
+/// The state under the lock. The first mutable access takes a snapshot of the users and signins
+/// (only with an event log); the release compares them with it and publishes what changed.
+struct Locked<'a> {
+    state: MutexGuard<'a, State>,
+    events: Option<&'a EventLog>,
+    before: Option<Snapshot>,
+}
+
+impl Deref for Locked<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        if self.events.is_some() && self.before.is_none() {
+            self.before = Some(Snapshot::of(&self.state));
+        }
+        &mut self.state
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        if let (Some(events), Some(before)) = (self.events, self.before.take()) {
+            let changes = before.changes_to(&Snapshot::of(&self.state));
+            if !changes.is_empty() {
+                events.record(&changes, OffsetDateTime::now_utc());
+            }
+        }
+    }
+}
+
+/// The users and signins at one moment, by id.
+struct Snapshot {
+    users: HashMap<String, User>,
+    signins: HashMap<String, Signin>,
+}
+
+impl Snapshot {
+    fn of(state: &State) -> Self {
+        Self {
+            users: state.users.clone(),
+            signins: state
+                .sessions
+                .values()
+                .flat_map(|s| s.signins.iter().map(|x| (x.id.clone(), x.clone())))
+                .collect(),
+        }
+    }
+
+    /// Every user, then every signin, that differs in `after`, each in id order.
+    fn changes_to(mut self, after: &Snapshot) -> Vec<Change> {
+        fn ids<T>(a: &HashMap<String, T>, b: &HashMap<String, T>) -> Vec<String> {
+            let mut ids: Vec<String> = a.keys().chain(b.keys()).cloned().collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        }
+        let mut out = Vec::new();
+        for id in ids(&self.users, &after.users) {
+            let (before, now) = (self.users.remove(&id), after.users.get(&id));
+            if before.as_ref() != now {
+                out.push(Change::User {
+                    before,
+                    after: now.cloned(),
+                });
+            }
+        }
+        for id in ids(&self.signins, &after.signins) {
+            let (before, now) = (self.signins.remove(&id), after.signins.get(&id));
+            if before.as_ref() != now {
+                out.push(Change::Signin {
+                    before,
+                    after: now.cloned(),
+                });
+            }
+        }
+        out
     }
 }
 
