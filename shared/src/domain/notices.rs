@@ -1,5 +1,5 @@
 //! Security notices by email: the password was changed or reset, the email address was changed
-//! (told to the old address). They carry no code, link or secret, and a failed send does not undo
+//! (told to the old address), a second factor changed. They carry no code, link or secret, and a failed send does not undo
 //! the change it reports: it is logged (without the address) and the request still succeeds.
 
 use super::Deps;
@@ -12,6 +12,8 @@ pub enum Notice {
     PasswordReset,
     /// Told to the old address.
     EmailChanged,
+    /// A second factor was turned on or off, or the backup codes were replaced.
+    SecondFactorChanged,
 }
 
 impl Notice {
@@ -20,6 +22,7 @@ impl Notice {
             Notice::PasswordChanged => "Your password was changed",
             Notice::PasswordReset => "Your password was reset",
             Notice::EmailChanged => "Your email address was changed",
+            Notice::SecondFactorChanged => "Your two-factor settings were changed",
         }
     }
 
@@ -29,6 +32,10 @@ impl Notice {
             Notice::EmailChanged => {
                 "The email address of your account was just changed: this address no longer \
                  signs in to it."
+            }
+            Notice::SecondFactorChanged => {
+                "The two-factor authentication of your account was just changed: a factor was \
+                 turned on or off, or the backup codes were replaced."
             }
             Notice::PasswordReset => {
                 "The password of your account was just reset with a code, and every other \

@@ -49,10 +49,16 @@ pub enum Route {
     VerifyEmail,
     ChangePhoneNumber,
     VerifyPhoneNumber,
+    StartTotp,
+    VerifyTotp,
+    DisableTotp,
+    ReplaceBackupCodes,
+    SetPhoneSecondFactor,
+    GetTwoFactor,
 }
 
 impl Route {
-    pub const ALL: [Route; 29] = [
+    pub const ALL: [Route; 35] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -82,6 +88,12 @@ impl Route {
         Route::VerifyEmail,
         Route::ChangePhoneNumber,
         Route::VerifyPhoneNumber,
+        Route::StartTotp,
+        Route::VerifyTotp,
+        Route::DisableTotp,
+        Route::ReplaceBackupCodes,
+        Route::SetPhoneSecondFactor,
+        Route::GetTwoFactor,
     ];
 
     pub fn method(self) -> Method {
@@ -92,9 +104,10 @@ impl Route {
             | Route::OauthCallback
             | Route::Jwks
             | Route::OpenidConfiguration
-            | Route::ListSessions => Method::GET,
+            | Route::ListSessions
+            | Route::GetTwoFactor => Method::GET,
             Route::PatchMe => Method::PATCH,
-            Route::DeleteMe => Method::DELETE,
+            Route::DeleteMe | Route::DisableTotp => Method::DELETE,
             Route::Signup
             | Route::Signin
             | Route::PrepareVerification
@@ -114,7 +127,11 @@ impl Route {
             | Route::ChangeEmail
             | Route::VerifyEmail
             | Route::ChangePhoneNumber
-            | Route::VerifyPhoneNumber => Method::POST,
+            | Route::VerifyPhoneNumber
+            | Route::StartTotp
+            | Route::VerifyTotp
+            | Route::ReplaceBackupCodes
+            | Route::SetPhoneSecondFactor => Method::POST,
         }
     }
 
@@ -147,6 +164,11 @@ impl Route {
             Route::ListSessions => "/me/sessions",
             Route::RevokeSession => "/me/sessions/{signin_id}/revoke",
             Route::RevokeOtherSessions => "/me/sessions/revoke-others",
+            Route::StartTotp | Route::DisableTotp => "/me/totp",
+            Route::VerifyTotp => "/me/totp/verify",
+            Route::ReplaceBackupCodes => "/me/backup-codes",
+            Route::SetPhoneSecondFactor => "/me/two-factor/phone",
+            Route::GetTwoFactor => "/me/two-factor",
         }
     }
 
@@ -399,6 +421,14 @@ async fn run(
         Route::RevokeSession => handlers::devices::revoke(deps, req, caller).await,
         Route::RevokeOtherSessions => handlers::devices::revoke_others(deps, req, caller).await,
         Route::DeleteMe => handlers::devices::delete_me(deps, req, caller).await,
+        Route::StartTotp => handlers::two_factor::start_totp(deps, req, caller).await,
+        Route::VerifyTotp => handlers::two_factor::verify_totp(deps, req, caller).await,
+        Route::DisableTotp => handlers::two_factor::disable_totp(deps, req, caller).await,
+        Route::ReplaceBackupCodes => {
+            handlers::two_factor::replace_backup_codes(deps, req, caller).await
+        }
+        Route::SetPhoneSecondFactor => handlers::two_factor::set_phone(deps, req, caller).await,
+        Route::GetTwoFactor => handlers::two_factor::get(deps, caller).await,
     }
 }
 

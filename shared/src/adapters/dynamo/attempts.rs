@@ -20,6 +20,7 @@ use super::keys::{
     SIGNINS_VERSION, attempt_key, session_key, signin_attempt_key, signin_key, signup_attempt_key,
     user_key, user_signin_key,
 };
+use super::second_factor;
 use super::transaction::{Outcome, Slot, Transaction};
 
 #[async_trait]
@@ -184,18 +185,48 @@ impl AttemptStore for DynamoStore {
     }
 
     async fn advance_signin(&self, a: &SigninAdvance) -> Result<Written, StoreError> {
-        let k = signin_attempt_key(&a.session_id, &a.proof.attempt_id);
+        let k = signin_attempt_key(&a.session_id, a.check.attempt_id());
         // `SigninAttempt::advance`, field for field.
-        let e = Expr::new("SET #steps = :steps REMOVE #code")
+        let e = Expr::new("SET #steps = :steps")
             .name("#steps", "remaining_steps")
             .name("#code", "code")
             .name("#completed", "completed")
             .value(":steps", to_value(&a.remaining_steps)?)
             .value(":false", AttributeValue::Bool(false));
-        let e = attempt_check(e, &AttemptCheck::Code(a.proof.clone()));
-        Ok(match self.update_item(k, e, false).await? {
-            Some(_) => Written::Done,
-            None => Written::Conflict,
+        let mut e = attempt_check(e, &a.check);
+        if let Some((user_id, challenge)) = &a.second_factor {
+            // `SigninAttempt::await_second_factor`, field for field.
+            e = e
+                .append(", #sfuser = :sfuser, #sf = :sf")
+                .name("#sfuser", "user_id")
+                .name("#sf", "second_factor")
+                .value(":sfuser", s(user_id))
+                .value(":sf", to_value(challenge)?);
+        }
+        let e = e.append(" REMOVE #code");
+        let AttemptCheck::SecondFactor { user_id, spend, .. } = &a.check else {
+            return Ok(match self.update_item(k, e, false).await? {
+                Some(_) => Written::Done,
+                None => Written::Conflict,
+            });
+        };
+        // A reset's second factor: spent on the user in the same transaction.
+        let (user, adds) = second_factor::spend(
+            Expr::new("SET #sfupdated = #sfupdated").name("#sfupdated", "updated_at"),
+            spend,
+        );
+        let user = user
+            .condition(&format!(
+                "attribute_exists(pk) AND #blocked = :false AND {adds}"
+            ))
+            .name("#blocked", "blocked")
+            .value(":false", AttributeValue::Bool(false));
+        let mut tx = Transaction::new();
+        tx.push(self.update(k, e));
+        tx.push(self.update(user_key(user_id), user));
+        Ok(match self.run(tx).await? {
+            Outcome::Done => Written::Done,
+            Outcome::Cancelled(_) => Written::Conflict,
         })
     }
 
@@ -266,8 +297,8 @@ impl AttemptStore for DynamoStore {
         let attempt = c.check.as_ref().map(|check| {
             tx.push(self.completion_update(session_id, AttemptKind::Signin, check, None))
         });
+        let mut condition = String::from("attribute_exists(pk) AND #blocked = :false");
         let mut user = Expr::new("SET #attempts = :zero")
-            .condition("attribute_exists(pk) AND #blocked = :false")
             .name("#attempts", "login_attempts")
             .name("#blocked", "blocked")
             .value(":zero", n(0))
@@ -292,8 +323,14 @@ impl AttemptStore for DynamoStore {
                 .value(":pw", s(hash))
                 .value(":updated", n(c.grant.signin.created_at.unix_timestamp()));
         }
+        if let Some(AttemptCheck::SecondFactor { spend, .. }) = &c.check {
+            let (spent, adds) = second_factor::spend(user, spend);
+            user = spent;
+            condition = format!("{condition} AND {adds}");
+        }
         // Every grant counts on the user, so ending all its signins cannot miss this one.
         let user = user
+            .condition(&condition)
             .append(" ADD #signins :one")
             .name("#signins", SIGNINS_VERSION)
             .value(":one", n(1));
@@ -470,5 +507,30 @@ fn attempt_check(e: Expr, check: &AttemptCheck) -> Expr {
             .condition("#completed = :false AND #steps[0] = :step")
             .value(":step", to_value(step).expect("a step serializes")),
         AttemptCheck::Sso { .. } => e.condition("#completed = :false"),
+        AttemptCheck::SecondFactor {
+            max_wrong_codes,
+            code_hash,
+            ..
+        } => {
+            let e = e
+                .name("#wrong", "wrong_codes")
+                .value(":max", n(*max_wrong_codes))
+                .value(
+                    ":sfstep_now",
+                    to_value(&Step::VerifySecondFactor).expect("a step serializes"),
+                );
+            match code_hash {
+                Some(hash) => e
+                    .condition(
+                        "#completed = :false AND #steps[0] = :sfstep_now AND #wrong < :max \
+                         AND #code.#hash = :hash",
+                    )
+                    .name("#hash", "hash")
+                    .value(":hash", s(hash)),
+                None => {
+                    e.condition("#completed = :false AND #steps[0] = :sfstep_now AND #wrong < :max")
+                }
+            }
+        }
     }
 }

@@ -28,6 +28,7 @@ mod expr;
 mod grant;
 mod keys;
 mod limits;
+mod second_factor;
 mod sessions;
 mod table;
 mod transaction;

@@ -10,4 +10,5 @@ pub mod session;
 pub mod signin;
 pub mod signup;
 pub mod token;
+pub mod two_factor;
 pub mod verification;
