@@ -9,6 +9,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use sesame::adapters::clock::ManualClock;
 use sesame::domain::ports::Clock;
+use sesame_e2e::providers::{self, OidcMock};
 use sesame_e2e::{Answer, Backend, Browser, Server};
 use time::{Duration, OffsetDateTime};
 
@@ -470,3 +471,101 @@ async fn an_email_code_sign_in_then_asks_for_the_second_factor(backend: Backend)
     assert_eq!(done.user_id(), Some(user_id.as_str()));
 }
 with_clock!(an_email_code_sign_in_then_asks_for_the_second_factor);
+
+async fn an_oauth_sign_in_then_asks_for_the_second_factor(backend: Backend) {
+    let Some(mock) = OidcMock::new() else { return };
+    if python_path().is_none() {
+        return;
+    }
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let owned = providers::settings("mock", &mock.endpoint);
+    let overrides: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let Some(server) = Server::start_with_clock(backend, &overrides, clock.clone()).await else {
+        return;
+    };
+    let (mut enrolled, email, user_id) = server.new_user("ssofactor").await;
+    let (uri, codes) = enroll(&mut enrolled, &clock).await;
+    clock.advance(Duration::seconds(30));
+    let sub = sesame::ids::new_id("sub");
+    mock.set_user(&sub, json!({"email": email, "email_verified": true}))
+        .await;
+
+    // The provider proves the email; the second factor is still asked for.
+    let mut b = server.browser();
+    let back = providers::sign_in(&mut b, &mock, &sub).await;
+    assert_eq!(back.status, 200, "{:#}", back.body);
+    assert!(
+        back.body["session"]["active_signin"].is_null(),
+        "{:#}",
+        back.body
+    );
+    let attempt = &back.body["session"]["signin_attempts"][0];
+    assert_eq!(attempt["current_step"], "verify_second_factor");
+    let attempt = attempt["id"].as_str().unwrap().to_string();
+    let done = second(&mut b, &attempt, &totp_at(&uri, clock.now()), "totp").await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+    assert_eq!(done.user_id(), Some(user_id.as_str()));
+
+    // Again: a backup code does it too.
+    let mut b = server.browser();
+    let back = providers::sign_in(&mut b, &mock, &sub).await;
+    assert!(
+        back.body["session"]["active_signin"].is_null(),
+        "{:#}",
+        back.body
+    );
+    let attempt = back.body["session"]["signin_attempts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done = second(&mut b, &attempt, &codes[0], "backup_code").await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+}
+with_clock!(an_oauth_sign_in_then_asks_for_the_second_factor);
+
+async fn a_password_reset_asks_for_the_second_factor_before_the_new_password(backend: Backend) {
+    let Some((server, clock)) = server(backend).await else {
+        return;
+    };
+    let (mut enrolled, email, user_id) = server.new_user("resetfactor").await;
+    let (_, codes) = enroll(&mut enrolled, &clock).await;
+    let mut b = server.browser();
+    let opened = b
+        .post(
+            "/auth/signin",
+            json!({"identifier": email, "strategy": "reset_password_email_code"}),
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    let attempt = opened.signin_attempt_id();
+    let code = server.code_for(&email).await;
+    let first = b.verify_signin(&attempt, &code).await;
+    assert_eq!(first.status, 200, "{:#}", first.body);
+    let view = &first.body["session"]["signin_attempts"][0];
+    assert_eq!(view["current_step"], "verify_second_factor");
+    let early = b
+        .post(
+            "/auth/reset-password",
+            json!({"signin_attempt_id": attempt, "password": "difference engine"}),
+        )
+        .await;
+    assert_ne!(
+        early.status, 200,
+        "no new password before the second factor"
+    );
+    let factor = second(&mut b, &attempt, &codes[0], "backup_code").await;
+    assert_eq!(factor.status, 200, "{:#}", factor.body);
+    assert!(factor.body["session"]["active_signin"].is_null());
+    let reset = b
+        .post(
+            "/auth/reset-password",
+            json!({"signin_attempt_id": attempt, "password": "difference engine"}),
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{:#}", reset.body);
+    assert_eq!(reset.user_id(), Some(user_id.as_str()));
+}
+with_clock!(a_password_reset_asks_for_the_second_factor_before_the_new_password);

@@ -33,8 +33,6 @@ pub struct Config {
     /// they are then its `missing_fields`, supplied through `POST /auth/complete-profile`.
     pub required_fields: Vec<String>,
     pub signup_agreements_required: bool,
-    /// `REQUIRE_SECOND_FACTOR`: a new user must enroll TOTP before sign-up completes (issue 13).
-    pub require_second_factor: bool,
     /// `TOTP_ISSUER` (default `Sesame`): the name authenticator apps show for the account.
     pub totp_issuer: String,
     /// Where an `email_link` sign-up's email points: `<url>?signupCode=<code>`. Unset: the
@@ -229,7 +227,6 @@ impl Config {
                 get("SIGNUP_AGREEMENTS_REQUIRED"),
                 "SIGNUP_AGREEMENTS_REQUIRED",
             )?,
-            require_second_factor: flag(get("REQUIRE_SECOND_FACTOR"), "REQUIRE_SECOND_FACTOR")?,
             totp_issuer: get("TOTP_ISSUER")
                 .map(str::trim)
                 .filter(|s| !s.is_empty())

@@ -220,16 +220,23 @@ async fn finish(
         }
     });
     if let Some(user_id) = by_identity? {
-        // A second factor on: the attempt waits for it (one more read, of the user).
-        if let Some(c) = store
-            .get_user(&user_id)
-            .await?
-            .as_ref()
-            .and_then(challenge::for_user)
-        {
-            return challenge::await_after_sso(deps, caller, attempt, &user_id, c).await;
-        }
-        return grant::sign_in(deps, caller, &user_id, Some(check), None, None, now).await;
+        // The grant requires the user to have no second factor on (see `finish_signin`); one
+        // that has refuses it like a blocked user, and only then is the user read: the attempt
+        // waits for the second factor.
+        return match grant::sign_in(deps, caller, &user_id, Some(check), None, None, now).await {
+            Err(AuthError::UserBlocked) => {
+                let user = store.get_user(&user_id).await?;
+                match user
+                    .as_ref()
+                    .filter(|u| !u.blocked)
+                    .and_then(challenge::for_user)
+                {
+                    Some(c) => challenge::await_after_sso(deps, caller, attempt, &user_id, c).await,
+                    None => Err(AuthError::UserBlocked),
+                }
+            }
+            other => other,
+        };
     }
     if let Some(user_id) = by_email? {
         let user = store.get_user(&user_id).await?;

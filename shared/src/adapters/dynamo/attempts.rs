@@ -323,10 +323,19 @@ impl AttemptStore for DynamoStore {
                 .value(":pw", s(hash))
                 .value(":updated", n(c.grant.signin.created_at.unix_timestamp()));
         }
-        if let Some(AttemptCheck::SecondFactor { spend, .. }) = &c.check {
-            let (spent, adds) = second_factor::spend(user, spend);
-            user = spent;
-            condition = format!("{condition} AND {adds}");
+        match &c.check {
+            Some(AttemptCheck::SecondFactor { spend, .. }) => {
+                let (spent, adds) = second_factor::spend(user, spend);
+                user = spent;
+                condition = format!("{condition} AND {adds}");
+            }
+            // An OAuth callback grants only a user without a second factor (else it waits).
+            Some(AttemptCheck::Sso { .. }) => {
+                user = user.name("#tfe", "two_factor_enabled");
+                condition =
+                    format!("{condition} AND (attribute_not_exists(#tfe) OR #tfe = :false)");
+            }
+            _ => {}
         }
         // Every grant counts on the user, so ending all its signins cannot miss this one.
         let user = user

@@ -251,7 +251,9 @@ impl AttemptStore for MemoryStore {
         if state.users.get(&c.user_id).is_none_or(|u| u.blocked) {
             return Ok(Completion::UserBlocked);
         }
-        if !state.second_factor_spendable(c.check.as_ref()) {
+        if !state.second_factor_spendable(c.check.as_ref())
+            || !state.sso_grant_allowed(&c.user_id, c.check.as_ref())
+        {
             return Ok(Completion::UserBlocked);
         }
         let check_holds = c

@@ -168,6 +168,17 @@ impl State {
         }
     }
 
+    /// An OAuth callback grants only a user without a second factor (else it waits for it).
+    fn sso_grant_allowed(&self, user_id: &str, check: Option<&AttemptCheck>) -> bool {
+        match check {
+            Some(AttemptCheck::Sso { .. }) => self
+                .users
+                .get(user_id)
+                .is_some_and(|u| !u.two_factor_enabled),
+            _ => true,
+        }
+    }
+
     /// Spends the second factor a check names (`User::spend_second_factor`).
     fn spend_second_factor(&mut self, check: &AttemptCheck) {
         if let AttemptCheck::SecondFactor { user_id, spend, .. } = check

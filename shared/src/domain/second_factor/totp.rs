@@ -57,6 +57,11 @@ pub fn step_at(unix_seconds: i64) -> u64 {
     u64::try_from(unix_seconds).unwrap_or(0) / STEP_SECONDS
 }
 
+/// The code of `secret` at `unix_seconds` (what the authenticator app shows then).
+pub fn code_at(secret: &[u8], unix_seconds: i64) -> String {
+    totp(secret, "", "").generate(step_at(unix_seconds) * STEP_SECONDS)
+}
+
 /// The step (current, previous or next) whose code `submitted` is, compared in constant time.
 pub fn matching_step(secret: &[u8], submitted: &str, unix_seconds: i64) -> Option<u64> {
     let submitted = submitted.trim();
