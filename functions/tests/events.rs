@@ -77,6 +77,12 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
         (Some(Route::AdminPatchUser), 404, "USER_NOT_FOUND"),
         (Some(Route::AdminDeleteUser), 404, "USER_NOT_FOUND"),
         (Some(Route::AdminSignOutUser), 404, "USER_NOT_FOUND"),
+        (Some(Route::StartTotp), 401, "UNAUTHENTICATED"),
+        (Some(Route::VerifyTotp), 401, "UNAUTHENTICATED"),
+        (Some(Route::DisableTotp), 401, "UNAUTHENTICATED"),
+        (Some(Route::ReplaceBackupCodes), 401, "UNAUTHENTICATED"),
+        (Some(Route::SetPhoneSecondFactor), 401, "UNAUTHENTICATED"),
+        (Some(Route::GetTwoFactor), 401, "UNAUTHENTICATED"),
         (None, 404, "NOT_FOUND"),
     ];
     // The two public documents answer their own JSON: see the test below.

@@ -56,6 +56,7 @@ async fn stored_user(h: &support::Harness, email: &str, blocked: bool) -> User {
         login_attempts: 0,
         signup_agreements_accepted_at: None,
         identities: vec![],
+        second_factor: Default::default(),
         created_at: now,
         updated_at: now,
     };

@@ -535,3 +535,64 @@ async fn admin_requests_stay_within_their_dynamodb_round_trip_budget() {
     assert_eq!(b.send(req).await.status, 200);
     report(&log, "GET /admin/users/{user_id}", 1);
 }
+
+/// Issue 13's budget: the second-factor step of a sign-in at most 2 sequential round trips (the
+/// session, then one transaction spending the factor and granting the signin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn second_factor_verification_stays_within_its_budget() {
+    use sesame::domain::factors::SecondFactorWrite;
+    use sesame::domain::ports::Clock;
+    use sesame::domain::second_factor::{backup, sealing, totp};
+
+    let Some(moto) = Moto::new(true).await else {
+        return;
+    };
+    let log = CallLog::new();
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let mut app = sesame::wiring::aws(moto.config(&[]), None)
+        .await
+        .expect("wired");
+    app.store = Arc::new(moto.store(Some(log.clone())).await);
+    app.clock = clock.clone();
+    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
+    let (_, email, user_id) = server.new_user("factorbudget").await;
+
+    // TOTP and one backup code on, written as enrollment writes them.
+    let key = server.app.config.code_hash_key.bytes().unwrap().to_vec();
+    let secret = totp::new_secret();
+    let code = backup::generate().remove(0);
+    let user = server.app.store.get_user(&user_id).await.unwrap().unwrap();
+    let mut w = SecondFactorWrite::on(&user_id, &user.second_factor, clock.now());
+    w.totp_secret = Some(Some(sealing::seal(&key, &user_id, &secret)));
+    w.backup_code_hashes = Some(vec![backup::hash(
+        &key,
+        &user_id,
+        &backup::normalize(&code).unwrap(),
+    )]);
+    w.two_factor_enabled = true;
+    server.app.store.write_second_factor(&w).await.unwrap();
+
+    for (strategy, submitted) in [
+        ("totp", totp::code_at(&secret, clock.now().unix_timestamp())),
+        ("backup_code", code),
+    ] {
+        let mut browser = server.browser();
+        log.take();
+        let opened = browser.sign_in(&email, "analytical engine").await;
+        assert_eq!(opened.status, 200, "{:#}", opened.body);
+        report(&log, "POST /auth/signin (password, second factor on)", 4);
+        let attempt = opened.signin_attempt_id();
+        let done = browser
+            .post(
+                "/auth/attempt-verification",
+                json!({"signin_attempt_id": attempt, "code": submitted, "strategy": strategy}),
+            )
+            .await;
+        assert_eq!(done.status, 200, "{:#}", done.body);
+        report(
+            &log,
+            &format!("POST /auth/attempt-verification (second factor: {strategy})"),
+            2,
+        );
+    }
+}

@@ -105,6 +105,9 @@ mod admin;
 #[path = "store_conformance/credentials.rs"]
 mod credentials;
 
+#[path = "store_conformance/second_factor.rs"]
+mod second_factor;
+
 fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
 }
@@ -254,6 +257,7 @@ fn completion(s: &Session, a: &SignupAttempt, code_hash: &str) -> SignupCompleti
         login_attempts: 0,
         signup_agreements_accepted_at: None,
         identities: vec![],
+        second_factor: Default::default(),
         created_at: NOW,
         updated_at: NOW,
     };
@@ -793,6 +797,7 @@ fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
         reset: None,
         reverifies: None,
         changes_contact: None,
+        second_factor: None,
         codes: CodeState {
             code: Some(code("hash-s")),
             sends: 1,
@@ -2196,15 +2201,16 @@ async fn a_reset_advances_on_its_code_then_sets_the_password_once(store: Arc<dyn
     advanced.advance();
     let stale = SigninAdvance {
         session_id: s.id.clone(),
-        proof: proof(&reset.id, "hash-other"),
+        check: AttemptCheck::Code(proof(&reset.id, "hash-other")),
         remaining_steps: advanced.remaining_steps.clone(),
+        second_factor: None,
     };
     assert_eq!(
         store.advance_signin(&stale).await.unwrap(),
         Written::Conflict
     );
     let step = SigninAdvance {
-        proof: proof(&reset.id, "hash-s"),
+        check: AttemptCheck::Code(proof(&reset.id, "hash-s")),
         ..stale
     };
     assert_eq!(store.advance_signin(&step).await.unwrap(), Written::Done);

@@ -33,6 +33,8 @@ pub struct Config {
     /// they are then its `missing_fields`, supplied through `POST /auth/complete-profile`.
     pub required_fields: Vec<String>,
     pub signup_agreements_required: bool,
+    /// `TOTP_ISSUER` (default `Sesame`): the name authenticator apps show for the account.
+    pub totp_issuer: String,
     /// Where an `email_link` sign-up's email points: `<url>?signupCode=<code>`. Unset: the
     /// strategy is refused.
     pub signup_link_url: Option<String>,
@@ -239,6 +241,11 @@ impl Config {
                 get("SIGNUP_AGREEMENTS_REQUIRED"),
                 "SIGNUP_AGREEMENTS_REQUIRED",
             )?,
+            totp_issuer: get("TOTP_ISSUER")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .unwrap_or("Sesame")
+                .to_string(),
             signup_link_url,
             signup_link_ttl: Duration::hours(i64::from(signup_link_hours)),
             // Dev server only: in Lambda the admin route is authorized by IAM, never by a key.

@@ -49,6 +49,12 @@ pub enum ErrorCode {
     ReverificationRequired,
     /// The admin API: no user has this id.
     UserNotFound,
+    /// `POST /me/totp` or its verification while TOTP is already on: turn it off first.
+    TotpAlreadyEnabled,
+    /// Turning off or replacing backup codes of a second factor that is not on.
+    SecondFactorNotEnabled,
+    /// The user's second-factor settings changed while this request ran: read them and retry.
+    SecondFactorChanged,
 }
 
 /// One problem with one field of the request.
@@ -140,6 +146,12 @@ pub enum AuthError {
     /// The active signin last proved a factor longer than `REVERIFY_MINUTES` ago.
     #[error("reverification required")]
     ReverificationRequired,
+    #[error("TOTP already enabled")]
+    TotpAlreadyEnabled,
+    #[error("no second factor enabled")]
+    SecondFactorNotEnabled,
+    #[error("second factor changed concurrently")]
+    SecondFactorChanged,
     #[error("delivery failed: {0}")]
     DeliveryFailed(String),
     /// The provider refused or its ID token failed a check; the text says which, never the token.

@@ -241,6 +241,7 @@ pub(crate) async fn finish_signup(
         login_attempts: 0,
         signup_agreements_accepted_at: attempt.signup_agreements_accepted_at,
         identities: Vec::new(),
+        second_factor: Default::default(),
         created_at: now,
         updated_at: now,
     };

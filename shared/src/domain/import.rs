@@ -252,6 +252,7 @@ fn validate(input: ImportInput) -> Result<(User, Password), AuthError> {
         login_attempts,
         signup_agreements_accepted_at: None,
         identities,
+        second_factor: Default::default(),
         created_at: epoch,
         updated_at: epoch,
     };

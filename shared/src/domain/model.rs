@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+pub use super::factors::{SecondFactorChallenge, SecondFactors};
+
 pub type Timestamp = OffsetDateTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +26,9 @@ pub enum Step {
     CompleteProfile,
     /// A password reset's last step: the code proved the contact, a new password is due.
     ResetPassword,
+    /// The first factor is proven and the user has a second factor on: a TOTP, backup or SMS
+    /// code (`SigninAttempt::second_factor`) finishes the sign-in.
+    VerifySecondFactor,
 }
 
 impl Step {
@@ -32,7 +37,10 @@ impl Step {
         match self {
             Step::VerifyEmailOtp | Step::VerifyEmailLink => Some(Channel::Email),
             Step::VerifyPhoneOtp => Some(Channel::Sms),
-            Step::VerifyPassword | Step::CompleteProfile | Step::ResetPassword => None,
+            Step::VerifyPassword
+            | Step::CompleteProfile
+            | Step::ResetPassword
+            | Step::VerifySecondFactor => None,
         }
     }
 }
@@ -243,6 +251,9 @@ pub struct SigninAttempt {
     /// it. The code goes to the new contact (`destination`); the right code moves the claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes_contact: Option<String>,
+    /// A user with a second factor on: the step `verify_second_factor` follows the first factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<SecondFactorChallenge>,
     #[serde(flatten)]
     pub codes: CodeState,
     pub completed: bool,
@@ -471,6 +482,9 @@ pub struct User {
     /// Accounts elsewhere an import brought along (seed 003), each also an `IDENTITY#` claim.
     #[serde(default)]
     pub identities: Vec<ImportedIdentity>,
+    /// TOTP, backup codes and the SMS second factor (`domain::factors`), flat on the item.
+    #[serde(flatten, default)]
+    pub second_factor: SecondFactors,
     #[serde(with = "time::serde::timestamp")]
     pub created_at: Timestamp,
     #[serde(with = "time::serde::timestamp")]

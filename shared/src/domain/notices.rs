@@ -1,5 +1,5 @@
 //! Security notices by email: the password was changed or reset, the email address was changed
-//! (told to the old address). They carry no code, link or secret, and a failed send does not undo
+//! (told to the old address), a second factor changed. They carry no code, link or secret, and a failed send does not undo
 //! the change it reports: it is logged (without the address) and the request still succeeds.
 
 use super::Deps;
@@ -14,6 +14,8 @@ pub enum Notice {
     EmailChanged,
     /// The account's guessing budget is full: password and code sign-in wait for a day.
     SignInPaused,
+    /// A second factor was turned on or off, or the backup codes were replaced.
+    SecondFactorChanged,
 }
 
 impl Notice {
@@ -23,6 +25,7 @@ impl Notice {
             Notice::PasswordReset => "Your password was reset",
             Notice::EmailChanged => "Your email address was changed",
             Notice::SignInPaused => "Sign-in to your account is paused",
+            Notice::SecondFactorChanged => "Your two-factor settings were changed",
         }
     }
 
@@ -32,6 +35,10 @@ impl Notice {
             Notice::EmailChanged => {
                 "The email address of your account was just changed: this address no longer \
                  signs in to it."
+            }
+            Notice::SecondFactorChanged => {
+                "The two-factor authentication of your account was just changed: a factor was \
+                 turned on or off, or the backup codes were replaced."
             }
             Notice::PasswordReset => {
                 "The password of your account was just reset with a code, and every other \

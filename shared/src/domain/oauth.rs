@@ -21,6 +21,7 @@ use super::model::{
     AttemptKind, Channel, Claim, CodeState, Identity, PendingCode, SigninAttempt, SigninMethod,
     SignupAttempt, SignupMethod, SsoRequest, Step, Timestamp,
 };
+use super::second_factor::challenge;
 use super::{session, validation};
 use crate::domain::Deps;
 use crate::domain::ports::identity::{OidcError, ProviderClaims};
@@ -104,6 +105,7 @@ pub async fn init(deps: &Deps, caller: &mut Caller, input: InitInput) -> Result<
         reset: None,
         reverifies: None,
         changes_contact: None,
+        second_factor: None,
         codes: CodeState::default(),
         completed: false,
         created_at: now,
@@ -218,13 +220,34 @@ async fn finish(
         }
     });
     if let Some(user_id) = by_identity? {
-        return grant::sign_in(deps, caller, &user_id, Some(check), None, None, now).await;
+        // The grant requires the user to have no second factor on (see `finish_signin`); one
+        // that has refuses it like a blocked user, and only then is the user read: the attempt
+        // waits for the second factor.
+        return match grant::sign_in(deps, caller, &user_id, Some(check), None, None, now).await {
+            Err(AuthError::UserBlocked) => {
+                let user = store.get_user(&user_id).await?;
+                match user
+                    .as_ref()
+                    .filter(|u| !u.blocked)
+                    .and_then(challenge::for_user)
+                {
+                    Some(c) => challenge::await_after_sso(deps, caller, attempt, &user_id, c).await,
+                    None => Err(AuthError::UserBlocked),
+                }
+            }
+            other => other,
+        };
     }
     if let Some(user_id) = by_email? {
-        let verified = store
-            .get_user(&user_id)
-            .await?
-            .is_some_and(|u| u.email_verified);
+        let user = store.get_user(&user_id).await?;
+        let verified = user.as_ref().is_some_and(|u| u.email_verified);
+        if let Some(c) = user
+            .as_ref()
+            .filter(|_| verified)
+            .and_then(challenge::for_user)
+        {
+            return challenge::await_after_sso(deps, caller, attempt, &user_id, c).await;
+        }
         if verified {
             let link = Some(identity_claim);
             return grant::sign_in(deps, caller, &user_id, Some(check), None, link, now).await;

@@ -19,6 +19,7 @@ use super::model::{
     Timestamp, User,
 };
 use super::password;
+use super::second_factor::challenge;
 use super::sms;
 use crate::domain::Deps;
 use crate::domain::ports::store::{AttemptKey, AttemptKind};
@@ -148,7 +149,11 @@ async fn with_password(
         let (a, b) = tokio::join!(failures.release(store, now), budget.release(deps, now));
         a.and(b)
     };
-    let granting = !user.blocked && (user.email.is_none() || user.email_verified);
+    // No grant here (a blocked user, an email that needs its code, a second factor to come):
+    // an imported hash's rewrite is stored on its own.
+    let granting = !user.blocked
+        && (user.email.is_none() || user.email_verified)
+        && challenge::for_user(&user).is_none();
     if !granting && let Some(new) = &rehash {
         store_rewrite(deps, &user.id, &verified_hash, new).await;
     }
@@ -170,6 +175,15 @@ async fn with_password(
             changes_contact: None,
         };
         return open_code_attempt(deps, caller, request, Some(&user), now).await;
+    }
+    // A second factor on: the attempt waits at `verify_second_factor`; nothing is granted yet.
+    if let Some(challenge) = challenge::for_user(&user) {
+        let (released, opened) = tokio::join!(
+            release,
+            challenge::open_after_password(deps, caller, &user, typed, challenge, now)
+        );
+        released?;
+        return opened;
     }
     // Granted only while the hash is still the one just verified (a reset or password change
     // committed meanwhile wins), with the rewrite of an imported hash in the same transaction.
@@ -326,9 +340,18 @@ pub(crate) async fn open_code_attempt(
         Channel::Email => Step::VerifyEmailOtp,
         Channel::Sms => Step::VerifyPhoneOtp,
     };
-    // A reset waits for the new password once the code is right; an unknown identifier's attempt
-    // lists the same steps (its code is never right).
+    // A user with a second factor meets `verify_second_factor` once the code is right (shown
+    // only when it is the current step, so the attempt tells nobody whether the account has one);
+    // a reverification or a contact change proves a factor of a signed-in user instead. A reset
+    // waits for the new password once the code is right; an unknown identifier's attempt lists
+    // the same steps (its code is never right).
+    let challenge = user
+        .filter(|_| to.is_some() && reverifies.is_none() && changes_contact.is_none())
+        .and_then(challenge::for_user);
     let mut steps = vec![step];
+    if challenge.is_some() {
+        steps.push(Step::VerifySecondFactor);
+    }
     if method.is_reset() {
         steps.push(Step::ResetPassword);
     }
@@ -347,6 +370,7 @@ pub(crate) async fn open_code_attempt(
             .map(ResetContext::of),
         reverifies,
         changes_contact,
+        second_factor: challenge,
         codes: CodeState {
             code: Some(PendingCode {
                 channel,

@@ -4,10 +4,11 @@
 //! DynamoDB adapter builds its conditional writes from the same store payloads, and the store
 //! conformance suite checks that what each adapter stored equals what these functions produce.
 
+use super::factors::{SecondFactorUse, SecondFactorWrite};
 use super::limits::{ATTEMPTS_PER_SESSION, SIGNINS_PER_SESSION};
 use super::model::{
-    AttemptKind, AttemptRef, Channel, CodeState, Session, SessionState, Signin, SigninAttempt,
-    SignupAttempt, Timestamp, User,
+    AttemptKind, AttemptRef, Channel, CodeState, SecondFactorChallenge, Session, SessionState,
+    Signin, SigninAttempt, SignupAttempt, Step, Timestamp, User,
 };
 use super::ports::store::{
     Admission, CodeSend, Grant, GrantSession, NewAttempt, SessionRotation, SessionWrite,
@@ -28,6 +29,59 @@ impl User {
             }
         }
         self.updated_at = at;
+    }
+
+    /// An enrollment change (see `SecondFactorWrite`): the named fields, the version bumped,
+    /// `two_factor_enabled` as the write says. The store applies it only at `expected_version`.
+    pub fn apply_second_factor(&mut self, w: &SecondFactorWrite) {
+        let f = &mut self.second_factor;
+        if let Some(v) = &w.totp_secret {
+            f.totp_secret = v.clone();
+        }
+        if let Some(v) = &w.totp_pending_secret {
+            f.totp_pending_secret = v.clone();
+        }
+        if let Some(v) = w.totp_last_step {
+            f.totp_last_step = v;
+        }
+        if let Some(hashes) = &w.backup_code_hashes {
+            f.backup_code_hashes = hashes.iter().map(|h| (h.clone(), true)).collect();
+        }
+        if let Some(v) = w.phone_second_factor {
+            f.phone_second_factor = v;
+        }
+        f.second_factor_version = w.expected_version + 1;
+        self.two_factor_enabled = w.two_factor_enabled;
+        self.updated_at = w.at;
+    }
+
+    /// Whether a sign-in may spend this second factor now (what the store's condition checks).
+    pub fn can_spend_second_factor(&self, u: &SecondFactorUse) -> bool {
+        let f = &self.second_factor;
+        match u {
+            SecondFactorUse::Totp {
+                sealed_secret,
+                step,
+            } => {
+                f.totp_secret.as_ref() == Some(sealed_secret)
+                    && f.totp_last_step.is_none_or(|last| last < *step)
+            }
+            SecondFactorUse::BackupCode { hash } => f.backup_code_hashes.contains_key(hash),
+            SecondFactorUse::Phone => f.phone_second_factor,
+        }
+    }
+
+    /// A sign-in spent its second factor: a TOTP step is the last accepted one, a backup code
+    /// is gone.
+    pub fn spend_second_factor(&mut self, u: &SecondFactorUse) {
+        let f = &mut self.second_factor;
+        match u {
+            SecondFactorUse::Totp { step, .. } => f.totp_last_step = Some(*step),
+            SecondFactorUse::BackupCode { hash } => {
+                f.backup_code_hashes.remove(hash);
+            }
+            SecondFactorUse::Phone => {}
+        }
     }
 }
 
@@ -79,6 +133,15 @@ impl SigninAttempt {
     pub fn complete(&mut self) {
         self.completed = true;
         self.remaining_steps.clear();
+        self.codes.code = None;
+    }
+
+    /// An `sso` callback of a user with a second factor: the attempt waits at
+    /// `verify_second_factor` for that user instead of granting.
+    pub fn await_second_factor(&mut self, user_id: &str, challenge: &SecondFactorChallenge) {
+        self.remaining_steps = vec![Step::VerifySecondFactor];
+        self.user_id = Some(user_id.to_string());
+        self.second_factor = Some(challenge.clone());
         self.codes.code = None;
     }
 

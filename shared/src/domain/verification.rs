@@ -7,6 +7,7 @@ use super::codes::{self, CODE_TTL};
 use super::contact_move;
 use super::delivery;
 use super::error::AuthError;
+use super::factors::SecondFactorStrategy;
 use super::grant;
 use super::identifier;
 use super::limits::{
@@ -19,6 +20,7 @@ use super::model::{
     Timestamp, User,
 };
 use super::reverify;
+use super::second_factor::challenge;
 use super::sms;
 use crate::domain::Deps;
 use crate::domain::ports::store::{
@@ -96,9 +98,24 @@ pub async fn prepare(
     let found = find(caller, target)?;
     let attempt = found.attempt();
     ensure_open(attempt, now)?;
+    // At `verify_second_factor` the SMS factor's code goes to the verified phone it was read with.
+    let second_factor_phone = match &found {
+        Found::Signin(a) if a.current_step() == Some(Step::VerifySecondFactor) => {
+            let phone = a.second_factor.as_ref().and_then(|c| c.phone.clone());
+            if phone.is_none() || channel != Some(Channel::Sms) {
+                return Err(AuthError::invalid(
+                    "strategy",
+                    "phone_otp is the only strategy sent a code here, and only when it is one of the attempt's second_factor_strategies",
+                ));
+            }
+            phone
+        }
+        _ => None,
+    };
     let step_channel = attempt
         .current_step()
         .and_then(|s| s.channel())
+        .or(second_factor_phone.as_ref().map(|_| Channel::Sms))
         .ok_or_else(|| AuthError::invalid("strategy", "the current step takes no code"))?;
     if channel.is_some_and(|c| c != step_channel) {
         return Err(AuthError::invalid(
@@ -120,7 +137,8 @@ pub async fn prepare(
     }
     // A sign-in attempt for an unknown identifier has nowhere to send; it answers alike, and its
     // resends are capped per identifier like a known one's.
-    let mut to = attempt.destination(step_channel).map(str::to_string);
+    let mut to =
+        second_factor_phone.or_else(|| attempt.destination(step_channel).map(str::to_string));
     let max = deps.config.limits.sends_per_destination_per_hour;
     let cap = match &found {
         Found::Signin(a) => {
@@ -223,6 +241,31 @@ pub async fn attempt(
     target: &Target,
     submitted: &str,
 ) -> Result<(), AuthError> {
+    attempt_with(deps, caller, target, submitted, None).await
+}
+
+/// `attempt` with the body's `strategy`, which the step `verify_second_factor` needs (and no
+/// other step takes).
+pub async fn attempt_with(
+    deps: &Deps,
+    caller: &mut Caller,
+    target: &Target,
+    submitted: &str,
+    strategy: Option<SecondFactorStrategy>,
+) -> Result<(), AuthError> {
+    if let Found::Signin(a) = find(caller, target)?
+        && a.current_step() == Some(Step::VerifySecondFactor)
+    {
+        let now = deps.clock.now();
+        ensure_open(a.as_ref(), now)?;
+        return challenge::verify(deps, caller, &a, strategy, submitted, now).await;
+    }
+    if strategy.is_some() {
+        return Err(AuthError::invalid(
+            "strategy",
+            "only the step verify_second_factor takes a strategy",
+        ));
+    }
     check(deps, caller, target, submitted).await.map(|_| ())
 }
 
@@ -418,8 +461,9 @@ async fn advance_signin(
     advanced.advance();
     let advance = SigninAdvance {
         session_id: advanced.session_id.clone(),
-        proof,
+        check: AttemptCheck::Code(proof),
         remaining_steps: advanced.remaining_steps.clone(),
+        second_factor: None,
     };
     if deps.store.advance_signin(&advance).await? == Written::Conflict {
         return Err(AuthError::AttemptCompleted);

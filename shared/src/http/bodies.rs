@@ -2,6 +2,9 @@
 //! inputs. `deny_unknown_fields` is the rule that refuses privileged or misspelt fields with
 //! `400 BAD_REQUEST_BODY`; the domain then checks values and reports every problem at once.
 
+mod second_factor;
+pub use second_factor::{PhoneFactorBody, TotpCodeBody};
+
 use serde::de::{Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -11,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::domain::admin::AdminUpdate;
 use crate::domain::change_password::PasswordChange;
 use crate::domain::complete_profile::ProfileInput;
+use crate::domain::factors::SecondFactorStrategy;
 use crate::domain::import::{IdentityInput, ImportInput};
 use crate::domain::me::MeUpdate;
 use crate::domain::model::{Channel, SigninMethod, SignupMethod};
@@ -20,6 +24,7 @@ use crate::domain::reset::ResetInput;
 use crate::domain::signin::SigninInput;
 use crate::domain::signup::SignupInput;
 use crate::domain::validation::Profile;
+use crate::http::openapi::schemas::SecondFactorStrategySchema;
 use crate::http::openapi::schemas::{
     HashFnSchema, ProfileSchema, SigninMethodSchema, SignupMethodSchema,
 };
@@ -166,6 +171,9 @@ pub struct AttemptBody {
     pub signin_attempt_id: Option<String>,
     pub signup_attempt_id: Option<String>,
     pub code: Option<String>,
+    /// Only at the step `verify_second_factor`: which of `second_factor_strategies` the code is.
+    #[schema(value_type = Option<SecondFactorStrategySchema>)]
+    pub strategy: Option<SecondFactorStrategy>,
 }
 
 /// `POST /auth/complete-profile` (seed 000).

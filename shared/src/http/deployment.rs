@@ -14,6 +14,8 @@ impl Route {
     /// The routes that create or check one-time codes (or signup links): only their functions
     /// get the code key's secret (`CODE_HASH_KEY_SECRET_ARN`) and the permission to read it, and
     /// their cold start fails without it. An OAuth callback sends a code to an unverified email.
+    /// The TOTP secrets are sealed under a key derived from it, and backup codes hashed with it
+    /// (issue 13): enrollment and sign-in's second step need it too.
     pub fn handles_codes(self) -> bool {
         matches!(
             self,
@@ -29,6 +31,9 @@ impl Route {
                 | Route::VerifyEmail
                 | Route::ChangePhoneNumber
                 | Route::VerifyPhoneNumber
+                | Route::StartTotp
+                | Route::VerifyTotp
+                | Route::ReplaceBackupCodes
         )
     }
 
@@ -98,6 +103,12 @@ impl Route {
             Route::AdminPatchUser => "admin-patch-user",
             Route::AdminDeleteUser => "admin-delete-user",
             Route::AdminSignOutUser => "admin-sign-out-user",
+            Route::StartTotp => "start-totp",
+            Route::VerifyTotp => "verify-totp",
+            Route::DisableTotp => "disable-totp",
+            Route::ReplaceBackupCodes => "replace-backup-codes",
+            Route::SetPhoneSecondFactor => "set-phone-second-factor",
+            Route::GetTwoFactor => "get-two-factor",
         }
     }
 }

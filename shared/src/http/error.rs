@@ -173,6 +173,21 @@ fn describe_domain(e: &AuthError, correlation_id: &str) -> Described {
             ErrorCode::ReverificationRequired,
             "confirm it is you first: POST /auth/reverify, then retry",
         ),
+        AuthError::TotpAlreadyEnabled => Described::one(
+            S::CONFLICT,
+            ErrorCode::TotpAlreadyEnabled,
+            "TOTP is already on: DELETE /me/totp first to enroll a new authenticator",
+        ),
+        AuthError::SecondFactorNotEnabled => Described::one(
+            S::CONFLICT,
+            ErrorCode::SecondFactorNotEnabled,
+            "no second factor is on",
+        ),
+        AuthError::SecondFactorChanged => Described::one(
+            S::CONFLICT,
+            ErrorCode::SecondFactorChanged,
+            "the two-factor settings changed meanwhile; read them again and retry",
+        ),
         AuthError::UserBlocked => Described::one(
             S::FORBIDDEN,
             ErrorCode::UserBlocked,

@@ -54,10 +54,16 @@ pub enum Route {
     AdminPatchUser,
     AdminDeleteUser,
     AdminSignOutUser,
+    StartTotp,
+    VerifyTotp,
+    DisableTotp,
+    ReplaceBackupCodes,
+    SetPhoneSecondFactor,
+    GetTwoFactor,
 }
 
 impl Route {
-    pub const ALL: [Route; 34] = [
+    pub const ALL: [Route; 40] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -92,6 +98,12 @@ impl Route {
         Route::AdminPatchUser,
         Route::AdminDeleteUser,
         Route::AdminSignOutUser,
+        Route::StartTotp,
+        Route::VerifyTotp,
+        Route::DisableTotp,
+        Route::ReplaceBackupCodes,
+        Route::SetPhoneSecondFactor,
+        Route::GetTwoFactor,
     ];
 
     pub fn method(self) -> Method {
@@ -104,9 +116,10 @@ impl Route {
             | Route::OpenidConfiguration
             | Route::ListSessions
             | Route::AdminListUsers
-            | Route::AdminGetUser => Method::GET,
+            | Route::AdminGetUser
+            | Route::GetTwoFactor => Method::GET,
             Route::PatchMe | Route::AdminPatchUser => Method::PATCH,
-            Route::DeleteMe | Route::AdminDeleteUser => Method::DELETE,
+            Route::DeleteMe | Route::AdminDeleteUser | Route::DisableTotp => Method::DELETE,
             Route::Signup
             | Route::Signin
             | Route::PrepareVerification
@@ -127,7 +140,11 @@ impl Route {
             | Route::VerifyEmail
             | Route::ChangePhoneNumber
             | Route::VerifyPhoneNumber
-            | Route::AdminSignOutUser => Method::POST,
+            | Route::AdminSignOutUser
+            | Route::StartTotp
+            | Route::VerifyTotp
+            | Route::ReplaceBackupCodes
+            | Route::SetPhoneSecondFactor => Method::POST,
         }
     }
 
@@ -164,6 +181,11 @@ impl Route {
             Route::ListSessions => "/me/sessions",
             Route::RevokeSession => "/me/sessions/{signin_id}/revoke",
             Route::RevokeOtherSessions => "/me/sessions/revoke-others",
+            Route::StartTotp | Route::DisableTotp => "/me/totp",
+            Route::VerifyTotp => "/me/totp/verify",
+            Route::ReplaceBackupCodes => "/me/backup-codes",
+            Route::SetPhoneSecondFactor => "/me/two-factor/phone",
+            Route::GetTwoFactor => "/me/two-factor",
         }
     }
 
@@ -429,6 +451,14 @@ async fn run(
         Route::AdminPatchUser => handlers::admin_users::patch(deps, req, route).await,
         Route::AdminDeleteUser => handlers::admin_users::delete(deps, req, route).await,
         Route::AdminSignOutUser => handlers::admin_users::sign_out(deps, req, route).await,
+        Route::StartTotp => handlers::two_factor::start_totp(deps, req, caller).await,
+        Route::VerifyTotp => handlers::two_factor::verify_totp(deps, req, caller).await,
+        Route::DisableTotp => handlers::two_factor::disable_totp(deps, req, caller).await,
+        Route::ReplaceBackupCodes => {
+            handlers::two_factor::replace_backup_codes(deps, req, caller).await
+        }
+        Route::SetPhoneSecondFactor => handlers::two_factor::set_phone(deps, req, caller).await,
+        Route::GetTwoFactor => handlers::two_factor::get(deps, caller).await,
     }
 }
 

@@ -5,13 +5,17 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::openapi::schemas::{SigninMethodSchema, SignupMethodSchema, StepSchema};
+use super::openapi::schemas::{
+    SecondFactorStrategySchema, SigninMethodSchema, SignupMethodSchema, StepSchema,
+};
 
 use crate::domain::devices::Device;
+use crate::domain::factors::SecondFactorStrategy;
 use crate::domain::model::{
     CodeAttempt, SessionState, Signin, SigninAttempt, SigninMethod, SignupAttempt, SignupMethod,
     Step, Timestamp, User,
 };
+use crate::domain::second_factor::TwoFactorStatus;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
@@ -50,6 +54,9 @@ pub struct SigninAttemptView {
     pub current_step: Option<Step>,
     #[schema(value_type = Vec<StepSchema>)]
     pub remaining_steps: Vec<Step>,
+    /// At `verify_second_factor`: how it may be proven (`strategy` of attempt-verification).
+    #[schema(value_type = Vec<SecondFactorStrategySchema>)]
+    pub second_factor_strategies: Vec<SecondFactorStrategy>,
     pub completed: bool,
     pub requires_completion: bool,
     pub missing_fields: Vec<String>,
@@ -144,6 +151,42 @@ pub struct AdminUsersView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignedOutView {
     pub signins_ended: usize,
+}
+
+/// `POST /me/totp`: what an authenticator app needs, shown once. `secret` is base32.
+#[derive(Serialize, ToSchema)]
+pub struct TotpEnrollmentView {
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The `otpauth_uri` as a QR code, an SVG document.
+    pub qr_svg: String,
+}
+
+/// `POST /me/totp/verify`, `POST /me/backup-codes`: ten backup codes, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct BackupCodesView {
+    pub backup_codes: Vec<String>,
+}
+
+/// `GET /me/two-factor`, `DELETE /me/totp`, `POST /me/two-factor/phone`: what is on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TwoFactorView {
+    pub two_factor_enabled: bool,
+    pub totp_enabled: bool,
+    pub phone_enabled: bool,
+    pub backup_codes_left: usize,
+    #[schema(value_type = Vec<SecondFactorStrategySchema>)]
+    pub strategies: Vec<SecondFactorStrategy>,
+}
+
+pub fn two_factor(s: &TwoFactorStatus) -> TwoFactorView {
+    TwoFactorView {
+        two_factor_enabled: s.two_factor_enabled,
+        totp_enabled: s.totp_enabled,
+        phone_enabled: s.phone_enabled,
+        backup_codes_left: s.backup_codes_left,
+        strategies: s.strategies.clone(),
+    }
 }
 
 /// `POST /session/token`: a short-lived JWT for the active (or named) signin.
@@ -258,12 +301,26 @@ pub fn signup_attempt(a: &SignupAttempt) -> SignupAttemptView {
 }
 
 pub fn signin_attempt(a: &SigninAttempt) -> SigninAttemptView {
+    // `verify_second_factor` shows only once it is the current step: before the first factor is
+    // proven, the attempt does not tell whether the account has a second factor.
+    let at_second_factor = a.current_step() == Some(Step::VerifySecondFactor);
     SigninAttemptView {
         id: a.id.clone(),
         method: a.method,
         identifier: mask(&a.identifier),
         current_step: a.current_step(),
-        remaining_steps: a.remaining_steps.clone(),
+        remaining_steps: a
+            .remaining_steps
+            .iter()
+            .copied()
+            .filter(|s| at_second_factor || *s != Step::VerifySecondFactor)
+            .collect(),
+        second_factor_strategies: a
+            .second_factor
+            .as_ref()
+            .filter(|_| at_second_factor)
+            .map(|c| c.strategies.clone())
+            .unwrap_or_default(),
         completed: a.completed,
         requires_completion: !a.missing_fields.is_empty(),
         missing_fields: a.missing_fields.clone(),

@@ -22,6 +22,7 @@ use super::keys::{
     SIGNINS_VERSION, attempt_key, session_key, signin_attempt_key, signin_key, signup_attempt_key,
     user_key, user_signin_key,
 };
+use super::second_factor;
 use super::transaction::{Outcome, Slot, Transaction};
 use super::user_index::TRIES;
 
@@ -189,26 +190,57 @@ impl AttemptStore for DynamoStore {
     }
 
     async fn advance_signin(&self, a: &SigninAdvance) -> Result<Written, StoreError> {
-        let k = signin_attempt_key(&a.session_id, &a.proof.attempt_id);
+        let k = signin_attempt_key(&a.session_id, a.check.attempt_id());
         // `SigninAttempt::advance`, field for field.
-        let e = Expr::new("SET #steps = :steps REMOVE #code")
+        let e = Expr::new("SET #steps = :steps")
             .name("#steps", "remaining_steps")
             .name("#code", "code")
             .name("#completed", "completed")
             .value(":steps", to_value(&a.remaining_steps)?)
             .value(":false", AttributeValue::Bool(false));
-        let e = attempt_check(e, &AttemptCheck::Code(a.proof.clone()));
-        let Some(gate) = &a.proof.gate else {
-            return Ok(match self.update_item(k, e, false).await? {
-                Some(_) => Written::Done,
-                None => Written::Conflict,
-            });
-        };
-        // A reset's right code waits while the account's failure budget is full: the same
-        // write, made a transaction with the counter's check.
+        let mut e = attempt_check(e, &a.check);
+        if let Some((user_id, challenge)) = &a.second_factor {
+            // `SigninAttempt::await_second_factor`, field for field.
+            e = e
+                .append(", #sfuser = :sfuser, #sf = :sf")
+                .name("#sfuser", "user_id")
+                .name("#sf", "second_factor")
+                .value(":sfuser", s(user_id))
+                .value(":sf", to_value(challenge)?);
+        }
+        let e = e.append(" REMOVE #code");
         let mut tx = Transaction::new();
-        tx.push(self.update(k, e));
-        tx.push(self.gate_check(gate));
+        match &a.check {
+            // A reset's right code waits while the account's failure budget is full: the same
+            // write, made a transaction with the counter's check.
+            AttemptCheck::Code(CodeProof {
+                gate: Some(gate), ..
+            }) => {
+                tx.push(self.update(k, e));
+                tx.push(self.gate_check(gate));
+            }
+            // A reset's second factor: spent on the user in the same transaction.
+            AttemptCheck::SecondFactor { user_id, spend, .. } => {
+                let (user, adds) = second_factor::spend(
+                    Expr::new("SET #sfupdated = #sfupdated").name("#sfupdated", "updated_at"),
+                    spend,
+                );
+                let user = user
+                    .condition(&format!(
+                        "attribute_exists(pk) AND #blocked = :false AND {adds}"
+                    ))
+                    .name("#blocked", "blocked")
+                    .value(":false", AttributeValue::Bool(false));
+                tx.push(self.update(k, e));
+                tx.push(self.update(user_key(user_id), user));
+            }
+            _ => {
+                return Ok(match self.update_item(k, e, false).await? {
+                    Some(_) => Written::Done,
+                    None => Written::Conflict,
+                });
+            }
+        }
         Ok(match self.run(tx).await? {
             Outcome::Done => Written::Done,
             Outcome::Cancelled(_) => Written::Conflict,
@@ -351,6 +383,19 @@ impl DynamoStore {
         // A reset: the signins it ends are all there are (no grant since they were read).
         if let Some(read) = ends {
             user = version_clause(user, read.version.as_deref());
+        }
+        match &c.check {
+            Some(AttemptCheck::SecondFactor { spend, .. }) => {
+                let (spent, adds) = second_factor::spend(user, spend);
+                user = spent.and_condition(&adds);
+            }
+            // An OAuth callback grants only a user without a second factor (else it waits).
+            Some(AttemptCheck::Sso { .. }) => {
+                user = user
+                    .name("#tfe", "two_factor_enabled")
+                    .and_condition("(attribute_not_exists(#tfe) OR #tfe = :false)");
+            }
+            _ => {}
         }
         // Every grant counts on the user, so ending all its signins cannot miss this one.
         let user = user
@@ -554,5 +599,30 @@ fn attempt_check(e: Expr, check: &AttemptCheck) -> Expr {
             .condition("#completed = :false AND #steps[0] = :step")
             .value(":step", to_value(step).expect("a step serializes")),
         AttemptCheck::Sso { .. } => e.condition("#completed = :false"),
+        AttemptCheck::SecondFactor {
+            max_wrong_codes,
+            code_hash,
+            ..
+        } => {
+            let e = e
+                .name("#wrong", "wrong_codes")
+                .value(":max", n(*max_wrong_codes))
+                .value(
+                    ":sfstep_now",
+                    to_value(&Step::VerifySecondFactor).expect("a step serializes"),
+                );
+            match code_hash {
+                Some(hash) => e
+                    .condition(
+                        "#completed = :false AND #steps[0] = :sfstep_now AND #wrong < :max \
+                         AND #code.#hash = :hash",
+                    )
+                    .name("#hash", "hash")
+                    .value(":hash", s(hash)),
+                None => {
+                    e.condition("#completed = :false AND #steps[0] = :sfstep_now AND #wrong < :max")
+                }
+            }
+        }
     }
 }

@@ -36,6 +36,7 @@ mod expr;
 mod grant;
 mod keys;
 mod limits;
+mod second_factor;
 mod sessions;
 pub mod stream;
 mod table;

@@ -155,19 +155,25 @@ impl AttemptStore for MemoryStore {
 
     async fn advance_signin(&self, a: &SigninAdvance) -> Result<Written, StoreError> {
         let mut state = self.lock();
-        if !state.proof_holds(&a.session_id, AttemptKind::Signin, &a.proof) {
+        if !state.check_holds(&a.session_id, AttemptKind::Signin, &a.check)
+            || !state.second_factor_spendable(Some(&a.check))
+        {
             return Ok(Written::Conflict);
         }
-        state
+        state.spend_second_factor(&a.check);
+        let attempt = state
             .sessions
             .get_mut(&a.session_id)
             .and_then(|s| {
                 s.signin_attempts
                     .iter_mut()
-                    .find(|x| x.id == a.proof.attempt_id)
+                    .find(|x| x.id == a.check.attempt_id())
             })
-            .expect("checked above")
-            .advance();
+            .expect("checked above");
+        match &a.second_factor {
+            Some((user_id, challenge)) => attempt.await_second_factor(user_id, challenge),
+            None => attempt.advance(),
+        }
         Ok(Written::Done)
     }
 
@@ -252,6 +258,11 @@ impl AttemptStore for MemoryStore {
         {
             return Ok(Completion::CredentialsChanged);
         }
+        if !state.second_factor_spendable(c.check.as_ref())
+            || !state.sso_grant_allowed(&c.user_id, c.check.as_ref())
+        {
+            return Ok(Completion::UserBlocked);
+        }
         let check_holds = c
             .check
             .as_ref()
@@ -296,6 +307,7 @@ impl AttemptStore for MemoryStore {
             state.claims.insert(claim.key(), c.user_id.clone());
         }
         if let Some(check) = &c.check {
+            state.spend_second_factor(check);
             state.complete_attempt(&session_id, AttemptKind::Signin, check.attempt_id(), None);
         }
         // Under the same lock, before the grant adds the new signin: exact whatever was read.

@@ -23,6 +23,7 @@ use crate::domain::ports::store::*;
 
 mod attempts;
 mod limits;
+mod second_factor;
 mod sessions;
 mod users;
 
@@ -251,6 +252,58 @@ impl State {
                 .get(session_id)
                 .and_then(|s| s.signin_attempt(attempt_id))
                 .is_some_and(|a| !a.completed),
+            AttemptCheck::SecondFactor {
+                attempt_id,
+                max_wrong_codes,
+                code_hash,
+                ..
+            } => {
+                let key = AttemptKey {
+                    session_id,
+                    attempt_id,
+                    kind,
+                };
+                self.attempt_mut(key).is_some_and(|a| {
+                    let code_holds = code_hash
+                        .as_ref()
+                        .is_none_or(|h| a.codes().code.as_ref().is_some_and(|c| &c.hash == h));
+                    !a.completed()
+                        && a.current_step() == Some(Step::VerifySecondFactor)
+                        && a.codes().wrong_codes < *max_wrong_codes
+                        && code_holds
+                })
+            }
+        }
+    }
+
+    /// Whether the second factor a check spends (if any) is still there to spend.
+    fn second_factor_spendable(&self, check: Option<&AttemptCheck>) -> bool {
+        match check {
+            Some(AttemptCheck::SecondFactor { user_id, spend, .. }) => self
+                .users
+                .get(user_id)
+                .is_some_and(|u| !u.blocked && u.can_spend_second_factor(spend)),
+            _ => true,
+        }
+    }
+
+    /// An OAuth callback grants only a user without a second factor (else it waits for it).
+    fn sso_grant_allowed(&self, user_id: &str, check: Option<&AttemptCheck>) -> bool {
+        match check {
+            Some(AttemptCheck::Sso { .. }) => self
+                .users
+                .get(user_id)
+                .is_some_and(|u| !u.two_factor_enabled),
+            _ => true,
+        }
+    }
+
+    /// Spends the second factor a check names (`User::spend_second_factor`).
+    fn spend_second_factor(&mut self, check: &AttemptCheck) {
+        if let AttemptCheck::SecondFactor { user_id, spend, .. } = check
+            && let Some(u) = self.users.get_mut(user_id)
+        {
+            u.spend_second_factor(spend);
         }
     }
 

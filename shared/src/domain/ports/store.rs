@@ -5,10 +5,11 @@
 use async_trait::async_trait;
 
 use crate::domain::admin_change::{AdminChange, AdminOutcome, UserCursor, UserPage};
+use crate::domain::factors::{SecondFactorUse, SecondFactorWrite};
 pub use crate::domain::model::AttemptKind;
 use crate::domain::model::{
-    AttemptRef, Channel, Claim, PendingCode, Session, SessionState, Signin, SigninAttempt,
-    SignupAttempt, Step, Timestamp, User,
+    AttemptRef, Channel, Claim, PendingCode, SecondFactorChallenge, Session, SessionState, Signin,
+    SigninAttempt, SignupAttempt, Step, Timestamp, User,
 };
 pub use crate::domain::profile_changes::ProfileChanges;
 
@@ -209,6 +210,16 @@ pub enum AttemptCheck {
     AtStep { attempt_id: String, step: Step },
     /// The session's `sso` sign-in attempt is still open: its callback has not run yet.
     Sso { attempt_id: String },
+    /// The sign-in attempt is open at `verify_second_factor` and not killed (and, for an SMS
+    /// code, still holds `code_hash`); the same write spends `spend` on user `user_id`
+    /// (`User::can_spend_second_factor`, else `UserBlocked`: nothing is written).
+    SecondFactor {
+        attempt_id: String,
+        user_id: String,
+        max_wrong_codes: u32,
+        code_hash: Option<String>,
+        spend: SecondFactorUse,
+    },
 }
 
 impl AttemptCheck {
@@ -217,6 +228,7 @@ impl AttemptCheck {
             AttemptCheck::Code(p) => &p.attempt_id,
             AttemptCheck::AtStep { attempt_id, .. } => attempt_id,
             AttemptCheck::Sso { attempt_id } => attempt_id,
+            AttemptCheck::SecondFactor { attempt_id, .. } => attempt_id,
         }
     }
 
@@ -225,7 +237,9 @@ impl AttemptCheck {
     pub fn signup_kind(&self) -> AttemptKind {
         match self {
             AttemptCheck::Sso { .. } => AttemptKind::Signin,
-            AttemptCheck::Code(_) | AttemptCheck::AtStep { .. } => AttemptKind::Signup,
+            AttemptCheck::Code(_)
+            | AttemptCheck::AtStep { .. }
+            | AttemptCheck::SecondFactor { .. } => AttemptKind::Signup,
         }
     }
 }
@@ -241,13 +255,19 @@ pub struct SignupAdvance {
     pub phone_verified: bool,
 }
 
-/// A password reset's code step passed: the sign-in attempt waits at `remaining_steps[0]`
-/// (`reset_password`). The fields are the attempt's state after `SigninAttempt::advance`.
+/// A sign-in's step passed with steps still to go: a code (the attempt then waits at
+/// `verify_second_factor` or a reset's `reset_password`), or a reset's second factor (then
+/// `reset_password`, the factor spent in the same write). The fields are the attempt's state after
+/// `SigninAttempt::advance`.
 #[derive(Clone, Debug)]
 pub struct SigninAdvance {
     pub session_id: String,
-    pub proof: CodeProof,
+    /// `Code`, `SecondFactor`, or `Sso` (with `second_factor`).
+    pub check: AttemptCheck,
     pub remaining_steps: Vec<Step>,
+    /// An `sso` callback of a user with a second factor: the attempt waits for it, for this user
+    /// (`SigninAttempt::await_second_factor`).
+    pub second_factor: Option<(String, SecondFactorChallenge)>,
 }
 
 /// Everything a completed sign-up writes, in one transaction.
@@ -571,5 +591,13 @@ pub trait LimitStore: Send + Sync {
     async fn count(&self, key: &str, window_ends: Timestamp) -> Result<u32, StoreError>;
 }
 
-pub trait Store: SessionStore + UserStore + AttemptStore + LimitStore {}
-impl<T: SessionStore + UserStore + AttemptStore + LimitStore> Store for T {}
+/// Second-factor enrollment (issue 13); a sign-in's use of a factor is `AttemptCheck::SecondFactor`.
+#[async_trait]
+pub trait SecondFactorStore: Send + Sync {
+    /// `User::apply_second_factor(write)`, provided the user exists at `write.expected_version`;
+    /// `Conflict` (nothing written) otherwise.
+    async fn write_second_factor(&self, write: &SecondFactorWrite) -> Result<Written, StoreError>;
+}
+
+pub trait Store: SessionStore + UserStore + AttemptStore + LimitStore + SecondFactorStore {}
+impl<T: SessionStore + UserStore + AttemptStore + LimitStore + SecondFactorStore> Store for T {}

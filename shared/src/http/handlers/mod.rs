@@ -11,4 +11,5 @@ pub mod session;
 pub mod signin;
 pub mod signup;
 pub mod token;
+pub mod two_factor;
 pub mod verification;

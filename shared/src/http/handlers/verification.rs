@@ -25,7 +25,7 @@ pub async fn attempt(deps: &Deps, req: &Request, caller: &mut Caller) -> Result<
         .code
         .filter(|c| !c.trim().is_empty())
         .ok_or_else(|| AuthError::Invalid(vec![FieldError::required("code")]))?;
-    verification::attempt(deps, caller, &target, &code).await?;
+    verification::attempt_with(deps, caller, &target, &code, body.strategy).await?;
     Ok(Reply::session())
 }
 

@@ -13,16 +13,12 @@ use utoipa::openapi::schema::Schema;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::bodies::{
-    AdminUserBody, AdminUsersQuery, AttemptBody, CallbackQuery, CompleteProfileBody,
-    CompleteSignupForm, ContactBody, ContactCodeBody, ImportBody, InitQuery, MeBody, NoBody,
-    PasswordChangeBody, PrepareBody, ResetPasswordBody, ReverifyBody, RotateBody, SigninBody,
-    SigninChoice, SignupBody,
+    AdminUserBody, AdminUsersQuery, AttemptBody, CallbackQuery, CompleteProfileBody, CompleteSignupForm, ContactBody, ContactCodeBody, ImportBody, InitQuery, MeBody, NoBody, PasswordChangeBody, PhoneFactorBody, PrepareBody, ResetPasswordBody, ReverifyBody, RotateBody, SigninBody, SigninChoice, SignupBody, TotpCodeBody,
 };
 use super::handlers::admin::ADMIN_KEY_HEADER;
 use super::routes::Route;
 use super::views::{
-    AdminUserView, AdminUsersView, DeviceView, JwksView, OauthUrlView, OpenidConfigurationView,
-    RotationView, SessionView, SignedOutView, TokenView, UserView,
+    AdminUserView, AdminUsersView, BackupCodesView, DeviceView, JwksView, OauthUrlView, OpenidConfigurationView, RotationView, SessionView, SignedOutView, TokenView, TotpEnrollmentView, TwoFactorView, UserView,
 };
 use schemas::{ErrorCodeSchema, FieldErrorSchema};
 
@@ -293,6 +289,35 @@ fn operation(route: Route) -> Operation {
             .json::<ContactCodeBody>()
             .answers(vec![data::<UserView>(200)])
             .errors(&[401, 404, 409, 429]),
+        Route::StartTotp => Operation::new("Start TOTP enrollment", Session)
+            .about("Needs a recent reverification. Answers a new secret (base32), its `otpauth://` URI and the QR code as SVG, shown this once; `POST /me/totp/verify` with the app's code turns TOTP on. Refused (`TOTP_ALREADY_ENABLED`) while TOTP is on.")
+            .optional_json::<NoBody>()
+            .answers(vec![data::<TotpEnrollmentView>(200)])
+            .errors(&[401, 409]),
+        Route::VerifyTotp => Operation::new("Turn TOTP on", Session)
+            .about("The authenticator app's current code for the secret `POST /me/totp` gave: TOTP is on, and ten backup codes are answered, shown this once (each works once). A security notice goes to the account's email.")
+            .json::<TotpCodeBody>()
+            .answers(vec![data::<BackupCodesView>(200)])
+            .errors(&[401, 409]),
+        Route::DisableTotp => Operation::new("Turn TOTP off", Session)
+            .about("Needs a recent reverification. With no second factor left the backup codes go too. A security notice goes to the account's email.")
+            .optional_json::<NoBody>()
+            .answers(vec![data::<TwoFactorView>(200)])
+            .errors(&[401, 409]),
+        Route::ReplaceBackupCodes => Operation::new("Replace the backup codes", Session)
+            .about("Needs a recent reverification and a second factor on. Ten new codes replace every old one, shown this once. A security notice goes to the account's email.")
+            .optional_json::<NoBody>()
+            .answers(vec![data::<BackupCodesView>(200)])
+            .errors(&[401, 409]),
+        Route::SetPhoneSecondFactor => Operation::new("SMS codes as a second factor", Session)
+            .about("Needs a recent reverification. `enabled: true` needs a verified phone number in `SMS_ALLOWED_COUNTRIES`. A security notice goes to the account's email.")
+            .json::<PhoneFactorBody>()
+            .answers(vec![data::<TwoFactorView>(200)])
+            .errors(&[401, 409]),
+        Route::GetTwoFactor => Operation::new("The user's second factors", Session)
+            .about("Which factors are on and how many backup codes are left.")
+            .answers(vec![data::<TwoFactorView>(200)])
+            .errors(&[401]),
     }
 }
 
@@ -320,11 +345,16 @@ fn component_schemas() -> Map<String, Value> {
         PasswordChangeBody,
         ReverifyBody,
         NoBody,
+        TotpCodeBody,
+        PhoneFactorBody,
         ContactBody,
         ContactCodeBody,
         DeviceView,
         SessionView,
         UserView,
+        TotpEnrollmentView,
+        BackupCodesView,
+        TwoFactorView,
         TokenView,
         OauthUrlView,
         RotationView,

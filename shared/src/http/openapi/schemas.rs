@@ -12,6 +12,7 @@ use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::error::ErrorCode;
+use crate::domain::factors::SecondFactorStrategy;
 use crate::domain::model::{SigninMethod, SignupMethod, Step};
 use crate::domain::password::legacy::HashFn;
 
@@ -91,9 +92,17 @@ enum_schema!(
         VerifyPhoneOtp,
         VerifyEmailLink,
         CompleteProfile,
-        ResetPassword
+        ResetPassword,
+        VerifySecondFactor
     ],
     "A step an attempt still has to take."
+);
+enum_schema!(
+    SecondFactorStrategySchema,
+    "SecondFactorStrategy",
+    SecondFactorStrategy,
+    [Totp, BackupCode, PhoneOtp],
+    "How the step `verify_second_factor` is proven: a code from the authenticator app, a backup code, or a code by SMS to the verified phone."
 );
 enum_schema!(
     HashFnSchema,
@@ -137,6 +146,9 @@ enum_schema!(
         ForbiddenHost,
         ReverificationRequired,
         UserNotFound,
+        TotpAlreadyEnabled,
+        SecondFactorNotEnabled,
+        SecondFactorChanged,
     ],
     "What went wrong, for programs: one code per problem."
 );

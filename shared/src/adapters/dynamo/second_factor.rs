@@ -1,0 +1,131 @@
+//! `SecondFactorStore`: enrollment changes, one conditional UpdateItem on the user item each.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::domain::factors::{SecondFactorUse, SecondFactorWrite};
+use crate::domain::ports::store::{SecondFactorStore, StoreError, Written};
+
+use super::DynamoStore;
+use super::codec::{n, s};
+use super::expr::Expr;
+use super::keys::user_key;
+
+/// The attribute names of `domain::factors::SecondFactors` on the user item.
+const TOTP_SECRET: &str = "totp_secret";
+const TOTP_LAST_STEP: &str = "totp_last_step";
+const BACKUP_CODE_HASHES: &str = "backup_code_hashes";
+const PHONE_SECOND_FACTOR: &str = "phone_second_factor";
+
+#[async_trait]
+impl SecondFactorStore for DynamoStore {
+    async fn write_second_factor(&self, w: &SecondFactorWrite) -> Result<Written, StoreError> {
+        let mut sets = vec!["#ver = :next", "#tfe = :tfe", "#updated = :at"];
+        let mut removes = Vec::new();
+        let mut e = Expr::new("")
+            .name("#ver", "second_factor_version")
+            .name("#tfe", "two_factor_enabled")
+            .name("#updated", "updated_at")
+            .value(":ver", n(w.expected_version))
+            .value(":next", n(w.expected_version + 1))
+            .value(":tfe", AttributeValue::Bool(w.two_factor_enabled))
+            .value(":at", n(w.at.unix_timestamp()));
+        let strings = [
+            (&w.totp_secret, "#ts", ":ts", TOTP_SECRET),
+            (&w.totp_pending_secret, "#tp", ":tp", "totp_pending_secret"),
+        ];
+        for (field, name, value, attribute) in strings {
+            match field {
+                Some(Some(v)) => {
+                    sets.push(if name == "#ts" {
+                        "#ts = :ts"
+                    } else {
+                        "#tp = :tp"
+                    });
+                    e = e.name(name, attribute).value(value, s(v));
+                }
+                Some(None) => {
+                    removes.push(name);
+                    e = e.name(name, attribute);
+                }
+                None => {}
+            }
+        }
+        match w.totp_last_step {
+            Some(Some(step)) => {
+                sets.push("#step = :step");
+                e = e.name("#step", TOTP_LAST_STEP).value(":step", n(step));
+            }
+            Some(None) => {
+                removes.push("#step");
+                e = e.name("#step", TOTP_LAST_STEP);
+            }
+            None => {}
+        }
+        if let Some(hashes) = &w.backup_code_hashes {
+            let map: HashMap<String, AttributeValue> = hashes
+                .iter()
+                .map(|h| (h.clone(), AttributeValue::Bool(true)))
+                .collect();
+            sets.push("#backup = :backup");
+            e = e
+                .name("#backup", BACKUP_CODE_HASHES)
+                .value(":backup", AttributeValue::M(map));
+        }
+        if let Some(on) = w.phone_second_factor {
+            sets.push("#phone = :phone");
+            e = e
+                .name("#phone", PHONE_SECOND_FACTOR)
+                .value(":phone", AttributeValue::Bool(on));
+        }
+        let mut update = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            update.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        // A user stored before this field existed has no version: it counts as 0.
+        let condition = if w.expected_version == 0 {
+            "attribute_exists(pk) AND (attribute_not_exists(#ver) OR #ver = :ver)"
+        } else {
+            "#ver = :ver"
+        };
+        let e = e.replace_update(&update).condition(condition);
+        Ok(
+            match self.update_item(user_key(&w.user_id), e, false).await? {
+                Some(_) => Written::Done,
+                None => Written::Conflict,
+            },
+        )
+    }
+}
+
+/// A sign-in's second factor spent on the user item (`User::spend_second_factor`), appended to
+/// an update whose last clause is its SET: the expression, and the condition it adds
+/// (`User::can_spend_second_factor`).
+pub(super) fn spend(e: Expr, spend: &SecondFactorUse) -> (Expr, &'static str) {
+    match spend {
+        SecondFactorUse::Totp {
+            sealed_secret,
+            step,
+        } => (
+            e.append(", #sfstep = :sfstep")
+                .name("#sfstep", TOTP_LAST_STEP)
+                .name("#sfsecret", TOTP_SECRET)
+                .value(":sfstep", n(*step))
+                .value(":sfsecret", s(sealed_secret)),
+            "#sfsecret = :sfsecret AND (attribute_not_exists(#sfstep) OR #sfstep < :sfstep)",
+        ),
+        SecondFactorUse::BackupCode { hash } => (
+            e.append(" REMOVE #sfcodes.#sfcode")
+                .name("#sfcodes", BACKUP_CODE_HASHES)
+                .name("#sfcode", hash),
+            "attribute_exists(#sfcodes.#sfcode)",
+        ),
+        SecondFactorUse::Phone => (
+            e.name("#sfphone", PHONE_SECOND_FACTOR)
+                .value(":sftrue", AttributeValue::Bool(true)),
+            "#sfphone = :sftrue",
+        ),
+    }
+}
