@@ -220,6 +220,153 @@ fn when_the_template_is_read_each_function_serves_its_route_and_no_other_exists(
     let table = functions();
     let template = template_functions();
     let mut problems = Vec::new();
+    for f in &template {
+        match &f.binary {
+            None => problems.push(format!(
+                "{} has no Metadata BuildMethod rust-cargolambda with BuildProperties Binary",
+                f.logical_id
+            )),
+            Some(binary) if consumer(binary).is_some() => {}
+            Some(binary) if !table.contains_key(binary.as_str()) => problems.push(format!(
+                "{} builds Binary {binary}, which no route names (no Route::function_name, not \
+                 Route::FALLBACK_FUNCTION)",
+                f.logical_id
+            )),
+            Some(_) => {}
+        }
+        if let Some(c) = f.binary.as_deref().and_then(consumer) {
+            if f.event_type.as_deref() != Some(c.event_type) {
+                problems.push(format!(
+                    "{} (Binary {}) must have one event of Type {}, not {:?}",
+                    f.logical_id, c.name, c.event_type, f.event_type
+                ));
+            }
+        } else if let Err(e) = &f.route_key {
+            problems.push(format!("{}: {e}", f.logical_id));
+        }
+    }
+    for c in &CONSUMERS {
+        let serving = template
+            .iter()
+            .filter(|f| f.binary.as_deref() == Some(c.name))
+            .count();
+        if serving != 1 {
+            problems.push(format!(
+                "{serving} functions have Binary {}, not one",
+                c.name
+            ));
+        }
+    }
+    for (&name, &route) in &table {
+        let serving: Vec<&TemplateFunction> = template
+            .iter()
+            .filter(|f| f.binary.as_deref() == Some(name))
+            .collect();
+        match serving.as_slice() {
+            [] => problems.push(format!(
+                "no function has Binary {name} (it serves {})",
+                route_key(route)
+            )),
+            [f] => match &f.route_key {
+                Ok(key) if *key != route_key(route) => problems.push(format!(
+                    "{} (Binary {name}) is on {key}, but {name} serves {}",
+                    f.logical_id,
+                    route_key(route)
+                )),
+                _ => {}
+            },
+            several => problems.push(format!(
+                "{} functions have Binary {name}: {}",
+                several.len(),
+                several
+                    .iter()
+                    .map(|f| f.logical_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+    assert_follows_routes("template.yaml", problems);
+}
+
+/// The call a binary makes: `run(Some(Route::Signup))`, or `run(None)` for the fallback.
+fn run_call(route: Option<Route>) -> String {
+    match route {
+        Some(route) => format!("run(Some(Route::{route:?}))"),
+        None => "run(None)".to_string(),
+    }
+}
+
+#[test]
+fn when_the_template_is_read_every_admin_route_and_only_those_need_iam() {
+    let table = functions();
+    let mut problems = Vec::new();
+    for f in template_functions() {
+        let Some(route) = f.binary.as_deref().and_then(|b| table.get(b).copied()) else {
+            continue;
+        };
+        let admin = route.is_some_and(Route::is_admin);
+        let iam = f.authorizer.as_deref() == Some("AWS_IAM");
+        if admin != iam {
+            problems.push(format!(
+                "{} ({}) has Authorizer {:?}; an admin route must have AWS_IAM, no other route may",
+                f.logical_id,
+                function_name(route),
+                f.authorizer
+            ));
+        }
+    }
+    report("template.yaml's authorizers", problems);
+}
+
+#[test]
+fn when_the_binaries_are_listed_each_function_has_one_running_its_route_and_no_other_exists() {
+    let table = functions();
+    let package = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin_dir = package.join("src/bin");
+    let mut problems = Vec::new();
+    // Binaries are the files of src/bin/, found by Cargo; this test reads them from there.
+    let manifest = read(&package.join("Cargo.toml"));
+    if manifest.contains("[[bin]]") || manifest.contains("autobins") {
+        problems.push(
+            "functions/Cargo.toml declares binaries itself: keep each as src/bin/<function>.rs"
+                .to_string(),
+        );
+    }
+    let mut bins = BTreeMap::new();
+    for (entry, is_dir) in entries(&bin_dir) {
+        let (name, source) = match (is_dir, entry.strip_suffix(".rs")) {
+            (false, Some(name)) => (name.to_string(), bin_dir.join(&entry)),
+            (true, _) => (entry.clone(), bin_dir.join(&entry).join("main.rs")),
+            (false, None) => continue,
+        };
+        bins.insert(name, source);
+    }
+    for c in &CONSUMERS {
+        match bins.get(c.name) {
+            None => problems.push(format!("no binary {0} (src/bin/{0}.rs)", c.name)),
+            Some(source) => {
+                let code: String = read(source)
+                    .chars()
+                    .filter(|ch| !ch.is_whitespace())
+                    .collect();
+                if !code.contains(c.run_call) {
+                    problems.push(format!(
+                        "src/bin/{}.rs does not call {}",
+                        c.name, c.run_call
+                    ));
+                }
+            }
+        }
+    }
+    for name in bins.keys() {
+        if !table.contains_key(name.as_str()) && consumer(name).is_none() {
+            problems.push(format!(
+                "src/bin/ has a binary {name}, which no route names (no Route::function_name, \
+                 not Route::FALLBACK_FUNCTION)"
+            ));
+        }
+    }
     for (&name, &route) in &table {
         let Some(source) = bins.get(name) else {
             problems.push(format!(

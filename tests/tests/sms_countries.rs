@@ -254,6 +254,7 @@ async fn a_phone_reset_outside_the_allowed_countries_is_refused_up_front(backend
         login_attempts: 0,
         signup_agreements_accepted_at: None,
         identities: vec![],
+        second_factor: Default::default(),
         created_at: now,
         updated_at: now,
     };

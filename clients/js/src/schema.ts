@@ -583,6 +583,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start TOTP enrollment
+         * @description Needs a recent reverification. Answers a new secret (base32), its `otpauth://` URI and the QR code as SVG, shown this once; `POST /me/totp/verify` with the app's code turns TOTP on. Refused (`TOTP_ALREADY_ENABLED`) while TOTP is on.
+         */
+        post: operations["start-totp"];
+        /**
+         * Turn TOTP off
+         * @description Needs a recent reverification. With no second factor left the backup codes go too. A security notice goes to the account's email.
+         */
+        delete: operations["disable-totp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/totp/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn TOTP on
+         * @description The authenticator app's current code for the secret `POST /me/totp` gave: TOTP is on, and ten backup codes are answered, shown this once (each works once). A security notice goes to the account's email.
+         */
+        post: operations["verify-totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/backup-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the backup codes
+         * @description Needs a recent reverification and a second factor on. Ten new codes replace every old one, shown this once. A security notice goes to the account's email.
+         */
+        post: operations["replace-backup-codes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/two-factor/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * SMS codes as a second factor
+         * @description Needs a recent reverification. `enabled: true` needs a verified phone number in `SMS_ALLOWED_COUNTRIES`. A security notice goes to the account's email.
+         */
+        post: operations["set-phone-second-factor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/two-factor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's second factors
+         * @description Which factors are on and how many backup codes are left.
+         */
+        get: operations["get-two-factor"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -652,6 +756,21 @@ export interface components {
             signin_attempt_id?: string | null;
             signup_attempt_id?: string | null;
             code?: string | null;
+            strategy?: null | components["schemas"]["SecondFactorStrategy"];
+        };
+        BackupCodesEnvelope: {
+            /** @description The HTTP status, repeated. */
+            status: number;
+            /** @description Empty on success; for people otherwise. */
+            message: string;
+            data: components["schemas"]["BackupCodesView"];
+            /** @description The caller's session after the request, or null when there is none. */
+            session: components["schemas"]["SessionView"] | null;
+            errors: unknown[];
+        };
+        /** @description `POST /me/totp/verify`, `POST /me/backup-codes`: ten backup codes, shown this once. */
+        BackupCodesView: {
+            backup_codes: string[];
         };
         /** @enum {string} */
         CodeStrategy: "email_otp" | "phone_otp";
@@ -717,7 +836,7 @@ export interface components {
          * @description What went wrong, for programs: one code per problem.
          * @enum {string}
          */
-        ErrorCode: "BAD_REQUEST_BODY" | "REQUIRED_FIELD" | "INVALID_FIELD" | "WEAK_PASSWORD" | "EMAIL_EXISTS" | "PHONE_NUMBER_EXISTS" | "USERNAME_EXISTS" | "INVALID_CREDENTIALS" | "INVALID_CODE" | "CODE_EXPIRED" | "TOO_MANY_ATTEMPTS" | "RATE_LIMITED" | "ATTEMPT_NOT_FOUND" | "ATTEMPT_COMPLETED" | "UNAUTHENTICATED" | "FORBIDDEN_ORIGIN" | "USER_BLOCKED" | "DELIVERY_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "IDENTITY_EXISTS" | "OAUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "NOT_ACCEPTABLE" | "FORBIDDEN_HOST" | "REVERIFICATION_REQUIRED" | "USER_NOT_FOUND";
+        ErrorCode: "BAD_REQUEST_BODY" | "REQUIRED_FIELD" | "INVALID_FIELD" | "WEAK_PASSWORD" | "EMAIL_EXISTS" | "PHONE_NUMBER_EXISTS" | "USERNAME_EXISTS" | "INVALID_CREDENTIALS" | "INVALID_CODE" | "CODE_EXPIRED" | "TOO_MANY_ATTEMPTS" | "RATE_LIMITED" | "ATTEMPT_NOT_FOUND" | "ATTEMPT_COMPLETED" | "UNAUTHENTICATED" | "FORBIDDEN_ORIGIN" | "USER_BLOCKED" | "DELIVERY_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "IDENTITY_EXISTS" | "OAUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "NOT_ACCEPTABLE" | "FORBIDDEN_HOST" | "REVERIFICATION_REQUIRED" | "USER_NOT_FOUND" | "TOTP_ALREADY_ENABLED" | "SECOND_FACTOR_NOT_ENABLED" | "SECOND_FACTOR_CHANGED";
         ErrorEnvelope: {
             /** @description The HTTP status, repeated. */
             status: number;
@@ -839,6 +958,10 @@ export interface components {
             new_password?: string | null;
             sign_out_others?: boolean;
         };
+        /** @description `POST /me/two-factor/phone`. */
+        PhoneFactorBody: {
+            enabled?: boolean | null;
+        };
         /** @description `POST /auth/prepare-verification` (seed 004 names the attempt either way). */
         PrepareBody: {
             signin_attempt_id?: string | null;
@@ -901,6 +1024,11 @@ export interface components {
             /** @description The keys an emergency rotation unpublished. */
             revoked: string[];
         };
+        /**
+         * @description How the step `verify_second_factor` is proven: a code from the authenticator app, a backup code, or a code by SMS to the verified phone.
+         * @enum {string}
+         */
+        SecondFactorStrategy: "totp" | "backup_code" | "phone_otp";
         SessionEnvelope: {
             /** @description The HTTP status, repeated. */
             status: number;
@@ -940,6 +1068,8 @@ export interface components {
             identifier: string;
             current_step: null | components["schemas"]["Step"];
             remaining_steps: components["schemas"]["Step"][];
+            /** @description At `verify_second_factor`: how it may be proven (`strategy` of attempt-verification). */
+            second_factor_strategies: components["schemas"]["SecondFactorStrategy"][];
             completed: boolean;
             requires_completion: boolean;
             missing_fields: string[];
@@ -1022,7 +1152,7 @@ export interface components {
          * @description A step an attempt still has to take.
          * @enum {string}
          */
-        Step: "verify_password" | "verify_email_otp" | "verify_phone_otp" | "verify_email_link" | "complete_profile" | "reset_password";
+        Step: "verify_password" | "verify_email_otp" | "verify_phone_otp" | "verify_email_link" | "complete_profile" | "reset_password" | "verify_second_factor";
         TokenEnvelope: {
             /** @description The HTTP status, repeated. */
             status: number;
@@ -1038,6 +1168,45 @@ export interface components {
             jwt: string;
             /** Format: date-time */
             expires_at: string;
+        };
+        /** @description `POST /me/totp/verify`: the app's current code. No `Debug`: it holds a code. */
+        TotpCodeBody: {
+            code?: string | null;
+        };
+        TotpEnrollmentEnvelope: {
+            /** @description The HTTP status, repeated. */
+            status: number;
+            /** @description Empty on success; for people otherwise. */
+            message: string;
+            data: components["schemas"]["TotpEnrollmentView"];
+            /** @description The caller's session after the request, or null when there is none. */
+            session: components["schemas"]["SessionView"] | null;
+            errors: unknown[];
+        };
+        /** @description `POST /me/totp`: what an authenticator app needs, shown once. `secret` is base32. */
+        TotpEnrollmentView: {
+            secret: string;
+            otpauth_uri: string;
+            /** @description The `otpauth_uri` as a QR code, an SVG document. */
+            qr_svg: string;
+        };
+        TwoFactorEnvelope: {
+            /** @description The HTTP status, repeated. */
+            status: number;
+            /** @description Empty on success; for people otherwise. */
+            message: string;
+            data: components["schemas"]["TwoFactorView"];
+            /** @description The caller's session after the request, or null when there is none. */
+            session: components["schemas"]["SessionView"] | null;
+            errors: unknown[];
+        };
+        /** @description `GET /me/two-factor`, `DELETE /me/totp`, `POST /me/two-factor/phone`: what is on. */
+        TwoFactorView: {
+            two_factor_enabled: boolean;
+            totp_enabled: boolean;
+            phone_enabled: boolean;
+            backup_codes_left: number;
+            strategies: components["schemas"]["SecondFactorStrategy"][];
         };
         UserEnvelope: {
             /** @description The HTTP status, repeated. */
@@ -4167,6 +4336,539 @@ export interface operations {
             };
             /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "start-totp": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode. */
+                "x-session-mode"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NoBody"];
+            };
+        };
+        responses: {
+            /** @description The envelope; `data` is a TotpEnrollmentView. */
+            200: {
+                headers: {
+                    /** @description Cookie mode: the session cookie, set, rotated or cleared. */
+                    "Set-Cookie"?: string;
+                    /** @description Header mode: the new or rotated credential; empty means discard yours. */
+                    "X-Session-Token"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrollmentEnvelope"];
+                };
+            };
+            /** @description BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description EMAIL_EXISTS, PHONE_NUMBER_EXISTS, USERNAME_EXISTS, IDENTITY_EXISTS, ATTEMPT_COMPLETED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "disable-totp": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode. */
+                "x-session-mode"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NoBody"];
+            };
+        };
+        responses: {
+            /** @description The envelope; `data` is a TwoFactorView. */
+            200: {
+                headers: {
+                    /** @description Cookie mode: the session cookie, set, rotated or cleared. */
+                    "Set-Cookie"?: string;
+                    /** @description Header mode: the new or rotated credential; empty means discard yours. */
+                    "X-Session-Token"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorEnvelope"];
+                };
+            };
+            /** @description BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description EMAIL_EXISTS, PHONE_NUMBER_EXISTS, USERNAME_EXISTS, IDENTITY_EXISTS, ATTEMPT_COMPLETED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "verify-totp": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode. */
+                "x-session-mode"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpCodeBody"];
+            };
+        };
+        responses: {
+            /** @description The envelope; `data` is a BackupCodesView. */
+            200: {
+                headers: {
+                    /** @description Cookie mode: the session cookie, set, rotated or cleared. */
+                    "Set-Cookie"?: string;
+                    /** @description Header mode: the new or rotated credential; empty means discard yours. */
+                    "X-Session-Token"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupCodesEnvelope"];
+                };
+            };
+            /** @description BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description EMAIL_EXISTS, PHONE_NUMBER_EXISTS, USERNAME_EXISTS, IDENTITY_EXISTS, ATTEMPT_COMPLETED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "replace-backup-codes": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode. */
+                "x-session-mode"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NoBody"];
+            };
+        };
+        responses: {
+            /** @description The envelope; `data` is a BackupCodesView. */
+            200: {
+                headers: {
+                    /** @description Cookie mode: the session cookie, set, rotated or cleared. */
+                    "Set-Cookie"?: string;
+                    /** @description Header mode: the new or rotated credential; empty means discard yours. */
+                    "X-Session-Token"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupCodesEnvelope"];
+                };
+            };
+            /** @description BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description EMAIL_EXISTS, PHONE_NUMBER_EXISTS, USERNAME_EXISTS, IDENTITY_EXISTS, ATTEMPT_COMPLETED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "set-phone-second-factor": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode. */
+                "x-session-mode"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhoneFactorBody"];
+            };
+        };
+        responses: {
+            /** @description The envelope; `data` is a TwoFactorView. */
+            200: {
+                headers: {
+                    /** @description Cookie mode: the session cookie, set, rotated or cleared. */
+                    "Set-Cookie"?: string;
+                    /** @description Header mode: the new or rotated credential; empty means discard yours. */
+                    "X-Session-Token"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorEnvelope"];
+                };
+            };
+            /** @description BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description EMAIL_EXISTS, PHONE_NUMBER_EXISTS, USERNAME_EXISTS, IDENTITY_EXISTS, ATTEMPT_COMPLETED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "get-two-factor": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode. */
+                "x-session-mode"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The envelope; `data` is a TwoFactorView. */
+            200: {
+                headers: {
+                    /** @description Cookie mode: the session cookie, set, rotated or cleared. */
+                    "Set-Cookie"?: string;
+                    /** @description Header mode: the new or rotated credential; empty means discard yours. */
+                    "X-Session-Token"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

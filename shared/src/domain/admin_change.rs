@@ -184,6 +184,7 @@ mod tests {
             login_attempts: 0,
             signup_agreements_accepted_at: None,
             identities: Vec::new(),
+            second_factor: Default::default(),
             created_at: at,
             updated_at: at,
         }

@@ -1,3 +1,4 @@
+use crate::domain::factors::SecondFactors;
 use serde_json::{Map, Value, json};
 use time::macros::datetime;
 
@@ -29,6 +30,7 @@ fn user() -> User {
         login_attempts: 0,
         signup_agreements_accepted_at: None,
         identities: Vec::new(),
+        second_factor: Default::default(),
         created_at: T0,
         updated_at: T0,
     }
@@ -293,6 +295,14 @@ fn user_full_of_secrets() -> User {
             details,
         }],
         login_attempts: 4,
+        second_factor: SecondFactors {
+            totp_secret: Some("SECRET-SEALED-TOTP".into()),
+            totp_pending_secret: Some("SECRET-SEALED-PENDING-TOTP".into()),
+            totp_last_step: Some(1),
+            backup_code_hashes: [("SECRET-BACKUP-CODE-HASH".to_string(), true)].into(),
+            phone_second_factor: false,
+            second_factor_version: 1,
+        },
         ..user()
     }
 }
@@ -306,6 +316,11 @@ fn no_event_of_any_change_carries_a_hash_token_or_secret() {
     changed.first_name = Some("Augusta".into());
     changed.password_hash = Some(format!("{ARGON2}-SECRET-NEW"));
     changed.two_factor_enabled = true;
+    changed.second_factor.totp_secret = Some("SECRET-SEALED-TOTP-NEW".into());
+    changed
+        .second_factor
+        .backup_code_hashes
+        .insert("SECRET-BACKUP-CODE-HASH-NEW".into(), true);
     changed.blocked = true;
     changed.identities[0]
         .details

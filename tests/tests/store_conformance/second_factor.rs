@@ -163,6 +163,8 @@ async fn a_granted_second_factor_is_spent_as_the_pure_transition_once(store: Arc
             check: Some(check(&grants[0], &spend)),
             link: None,
             password_hash: None,
+            verified_hash: None,
+            end_signins: None,
             verified: None,
             grant,
         };

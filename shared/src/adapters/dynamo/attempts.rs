@@ -5,24 +5,23 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use crate::domain::model::{
-    AttemptKind, AttemptRef, Channel, Claim, Session, Signin, SignupAttempt, Step, Timestamp, User,
+    AttemptKind, AttemptRef, Claim, Session, Signin, SignupAttempt, Step, Timestamp, User,
 };
 use crate::domain::ports::store::{
     Admission, AttemptCheck, AttemptKey, AttemptStore, Charge, CodeProof, CodeSend, Completion,
-    ContactMove, NewAttempt, Opened, SessionWrite, SigninAdvance, SigninCompletion, SigninsRead,
-    SignupAdvance,
+    ContactMove, NewAttempt, Opened, SessionWrite, SigninAdvance, SigninCompletion, SignupAdvance,
     SignupCompletion, StoreError, Written, WrongCode,
 };
 
 use super::DynamoStore;
 use super::codec::{n, s, to_item, to_value};
-use super::credentials::{Ends, version_clause};
 use super::expr::Expr;
 use super::keys::{
-    SIGNINS_VERSION, attempt_key, session_key, signin_attempt_key, signin_key, signup_attempt_key,
-    user_key, user_signin_key,
+    attempt_key, session_key, signin_attempt_key, signin_key, signup_attempt_key, user_key,
+    user_signin_key,
 };
 use super::second_factor;
+use super::signin_completion::Finished;
 use super::transaction::{Outcome, Slot, Transaction};
 use super::user_index::TRIES;
 
@@ -319,140 +318,6 @@ impl AttemptStore for DynamoStore {
         Err(StoreError::Unavailable(
             "the user's signins kept changing while resetting the password".into(),
         ))
-    }
-}
-
-/// One try of a sign-in's transaction: its answer, or a fresh read of the user's signins to end
-/// (a grant landed since the read, or there were more than one transaction holds).
-enum Finished {
-    Answer(Completion),
-    Again(SigninsRead),
-}
-
-impl DynamoStore {
-    async fn try_finish_signin(
-        &self,
-        c: &SigninCompletion,
-        ends: Option<&SigninsRead>,
-    ) -> Result<Finished, StoreError> {
-        let session_id = c.grant.session_id();
-        let mut tx = Transaction::new();
-        let attempt = c.check.as_ref().map(|check| {
-            tx.push(self.completion_update(session_id, AttemptKind::Signin, check, None))
-        });
-        // A right code still waits while the account's failure budget is full.
-        let gate = match &c.check {
-            Some(AttemptCheck::Code(CodeProof { gate: Some(g), .. })) => {
-                Some(tx.push(self.gate_check(g)))
-            }
-            _ => None,
-        };
-        let mut user = Expr::new("SET #attempts = :zero")
-            .condition("attribute_exists(pk) AND #blocked = :false")
-            .name("#attempts", "login_attempts")
-            .name("#blocked", "blocked")
-            .value(":zero", n(0))
-            .value(":false", AttributeValue::Bool(false));
-        match &c.verified {
-            Some((Channel::Email, _)) => {
-                user = user.append(", #ev = :true").name("#ev", "email_verified")
-            }
-            Some((Channel::Sms, _)) => {
-                user = user.append(", #pv = :true").name("#pv", "phone_verified")
-            }
-            None => {}
-        }
-        if c.verified.is_some() {
-            user = user.value(":true", AttributeValue::Bool(true));
-        }
-        if let Some(hash) = &c.password_hash {
-            user = user
-                .append(", #pw = :pw, #updated = :updated")
-                .name("#pw", "password_hash")
-                .name("#updated", "updated_at")
-                .value(":pw", s(hash))
-                .value(":updated", n(c.grant.signin.created_at.unix_timestamp()));
-        }
-        // A password sign-in: only while the hash it verified is still the user's.
-        if let Some(verified) = &c.verified_hash {
-            user = user
-                .and_condition("#pw = :verified")
-                .name("#pw", "password_hash")
-                .value(":verified", s(verified));
-        }
-        // A reset: the signins it ends are all there are (no grant since they were read).
-        if let Some(read) = ends {
-            user = version_clause(user, read.version.as_deref());
-        }
-        match &c.check {
-            Some(AttemptCheck::SecondFactor { spend, .. }) => {
-                let (spent, adds) = second_factor::spend(user, spend);
-                user = spent.and_condition(&adds);
-            }
-            // An OAuth callback grants only a user without a second factor (else it waits).
-            Some(AttemptCheck::Sso { .. }) => {
-                user = user
-                    .name("#tfe", "two_factor_enabled")
-                    .and_condition("(attribute_not_exists(#tfe) OR #tfe = :false)");
-            }
-            _ => {}
-        }
-        // Every grant counts on the user, so ending all its signins cannot miss this one.
-        let user = user
-            .append(" ADD #signins :one")
-            .name("#signins", SIGNINS_VERSION)
-            .value(":one", n(1));
-        let user = tx.push(self.update(user_key(&c.user_id), user));
-        let claims: Vec<(Claim, Slot)> = c
-            .verified
-            .iter()
-            .map(|(_, claim)| claim)
-            .chain(c.link.iter())
-            .map(|claim| (claim.clone(), self.push_claim(&mut tx, claim, &c.user_id)))
-            .collect();
-        let session = self.push_grant(&mut tx, &c.grant)?;
-        if let Some(read) = ends
-            && let Ends::TooMany =
-                self.push_read_ends(&mut tx, read, None, &c.grant.removed_signins)
-        {
-            self.end_all_from(&c.user_id, Some(read.clone()), None)
-                .await?;
-            return Ok(Finished::Again(self.user_now(&c.user_id).await?.1));
-        }
-
-        let outcome = match self.run(tx).await? {
-            Outcome::Done => Completion::Done,
-            Outcome::Cancelled(reasons) => {
-                let taken = reasons.failures(&claims);
-                if reasons.failed(user) {
-                    // Blocked or gone, re-keyed, or a grant landed since the read: which one.
-                    let (now, fresh) = self.user_now(&c.user_id).await?;
-                    match now.filter(|u| !u.blocked) {
-                        None => Completion::UserBlocked,
-                        Some(u)
-                            if c.verified_hash.is_some() && u.password_hash != c.verified_hash =>
-                        {
-                            Completion::CredentialsChanged
-                        }
-                        Some(_) if ends.is_some_and(|r| r.version != fresh.version) => {
-                            return Ok(Finished::Again(fresh));
-                        }
-                        Some(_) => Completion::UserBlocked,
-                    }
-                } else if attempt.is_some_and(|a| reasons.failed(a))
-                    || gate.is_some_and(|g| reasons.failed(g))
-                {
-                    Completion::AttemptChanged
-                } else if !taken.is_empty() {
-                    Completion::Taken(taken)
-                } else if reasons.failed(session) {
-                    Completion::SessionChanged
-                } else {
-                    Completion::AttemptChanged
-                }
-            }
-        };
-        Ok(Finished::Answer(outcome))
     }
 }
 

@@ -38,6 +38,7 @@ mod keys;
 mod limits;
 mod second_factor;
 mod sessions;
+mod signin_completion;
 pub mod stream;
 mod table;
 mod transaction;

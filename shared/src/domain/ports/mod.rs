@@ -2,6 +2,7 @@
 //! implement them; the composition root (`crate::wiring`) picks which and hands the domain a
 //! `Deps` of trait objects.
 
+pub mod checks;
 pub mod clock;
 pub mod identity;
 pub mod keys;

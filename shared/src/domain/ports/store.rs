@@ -4,8 +4,9 @@
 
 use async_trait::async_trait;
 
+pub use super::checks::{AttemptCheck, CodeProof, Gate};
 use crate::domain::admin_change::{AdminChange, AdminOutcome, UserCursor, UserPage};
-use crate::domain::factors::{SecondFactorUse, SecondFactorWrite};
+use crate::domain::factors::SecondFactorWrite;
 pub use crate::domain::model::AttemptKind;
 use crate::domain::model::{
     AttemptRef, Channel, Claim, PendingCode, SecondFactorChallenge, Session, SessionState, Signin,
@@ -97,15 +98,6 @@ pub struct Admission {
     pub dropped: Vec<AttemptRef>,
 }
 
-/// A limit counter that must not be full for a write to apply: checked in the same transaction,
-/// not charged (a right code at the account's failure cap must wait like a wrong one).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Gate {
-    pub key: String,
-    pub window_ends: Timestamp,
-    pub max: u32,
-}
-
 /// A limit counter a write also charges, in the same transaction.
 #[derive(Clone, Copy, Debug)]
 pub struct Charge<'a> {
@@ -186,60 +178,6 @@ impl Grant {
         match &self.session {
             GrantSession::Create(s) => &s.id,
             GrantSession::Rotate(r) => &r.session_id,
-        }
-    }
-}
-
-/// The code that completes an attempt: the attempt must still hold it, not be completed and not
-/// be killed by wrong codes (single use).
-#[derive(Clone, Debug)]
-pub struct CodeProof {
-    pub attempt_id: String,
-    pub code_hash: String,
-    pub max_wrong_codes: u32,
-    /// The account's failure budget, which must not be full (sign-in and reset codes only).
-    pub gate: Option<Gate>,
-}
-
-/// What must still hold of an attempt for a write to apply.
-#[derive(Clone, Debug)]
-pub enum AttemptCheck {
-    /// It still holds this code, is open and not killed (single use).
-    Code(CodeProof),
-    /// It is open and waiting at this step (profile completion, which takes no code).
-    AtStep { attempt_id: String, step: Step },
-    /// The session's `sso` sign-in attempt is still open: its callback has not run yet.
-    Sso { attempt_id: String },
-    /// The sign-in attempt is open at `verify_second_factor` and not killed (and, for an SMS
-    /// code, still holds `code_hash`); the same write spends `spend` on user `user_id`
-    /// (`User::can_spend_second_factor`, else `UserBlocked`: nothing is written).
-    SecondFactor {
-        attempt_id: String,
-        user_id: String,
-        max_wrong_codes: u32,
-        code_hash: Option<String>,
-        spend: SecondFactorUse,
-    },
-}
-
-impl AttemptCheck {
-    pub fn attempt_id(&self) -> &str {
-        match self {
-            AttemptCheck::Code(p) => &p.attempt_id,
-            AttemptCheck::AtStep { attempt_id, .. } => attempt_id,
-            AttemptCheck::Sso { attempt_id } => attempt_id,
-            AttemptCheck::SecondFactor { attempt_id, .. } => attempt_id,
-        }
-    }
-
-    /// Which kind of attempt the check is about when it completes a sign-up: the sign-up attempt
-    /// itself, or the `sso` sign-in attempt whose callback creates the user directly.
-    pub fn signup_kind(&self) -> AttemptKind {
-        match self {
-            AttemptCheck::Sso { .. } => AttemptKind::Signin,
-            AttemptCheck::Code(_)
-            | AttemptCheck::AtStep { .. }
-            | AttemptCheck::SecondFactor { .. } => AttemptKind::Signup,
         }
     }
 }

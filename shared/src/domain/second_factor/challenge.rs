@@ -223,8 +223,7 @@ async fn wrong(deps: &Deps, attempt: &SigninAttempt, now: Timestamp) -> Result<(
         charged
     );
     charged?;
-    match recorded?
-    {
+    match recorded? {
         WrongCode::Counted(n) if n >= WRONG_CODES_PER_ATTEMPT => Err(dead()),
         WrongCode::Counted(_) => Err(AuthError::InvalidCode),
         // Completed by a parallel request, or killed: read it again to tell which.

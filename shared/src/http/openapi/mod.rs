@@ -13,12 +13,17 @@ use utoipa::openapi::schema::Schema;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::bodies::{
-    AdminUserBody, AdminUsersQuery, AttemptBody, CallbackQuery, CompleteProfileBody, CompleteSignupForm, ContactBody, ContactCodeBody, ImportBody, InitQuery, MeBody, NoBody, PasswordChangeBody, PhoneFactorBody, PrepareBody, ResetPasswordBody, ReverifyBody, RotateBody, SigninBody, SigninChoice, SignupBody, TotpCodeBody,
+    AdminUserBody, AdminUsersQuery, AttemptBody, CallbackQuery, CompleteProfileBody,
+    CompleteSignupForm, ContactBody, ContactCodeBody, ImportBody, InitQuery, MeBody, NoBody,
+    PasswordChangeBody, PhoneFactorBody, PrepareBody, ResetPasswordBody, ReverifyBody, RotateBody,
+    SigninBody, SigninChoice, SignupBody, TotpCodeBody,
 };
 use super::handlers::admin::ADMIN_KEY_HEADER;
 use super::routes::Route;
 use super::views::{
-    AdminUserView, AdminUsersView, BackupCodesView, DeviceView, JwksView, OauthUrlView, OpenidConfigurationView, RotationView, SessionView, SignedOutView, TokenView, TotpEnrollmentView, TwoFactorView, UserView,
+    AdminUserView, AdminUsersView, BackupCodesView, DeviceView, JwksView, OauthUrlView,
+    OpenidConfigurationView, RotationView, SessionView, SignedOutView, TokenView,
+    TotpEnrollmentView, TwoFactorView, UserView,
 };
 use schemas::{ErrorCodeSchema, FieldErrorSchema};
 
