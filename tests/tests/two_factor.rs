@@ -2,116 +2,20 @@
 //! independent implementation (Python's `pyotp`, in the test command's virtualenv: `TEST_PYTHON`)
 //! from the `otpauth://` URI the enrollment answers, at the server's (manual) clock.
 
-use std::process::Command;
 use std::sync::Arc;
 
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 use sesame::adapters::clock::ManualClock;
 use sesame::domain::ports::Clock;
 use sesame_e2e::providers::{self, OidcMock};
-use sesame_e2e::{Answer, Backend, Browser, Server};
+use sesame_e2e::{Backend, Server};
+
+#[macro_use]
+#[path = "two_factor/support.rs"]
+mod support;
+use support::*;
 use time::{Duration, OffsetDateTime};
-
-macro_rules! with_clock {
-    ($name:ident) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn embedded() {
-                super::$name(Backend::Embedded).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn moto() {
-                super::$name(Backend::Moto).await;
-            }
-        }
-    };
-}
-
-const PASSWORD: &str = "analytical engine";
-
-async fn server(backend: Backend) -> Option<(Server, Arc<ManualClock>)> {
-    // `TEST_PYTHON` is needed by every test here: check it before starting anything.
-    python_path()?;
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let server = Server::start_with_clock(backend, &[], clock.clone()).await?;
-    Some((server, clock))
-}
-
-fn python_path() -> Option<String> {
-    match std::env::var("TEST_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("TEST_PYTHON is not set: under CI=true the second-factor tests must run")
-        }
-        _ => {
-            eprintln!("TEST_PYTHON is not set: skipping (run ./scripts/test)");
-            None
-        }
-    }
-}
-
-/// The code `pyotp` computes from `uri` for the time `at`.
-fn totp_at(uri: &str, at: OffsetDateTime) -> String {
-    let python = python_path().expect("checked when the server started");
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import sys, pyotp; print(pyotp.parse_uri(sys.argv[1]).at(int(sys.argv[2])))",
-            uri,
-            &at.unix_timestamp().to_string(),
-        ])
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-async fn delete(b: &mut Browser, path: &str) -> Answer {
-    let req = b.client.delete(format!("{}{path}", b.base));
-    b.send(req).await
-}
-
-async fn two_factor_enabled(b: &mut Browser) -> bool {
-    let me = b.get("/me").await;
-    assert_eq!(me.status, 200, "{:#}", me.body);
-    me.body["data"]["two_factor_enabled"].as_bool().unwrap()
-}
-
-/// Enrolls TOTP for the browser's user; answers the `otpauth://` URI and the backup codes.
-async fn enroll(b: &mut Browser, clock: &ManualClock) -> (String, Vec<String>) {
-    let started = b.post("/me/totp", json!({})).await;
-    assert_eq!(started.status, 200, "{:#}", started.body);
-    let uri = started.body["data"]["otpauth_uri"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let code = totp_at(&uri, clock.now());
-    let done = b.post("/me/totp/verify", json!({"code": code})).await;
-    assert_eq!(done.status, 200, "{:#}", done.body);
-    let codes = done.body["data"]["backup_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
-    (uri, codes)
-}
-
-fn strings(v: &Value) -> Vec<&str> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect()
-}
 
 async fn totp_enrollment_turns_two_factor_on(backend: Backend) {
     let Some((server, clock)) = server(backend).await else {
@@ -237,32 +141,6 @@ async fn turning_totp_off_and_new_backup_codes_need_reverification(backend: Back
     );
 }
 with_clock!(turning_totp_off_and_new_backup_codes_need_reverification);
-
-/// Signs in by password in a new browser: the attempt waits at `verify_second_factor`.
-async fn password_first(server: &Server, email: &str) -> (Browser, String) {
-    let mut b = server.browser();
-    let opened = b.sign_in(email, PASSWORD).await;
-    assert_eq!(opened.status, 200, "{:#}", opened.body);
-    assert!(
-        opened.body["session"]["active_signin"].is_null(),
-        "nothing granted yet"
-    );
-    let attempt = &opened.body["session"]["signin_attempts"][0];
-    assert_eq!(attempt["current_step"], "verify_second_factor");
-    assert_eq!(
-        strings(&attempt["remaining_steps"]),
-        ["verify_second_factor"]
-    );
-    (b, attempt["id"].as_str().unwrap().to_string())
-}
-
-async fn second(b: &mut Browser, attempt: &str, code: &str, strategy: &str) -> Answer {
-    b.post(
-        "/auth/attempt-verification",
-        json!({"signin_attempt_id": attempt, "code": code, "strategy": strategy}),
-    )
-    .await
-}
 
 async fn password_then_totp_signs_in_once_per_code(backend: Backend) {
     let Some((server, clock)) = server(backend).await else {
@@ -569,3 +447,37 @@ async fn a_password_reset_asks_for_the_second_factor_before_the_new_password(bac
     assert_eq!(reset.user_id(), Some(user_id.as_str()));
 }
 with_clock!(a_password_reset_asks_for_the_second_factor_before_the_new_password);
+
+/// Issue 12's account budget holds at the second factor too: once wrong codes have filled it, a
+/// right TOTP code in another attempt (opened before it filled) is refused like a wrong one.
+async fn a_full_account_budget_refuses_a_right_second_factor(backend: Backend) {
+    let Some((server, clock)) =
+        server_with(backend, &[("LIMIT_ACCOUNT_FAILURES_PER_DAY", "3")]).await
+    else {
+        return;
+    };
+    let (mut enrolled, email, _) = server.new_user("totpbudget").await;
+    let (uri, _) = enroll(&mut enrolled, &clock).await;
+    clock.advance(Duration::seconds(30));
+    let (mut guesser, guessed) = password_first(&server, &email).await;
+    let (mut owner, waiting) = password_first(&server, &email).await;
+    let right = totp_at(&uri, clock.now());
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..3 {
+        let answer = second(&mut guesser, &guessed, wrong, "totp").await;
+        assert_eq!((answer.status, answer.error()), (400, "INVALID_CODE"));
+    }
+    let refused = second(&mut owner, &waiting, &right, "totp").await;
+    assert_eq!(
+        (refused.status, refused.error()),
+        (429, "RATE_LIMITED"),
+        "{:#}",
+        refused.body
+    );
+    assert!(refused.body["session"]["active_signin"].is_null());
+}
+with_clock!(a_full_account_budget_refuses_a_right_second_factor);

@@ -154,6 +154,7 @@ async fn a_granted_second_factor_is_spent_as_the_pure_transition_once(store: Arc
             max_wrong_codes: 5,
             code_hash: None,
             spend: spend.clone(),
+            gate: None,
         };
         let state = load(store.as_ref(), &s.id).await;
         let mut grant = after_rotation(rotate(&state.session, signin_for(&s.id, &c.user.id)));

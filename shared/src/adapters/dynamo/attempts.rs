@@ -219,7 +219,12 @@ impl AttemptStore for DynamoStore {
                 tx.push(self.gate_check(gate));
             }
             // A reset's second factor: spent on the user in the same transaction.
-            AttemptCheck::SecondFactor { user_id, spend, .. } => {
+            AttemptCheck::SecondFactor {
+                user_id,
+                spend,
+                gate,
+                ..
+            } => {
                 let (user, adds) = second_factor::spend(
                     Expr::new("SET #sfupdated = #sfupdated").name("#sfupdated", "updated_at"),
                     spend,
@@ -232,6 +237,9 @@ impl AttemptStore for DynamoStore {
                     .value(":false", AttributeValue::Bool(false));
                 tx.push(self.update(k, e));
                 tx.push(self.update(user_key(user_id), user));
+                if let Some(gate) = gate {
+                    tx.push(self.gate_check(gate));
+                }
             }
             _ => {
                 return Ok(match self.update_item(k, e, false).await? {

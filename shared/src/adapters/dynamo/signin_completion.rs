@@ -37,9 +37,10 @@ impl DynamoStore {
         });
         // A right code still waits while the account's failure budget is full.
         let gate = match &c.check {
-            Some(AttemptCheck::Code(CodeProof { gate: Some(g), .. })) => {
-                Some(tx.push(self.gate_check(g)))
-            }
+            Some(
+                AttemptCheck::Code(CodeProof { gate: Some(g), .. })
+                | AttemptCheck::SecondFactor { gate: Some(g), .. },
+            ) => Some(tx.push(self.gate_check(g))),
             _ => None,
         };
         let mut user = Expr::new("SET #attempts = :zero")

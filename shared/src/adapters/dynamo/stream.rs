@@ -69,8 +69,24 @@ fn decode<T: DeserializeOwned>(keys: &Item, image: Option<Item>) -> Result<Optio
                 Some(AttributeValue::S(pk)) => pk.clone(),
                 _ => String::new(),
             },
-            reason: e.to_string(),
+            // Only where it failed: serde's message may quote the stored value (a hash, a
+            // sealed secret), and this reason is logged.
+            reason: format!("the image does not decode ({})", error_kind(&e)),
         })
+}
+
+/// The shape of a decoding error, without any value it quotes.
+fn error_kind(e: &serde_dynamo::Error) -> &'static str {
+    let text = e.to_string();
+    if text.starts_with("missing field") {
+        "missing field"
+    } else if text.starts_with("invalid type") {
+        "invalid type"
+    } else if text.starts_with("unknown variant") {
+        "unknown variant"
+    } else {
+        "malformed"
+    }
 }
 
 #[cfg(test)]

@@ -256,8 +256,19 @@ impl State {
                 attempt_id,
                 max_wrong_codes,
                 code_hash,
+                gate,
                 ..
             } => {
+                let gate_open = gate.as_ref().is_none_or(|g| {
+                    self.has_room(Charge {
+                        key: &g.key,
+                        window_ends: g.window_ends,
+                        max: g.max,
+                    })
+                });
+                if !gate_open {
+                    return false;
+                }
                 let key = AttemptKey {
                     session_id,
                     attempt_id,

@@ -42,6 +42,9 @@ pub enum AttemptCheck {
         max_wrong_codes: u32,
         code_hash: Option<String>,
         spend: SecondFactorUse,
+        /// The account's failure budget, which must not be full: a right second-factor code
+        /// waits like a wrong one once it is.
+        gate: Option<Gate>,
     },
 }
 

@@ -13,7 +13,9 @@ use crate::domain::codes;
 use crate::domain::error::{AuthError, FieldError};
 use crate::domain::factors::{SecondFactorChallenge, SecondFactorStrategy, SecondFactorUse};
 use crate::domain::grant;
-use crate::domain::limits::{ATTEMPT_TTL, WRONG_CODES_PER_ATTEMPT, seconds_until};
+use crate::domain::limits::{
+    ATTEMPT_TTL, Account, AccountBudget, WRONG_CODES_PER_ATTEMPT, seconds_until,
+};
 use crate::domain::model::{
     Channel, Claim, CodeState, SigninAttempt, SigninMethod, Step, Timestamp, User,
 };
@@ -137,12 +139,16 @@ pub(crate) async fn verify(
             (SecondFactorUse::Phone, Some(pending.hash))
         }
     };
+    // A right code still waits while the account's daily budget is full: the completing write
+    // checks the counter (no extra round trip).
+    let gate = AccountBudget::new(deps, Account::User(&user_id)).gate(now);
     let check = AttemptCheck::SecondFactor {
         attempt_id: attempt.id.clone(),
         user_id: user_id.clone(),
         max_wrong_codes: WRONG_CODES_PER_ATTEMPT,
         code_hash,
         spend,
+        gate: Some(gate.clone()),
     };
     let result = if attempt.remaining_steps.len() > 1 {
         advance(deps, caller, attempt, check).await
@@ -161,6 +167,11 @@ pub(crate) async fn verify(
         // The factor was spent meanwhile (a TOTP step or backup code used by a parallel request)
         // or the user is blocked; or the attempt moved on.
         Err(AuthError::UserBlocked) | Err(AuthError::AttemptCompleted) => {
+            if deps.store.count(&gate.key, gate.window_ends).await? >= gate.max {
+                return Err(AuthError::RateLimited {
+                    retry_after_secs: seconds_until(now, gate.window_ends),
+                });
+            }
             match deps.store.get_user(&user_id).await? {
                 Some(u) if u.blocked => Err(AuthError::UserBlocked),
                 None => Err(AuthError::UserBlocked),

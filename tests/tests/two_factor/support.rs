@@ -1,0 +1,144 @@
+//! What the second-factor tests share: servers on a manual clock, TOTP codes computed by `pyotp`,
+//! enrollment, and the first factor of a sign-in that then waits for the second.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use sesame::adapters::clock::ManualClock;
+use sesame::domain::ports::Clock;
+use sesame_e2e::{Answer, Backend, Browser, Server};
+use time::OffsetDateTime;
+
+macro_rules! with_clock {
+    ($name:ident) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn embedded() {
+                super::$name(Backend::Embedded).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn moto() {
+                super::$name(Backend::Moto).await;
+            }
+        }
+    };
+}
+
+pub(crate) const PASSWORD: &str = "analytical engine";
+
+pub(crate) async fn server(backend: Backend) -> Option<(Server, Arc<ManualClock>)> {
+    server_with(backend, &[]).await
+}
+
+pub(crate) async fn server_with(
+    backend: Backend,
+    overrides: &[(&str, &str)],
+) -> Option<(Server, Arc<ManualClock>)> {
+    // `TEST_PYTHON` is needed by every test here: check it before starting anything.
+    python_path()?;
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let server = Server::start_with_clock(backend, overrides, clock.clone()).await?;
+    Some((server, clock))
+}
+
+pub(crate) fn python_path() -> Option<String> {
+    match std::env::var("TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("TEST_PYTHON is not set: under CI=true the second-factor tests must run")
+        }
+        _ => {
+            eprintln!("TEST_PYTHON is not set: skipping (run ./scripts/test)");
+            None
+        }
+    }
+}
+
+/// The code `pyotp` computes from `uri` for the time `at`.
+pub(crate) fn totp_at(uri: &str, at: OffsetDateTime) -> String {
+    let python = python_path().expect("checked when the server started");
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import sys, pyotp; print(pyotp.parse_uri(sys.argv[1]).at(int(sys.argv[2])))",
+            uri,
+            &at.unix_timestamp().to_string(),
+        ])
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+pub(crate) async fn delete(b: &mut Browser, path: &str) -> Answer {
+    let req = b.client.delete(format!("{}{path}", b.base));
+    b.send(req).await
+}
+
+pub(crate) async fn two_factor_enabled(b: &mut Browser) -> bool {
+    let me = b.get("/me").await;
+    assert_eq!(me.status, 200, "{:#}", me.body);
+    me.body["data"]["two_factor_enabled"].as_bool().unwrap()
+}
+
+/// Enrolls TOTP for the browser's user; answers the `otpauth://` URI and the backup codes.
+pub(crate) async fn enroll(b: &mut Browser, clock: &ManualClock) -> (String, Vec<String>) {
+    let started = b.post("/me/totp", json!({})).await;
+    assert_eq!(started.status, 200, "{:#}", started.body);
+    let uri = started.body["data"]["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = totp_at(&uri, clock.now());
+    let done = b.post("/me/totp/verify", json!({"code": code})).await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+    let codes = done.body["data"]["backup_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    (uri, codes)
+}
+
+pub(crate) fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect()
+}
+
+/// Signs in by password in a new browser: the attempt waits at `verify_second_factor`.
+pub(crate) async fn password_first(server: &Server, email: &str) -> (Browser, String) {
+    let mut b = server.browser();
+    let opened = b.sign_in(email, PASSWORD).await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    assert!(
+        opened.body["session"]["active_signin"].is_null(),
+        "nothing granted yet"
+    );
+    let attempt = &opened.body["session"]["signin_attempts"][0];
+    assert_eq!(attempt["current_step"], "verify_second_factor");
+    assert_eq!(
+        strings(&attempt["remaining_steps"]),
+        ["verify_second_factor"]
+    );
+    (b, attempt["id"].as_str().unwrap().to_string())
+}
+
+pub(crate) async fn second(b: &mut Browser, attempt: &str, code: &str, strategy: &str) -> Answer {
+    b.post(
+        "/auth/attempt-verification",
+        json!({"signin_attempt_id": attempt, "code": code, "strategy": strategy}),
+    )
+    .await
+}
