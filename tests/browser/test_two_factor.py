@@ -157,6 +157,23 @@ def main():
         status = page.locator("#two-factor").get_by_test_id("two-factor-status")
         expect(status).to_contain_text("9 backup codes left")
 
+        # New backup codes, after a reverification by emailed code (the first call stubbed 403 again).
+        refused.clear()
+        page.route(BASE + "/me/backup-codes", once)
+        page.locator("#two-factor").get_by_role("button", name="New backup codes").click()
+        prompt = page.get_by_test_id("reverify")
+        expect(prompt).to_contain_text("Confirm it's you to replace your backup codes")
+        prompt.get_by_role("button", name="Email me a code instead").click()
+        expect(prompt).to_contain_text(f"We sent a 6-digit code to {email}")
+        prompt.get_by_test_id("outbox").get_by_role("button", name="Use it").click()
+        prompt.get_by_role("button", name="Confirm").click()
+        fresh = page.get_by_test_id("backup-codes").locator("li")
+        expect(fresh).to_have_count(10)
+        assert refused and not set(fresh.all_inner_texts()) & set(backup), "all new codes"
+        page.unroute(BASE + "/me/backup-codes")
+        page.get_by_role("button", name="I saved them").click()
+        expect(status).to_contain_text("10 backup codes left")
+
         # A verified phone (set through the API with the page's cookie), then the SMS factor on.
         phone = f"+1555{random.randrange(10_000_000):07d}"
         changed = page.request.post(BASE + "/me/phone_number", data={"phone_number": phone})
