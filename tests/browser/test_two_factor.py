@@ -1,9 +1,12 @@
 """The demo page's second factor in headless Chromium (Debian's `chromium`, driven by Playwright):
 sign up, set up an authenticator app from the secret the page shows (codes computed here with
-pyotp, independent of the server), see the ten backup codes once, sign out; sign in with the
-password and be asked for the second factor, give the app's code, be signed in; sign out, sign in
-with a backup code; then turn the app off and sign in with the password alone. scripts/test_dx
-runs it against its dev server (SESAME_URL); under CI=true it fails rather than skip."""
+pyotp, independent of the server) after the page's reverification prompt, see the ten backup codes
+once, sign out; sign in with the password and be asked for the second factor, give the app's code,
+be signed in; sign in with a backup code; through the OpenID provider (the page resumes at the
+second factor when the provider sends the browser back); new backup codes after a reverification
+by emailed code; the SMS factor switched on and a sign-in with the texted code; both factors off
+and the password alone signs in. scripts/test_dx runs it against its dev server (SESAME_URL,
+OIDC_ENDPOINT); under CI=true it fails rather than skip any part."""
 
 import json
 import os
@@ -20,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_demo import sign_up  # noqa: E402  (the same sign-up through the page)
 
 BASE = os.environ.get("SESAME_URL")
+OIDC = os.environ.get("OIDC_ENDPOINT")  # the dev server's provider `mock` (scripts/test_dx)
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "target" / "demo-two-factor.png"
@@ -156,6 +160,29 @@ def main():
         expect(page.locator("#who")).to_have_text("Ada Lovelace")
         status = page.locator("#two-factor").get_by_test_id("two-factor-status")
         expect(status).to_contain_text("9 backup codes left")
+        left = 9
+
+        # OAuth (when the test command's OpenID provider is there, as under scripts/test_dx): the
+        # provider proves Ada's email, and the page, back from the provider, resumes the sign-in
+        # at its second factor.
+        if OIDC:
+            sign_out(page)
+            sub = f"ada-{os.getpid()}-{int(time.time())}"
+            put = page.request.put(f"{OIDC}/users/{sub}", data={"email": email, "email_verified": True})
+            assert put.status == 204, put.status
+            page.get_by_role("button", name="Continue with mock").click()
+            page.locator('input[name="sub"]').fill(sub)
+            page.get_by_role("button", name="Authorize").click()
+            expect(page.get_by_role("heading", name="Two-step verification")).to_be_visible()
+            assert page.url.rstrip("/") == BASE, page.url
+            page.get_by_role("radio", name="Backup code").click()
+            page.get_by_label("Backup code").fill(backup[1])
+            page.get_by_role("button", name="Verify").click()
+            expect(page.locator("#who")).to_have_text("Ada Lovelace")
+            left = 8
+            expect(status).to_contain_text(f"{left} backup codes left")
+        elif os.environ.get("CI") == "true":
+            sys.exit("OIDC_ENDPOINT is not set: under CI=true the OAuth part must run")
 
         # New backup codes, after a reverification by emailed code (the first call stubbed 403 again).
         refused.clear()
