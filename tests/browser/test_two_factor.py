@@ -3,7 +3,7 @@ sign up, set up an authenticator app from the secret the page shows (codes compu
 pyotp, independent of the server) after the page's reverification prompt, see the ten backup codes
 once, sign out; sign in with the password and be asked for the second factor, give the app's code,
 be signed in; sign in with a backup code; through the OpenID provider (the page resumes at the
-second factor when the provider sends the browser back); new backup codes after a reverification
+second factor when the provider sends the browser back); with an emailed code; new backup codes after a reverification
 by emailed code; the SMS factor switched on and a sign-in with the texted code; both factors off
 and the password alone signs in. scripts/test_dx runs it against its dev server (SESAME_URL,
 OIDC_ENDPOINT); under CI=true it fails rather than skip any part."""
@@ -183,6 +183,21 @@ def main():
             expect(status).to_contain_text(f"{left} backup codes left")
         elif os.environ.get("CI") == "true":
             sys.exit("OIDC_ENDPOINT is not set: under CI=true the OAuth part must run")
+
+        # A code sign-in: after the emailed code, the second factor.
+        sign_out(page)
+        page.get_by_label("Email, phone or username").fill(email)
+        page.get_by_role("button", name="Email me a code instead").click()
+        expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+        page.get_by_test_id("outbox").get_by_role("button", name="Use it").click()
+        page.get_by_role("button", name="Verify").click()
+        expect(page.get_by_role("heading", name="Two-step verification")).to_be_visible()
+        page.get_by_role("radio", name="Backup code").click()
+        page.get_by_label("Backup code").fill(backup[2])
+        page.get_by_role("button", name="Verify").click()
+        expect(page.locator("#who")).to_have_text("Ada Lovelace")
+        left -= 1
+        expect(status).to_contain_text(f"{left} backup codes left")
 
         # New backup codes, after a reverification by emailed code (the first call stubbed 403 again).
         refused.clear()
