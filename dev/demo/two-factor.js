@@ -133,6 +133,19 @@ async function finishReverify() {
   await action();
 }
 
+/**
+ * After the first factor of a reverification: should the server ask for the second factor too
+ * (an attempt of it, new or the code's own, waiting at `verify_second_factor`), the prompt asks
+ * for it; else the action runs.
+ */
+async function afterFirstFactor(known, session, attemptId) {
+  const attempt = session.signin_attempts.find((a) => (a.id === attemptId || !known.has(a.id)) && !a.completed && a.current_step === "verify_second_factor");
+  if (!attempt) return finishReverify();
+  memory.reverify = { label: memory.reverify.label, action: memory.reverify.action, second: { id: attempt.id, strategies: attempt.second_factor_strategies } };
+}
+
+const attemptIds = (sesame) => new Set((sesame.currentSession?.signin_attempts ?? []).map((a) => a.id));
+
 function reverifyPrompt(ui, me, sent) {
   const { h, form, field, sesame } = ui;
   const waiting = memory.reverify;
@@ -142,14 +155,33 @@ function reverifyPrompt(ui, me, sent) {
     const attempt = session.signin_attempts.find((a) => !known.has(a.id));
     memory.reverify = { ...waiting, attempt: attempt?.id, to };
   };
+  if (waiting.second) {
+    const { id, strategies } = waiting.second;
+    return h("div", { class: "reverify", "data-testid": "reverify" },
+      h("strong", {}, `Confirm it's you to ${waiting.label}`),
+      h("p", { class: "muted" }, "Your second step, too."),
+      form(async (v) => {
+        await sesame.verifySecondFactor(id, v.strategy, v.code.trim());
+        await finishReverify();
+      },
+      h("label", { for: "reverify-strategy" }, "With"),
+      h("select", { id: "reverify-strategy", name: "strategy" }, ...strategies.map((s) => h("option", { value: s }, STRATEGY_NAMES[s] ?? s))),
+      h("label", { for: "reverify-second-code" }, "Code"),
+      h("input", { id: "reverify-second-code", name: "code", required: true, autocomplete: "one-time-code" }),
+      h("button", { class: "primary", type: "submit" }, "Confirm")),
+      h("div", { class: "row-links" },
+        strategies.includes("phone_otp")
+          ? h("button", { class: "link", type: "button", onclick: () => ui.run(() => sesame.sendSecondFactorCode(id)) }, "Text me a code")
+          : null,
+        h("button", { class: "link", type: "button", onclick: () => { memory.reverify = null; ui.render(); } }, "Cancel")));
+  }
   if (waiting.attempt) {
     const input = h("input", { id: "reverify-code", name: "code", class: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: 6, required: true });
     return h("div", { class: "reverify", "data-testid": "reverify" },
       h("strong", {}, `Confirm it's you to ${waiting.label}`),
       h("p", { class: "muted" }, `We sent a 6-digit code to ${waiting.to}.`),
       form(async (v) => {
-        await sesame.verify({ signin_attempt_id: waiting.attempt }, v.code);
-        await finishReverify();
+        await afterFirstFactor(attemptIds(sesame), await sesame.verify({ signin_attempt_id: waiting.attempt }, v.code), waiting.attempt);
       }, h("label", { for: "reverify-code" }, "Code"), input, h("button", { class: "primary", type: "submit" }, "Confirm")),
       outboxHint(ui, sent, input),
       h("button", { class: "link", type: "button", onclick: () => { memory.reverify = null; ui.render(); } }, "Cancel"));
@@ -158,8 +190,8 @@ function reverifyPrompt(ui, me, sent) {
     h("strong", {}, `Confirm it's you to ${waiting.label}`),
     h("p", { class: "muted" }, "It has been a while since you signed in."),
     form(async (v) => {
-      await sesame.reverify({ strategy: "password", password: v.password });
-      await finishReverify();
+      const known = attemptIds(sesame);
+      await afterFirstFactor(known, await sesame.reverify({ strategy: "password", password: v.password }));
     }, ...field("Password", "reverify-password", { name: "password", type: "password", required: true, autocomplete: "current-password" }),
     h("button", { class: "primary", type: "submit" }, "Confirm")),
     h("div", { class: "row-links" },
