@@ -16,7 +16,8 @@ style.href = "/demo/two-factor.css";
 document.head.append(style);
 
 // For the active signin: the enrollment waiting for its code, backup codes to show, and a
-// sensitive action waiting for reverification ({label, action, attempt?, to?}).
+// sensitive action waiting for reverification ({label, action}, then `attempt` and `to` while a
+// code is on its way, or `second` while the server asks for the second factor too).
 let memory = { signin: null, enrollment: null, codes: null, reverify: null };
 // Second-factor attempts the user walked away from ("Start over"): not offered again on reload.
 const dismissed = new Set(JSON.parse(sessionStorage.getItem("sesame-demo-dismissed-2fa") ?? "[]"));
