@@ -78,8 +78,8 @@ def main():
 
         # Enroll: the QR code and the secret, confirmed with the app's current code. The first
         # POST /me/totp is answered 403 REVERIFICATION_REQUIRED here (the signin is seconds old,
-        # and REVERIFY_MINUTES cannot be shortened below a minute): the page asks for the
-        # password, reverifies with the server, and retries.
+        # and REVERIFY_MINUTES counts whole minutes): the page asks for the password,
+        # reverifies with the server, and retries.
         stale = {"status": 403, "message": "verify again", "data": None, "session": None,
                  "errors": [{"code": "REVERIFICATION_REQUIRED", "message": "verify again", "field": None}]}
         refused = []
