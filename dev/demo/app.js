@@ -1,5 +1,6 @@
 // The demo page: plain DOM code over the JS client (clients/js, served compiled at /client/).
 import { Sesame, SesameError, decodeToken } from "/client/index.js";
+import { resumeSecondFactor, secondFactorView, twoFactorPanel, waitingSecondFactor } from "/demo/two-factor.js";
 
 const sesame = new Sesame({ baseUrl: location.origin, mode: "cookie" });
 const view = document.getElementById("view");
@@ -49,6 +50,9 @@ function form(onsubmit, ...children) {
   }, ...children);
 }
 
+// What two-factor.js uses of this page.
+const ui = { sesame, h, field, form, run, state, render: () => render() };
+
 // --- the steps ------------------------------------------------------------------------------
 
 function authView() {
@@ -66,7 +70,8 @@ function authView() {
       field("Password", "password", { type: "password", required: true, minlength: 8, autocomplete: "new-password" }),
       h("button", { class: "primary", type: "submit" }, "Create account"))
     : form(async (v) => {
-        await sesame.signInWithPassword(v.identifier, v.password);
+        const before = sesame.currentSession;
+        state.pending = waitingSecondFactor(before, await sesame.signInWithPassword(v.identifier, v.password));
         state.adding = false;
       },
       field("Email, phone or username", "identifier", { required: true, autocomplete: "username" }),
@@ -106,6 +111,7 @@ async function codeView() {
       const session = await sesame.verify(ref, v.code);
       const attempt = [...session.signup_attempts, ...session.signin_attempts].find((a) => a.id === pending.id);
       if (attempt && attempt.current_step === "complete_profile") state.pending = { ...pending, missing: attempt.missing_fields };
+      else if (attempt && attempt.current_step === "verify_second_factor") state.pending = { kind: "second_factor", id: attempt.id };
       else Object.assign(state, { pending: null, adding: false, tab: "signin" });
     }, h("label", { for: "code" }, "Code"), input, h("button", { class: "primary", type: "submit" }, "Verify")),
     latest ? h("div", { class: "outbox", "data-testid": "outbox" },
@@ -172,6 +178,7 @@ async function homeView(session) {
         }) }, "Get token"),
         claims ? h("pre", { id: "claims" }, JSON.stringify(claims, null, 2)) : null)),
     devicesView(devices),
+    await twoFactorPanel(ui, session, me),
     h("div", { class: "row" },
       h("button", { class: "secondary", type: "button", onclick: () => { state.adding = true; state.tab = "signin"; render(); } }, "Add account"),
       h("button", { class: "secondary", type: "button", onclick: () => run(() => sesame.signOut(session.active_signin.id)) }, "Sign out")),
@@ -194,7 +201,8 @@ function accountBar(session) {
 async function render() {
   const session = await sesame.session().catch(() => null);
   let children;
-  if (state.pending?.missing) children = completeView();
+  if (state.pending?.kind === "second_factor") children = secondFactorView(ui, session) ?? authView();
+  else if (state.pending?.missing) children = completeView();
   else if (state.pending) children = await codeView();
   else if (session?.active_signin && !state.adding) children = await homeView(session).catch((e) => { showError(e); return authView(); });
   else children = authView();
@@ -206,5 +214,6 @@ async function render() {
 // Back from an OAuth provider: `?error=CODE` when it failed.
 const back = new URLSearchParams(location.search);
 if (back.has("error")) toast.textContent = `Sign-in failed: ${back.get("error")}`, (toast.hidden = false);
+state.pending = resumeSecondFactor(await sesame.session().catch(() => null)); // e.g. back from OAuth
 state.providers = await fetch("/dev/providers").then((r) => (r.ok ? r.json() : [])).catch(() => []);
 await render();

@@ -24,6 +24,11 @@ export type SignupBody = Schemas["SignupBody"];
 export type SigninBody = Schemas["SigninBody"];
 export type CompleteProfileBody = Schemas["CompleteProfileBody"];
 export type MeBody = Schemas["MeBody"];
+export type TwoFactor = Schemas["TwoFactorView"];
+export type TotpEnrollment = Schemas["TotpEnrollmentView"];
+export type BackupCodes = Schemas["BackupCodesView"];
+export type SecondFactorStrategy = Schemas["SecondFactorStrategy"];
+export type ReverifyBody = Schemas["ReverifyBody"];
 
 /** The envelope every answer but the public documents has. */
 export interface Envelope<T> {
@@ -195,6 +200,65 @@ export class Sesame {
     return this.call<User>("PATCH", "/me", changes);
   }
 
+  // --- reverification --------------------------------------------------------------------
+
+  /**
+   * Proves a factor again for sensitive calls (`403 REVERIFICATION_REQUIRED`). `password` refreshes
+   * the active signin at once; a code strategy opens an attempt: finish it with
+   * `verify({signin_attempt_id}, code)`.
+   */
+  reverify(body: ReverifyBody): Promise<Session> {
+    return this.sessionCall("POST", "/auth/reverify", body);
+  }
+
+  // --- the second factor -------------------------------------------------------------------
+
+  /** What second factors the active user has on, and how many backup codes are left. */
+  twoFactor(): Promise<TwoFactor> {
+    return this.call<TwoFactor>("GET", "/me/two-factor");
+  }
+
+  /**
+   * Starts TOTP enrollment (reverification required): the secret, its `otpauth://` URI and that URI
+   * as an SVG QR code, shown this once. Finish with `confirmTotp(code)`.
+   */
+  enrollTotp(): Promise<TotpEnrollment> {
+    return this.call<TotpEnrollment>("POST", "/me/totp");
+  }
+
+  /** Turns TOTP on with the app's current code; answers ten backup codes, shown this once. */
+  confirmTotp(code: string): Promise<BackupCodes> {
+    return this.call<BackupCodes>("POST", "/me/totp/verify", { code });
+  }
+
+  /** Turns TOTP off (reverification required). */
+  disableTotp(): Promise<TwoFactor> {
+    return this.call<TwoFactor>("DELETE", "/me/totp");
+  }
+
+  /** Ten new backup codes replace every old one (reverification required); shown this once. */
+  regenerateBackupCodes(): Promise<BackupCodes> {
+    return this.call<BackupCodes>("POST", "/me/backup-codes");
+  }
+
+  /** SMS codes to the verified phone as a second factor, on or off (reverification required). */
+  setPhoneSecondFactor(enabled: boolean): Promise<TwoFactor> {
+    return this.call<TwoFactor>("POST", "/me/two-factor/phone", { enabled });
+  }
+
+  /** Sends the SMS code for a sign-in waiting at `verify_second_factor` (strategy `phone_otp`). */
+  sendSecondFactorCode(signinAttemptId: string): Promise<Session> {
+    return this.resend({ signin_attempt_id: signinAttemptId }, "phone_otp");
+  }
+
+  /**
+   * Finishes a sign-in waiting at `verify_second_factor` with one of its
+   * `second_factor_strategies`; only then is the signin granted.
+   */
+  verifySecondFactor(signinAttemptId: string, strategy: SecondFactorStrategy, code: string): Promise<Session> {
+    return this.sessionCall("POST", "/auth/attempt-verification", { signin_attempt_id: signinAttemptId, code, strategy });
+  }
+
   // --- devices ---------------------------------------------------------------------------
 
   /** Every live signin of the active user, on every browser and device (`current`: this one). */
@@ -282,6 +346,15 @@ export class Sesame {
     const live = new Set((session?.signins ?? []).map((s) => s.id));
     for (const id of this.tokens.keys()) if (!live.has(id)) this.tokens.delete(id);
   }
+}
+
+/**
+ * The session's newest sign-in attempt waiting for a second factor, if any: after a first factor
+ * of a user with one on, there is no new signin yet but this attempt, with its
+ * `second_factor_strategies`.
+ */
+export function secondFactorAttempt(session: Session | null): SigninAttempt | undefined {
+  return [...(session?.signin_attempts ?? [])].reverse().find((a) => !a.completed && a.current_step === "verify_second_factor");
 }
 
 /** The claims of a JWT, decoded (not verified: verify on your backend, with the JWKS). */
