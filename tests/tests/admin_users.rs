@@ -456,3 +456,102 @@ async fn without_the_right_admin_key_no_admin_route_answers() {
         );
     }
 }
+
+/// Users created before the admin listing's index carry no `list_pk`/`list_sk` and are never
+/// listed. The one-off backfill gives each its place as a creation writes it, once even when two
+/// runs overlap, beside an edit of the same user (neither undoes the other); afterwards the
+/// listing shows every user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn users_older_than_the_listing_are_listed_after_the_backfill() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    use sesame::domain::admin_change::UserCursor;
+
+    let Some(server) = admin_server(Backend::Moto).await else {
+        return;
+    };
+    let moto = server.moto.as_ref().expect("the emulators");
+    let dynamo = moto.store(None).await;
+    let key = |id: &str| {
+        std::collections::HashMap::from([
+            ("pk".to_string(), S(format!("USER#{id}"))),
+            ("sk".to_string(), S("USER".to_string())),
+        ])
+    };
+    let list_sk = |id: String| {
+        let get = dynamo
+            .client()
+            .get_item()
+            .table_name(&moto.table)
+            .set_key(Some(key(&id)))
+            .consistent_read(true)
+            .send();
+        async move {
+            let item = get.await.expect("get the user item").item.expect("stored");
+            item.get("list_sk").map(|v| v.as_s().unwrap().clone())
+        }
+    };
+    let mut legacy = Vec::new();
+    for i in 0..3 {
+        legacy.push(import(&server, json!({"email": unique_email(&format!("old{i}"))})).await);
+    }
+    let current = import(&server, json!({"email": unique_email("current")})).await;
+    // As stored before the index: the user items without their place in it.
+    for id in &legacy {
+        dynamo
+            .client()
+            .update_item()
+            .table_name(&moto.table)
+            .set_key(Some(key(id)))
+            .update_expression("REMOVE list_pk, list_sk")
+            .send()
+            .await
+            .expect("remove the listing keys");
+    }
+    let before = get(&server, "/admin/users?limit=100").await;
+    assert_eq!(
+        ids(&before),
+        std::slice::from_ref(&current),
+        "only the new user is listed"
+    );
+
+    let path = format!("/admin/users/{}", legacy[0]);
+    let (first, second, edited) = tokio::join!(
+        dynamo.backfill_user_listing(),
+        dynamo.backfill_user_listing(),
+        patch(&server, &path, json!({"first_name": "Augusta"})),
+    );
+    let (first, second) = (first.expect("backfill"), second.expect("backfill"));
+    assert_eq!(first.listed + second.listed, 3, "{first:?} {second:?}");
+    assert_eq!(
+        first.present + second.present + first.skipped + second.skipped,
+        5,
+        "the current user twice, and each legacy user once for the run that lost: {first:?} {second:?}"
+    );
+    assert_eq!(edited.status, 200, "{:#}", edited.body);
+    let again = dynamo
+        .backfill_user_listing()
+        .await
+        .expect("backfill again");
+    assert_eq!((again.listed, again.present, again.skipped), (0, 4, 0));
+
+    for id in &legacy {
+        let user = server.app.store.get_user(id).await.unwrap().unwrap();
+        assert_eq!(
+            list_sk(id.clone()).await,
+            Some(UserCursor::of(&user).sort_key()),
+            "placed as a creation places it"
+        );
+    }
+    assert!(list_sk(current.clone()).await.is_some());
+    let after = get(&server, "/admin/users?limit=100").await;
+    let mut listed = ids(&after);
+    listed.sort();
+    let mut everyone = [legacy.clone(), vec![current]].concat();
+    everyone.sort();
+    assert_eq!(listed, everyone);
+    let stored = get(&server, &path).await;
+    assert_eq!(
+        stored.body["data"]["first_name"], "Augusta",
+        "the edit stands"
+    );
+}
