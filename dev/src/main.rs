@@ -56,25 +56,13 @@ async fn main() -> ExitCode {
         }
     }
 
-    // One-off migration (README, "Upgrading"): index the signins granted before the user index.
+    // One-off migrations (README, "Upgrading"): index the signins granted before the user index,
+    // and give the users created before the admin listing's index their place in it.
     if std::env::args().any(|a| a == "--backfill-user-index") {
         let sdk = sesame::wiring::sdk_config(&config).await;
         let endpoint = config.aws_endpoints.for_service("dynamodb");
         let store = DynamoStore::new(&sdk, endpoint, config.table_name.clone(), None);
-        return match store.backfill_user_index().await {
-            Ok(done) => {
-                println!(
-                    "user index backfill on {}: {} indexed now, {} already indexed, {} skipped \
-                     (ended or without a user)",
-                    config.table_name, done.indexed, done.present, done.skipped
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("sesame-dev: backfill of {}: {e}", config.table_name);
-                ExitCode::FAILURE
-            }
-        };
+        return backfill(&store, &config.table_name).await;
     }
 
     let router = if aws {
@@ -116,4 +104,33 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The one-off migrations of the README's "Upgrading", one after the other.
+async fn backfill(store: &DynamoStore, table: &str) -> ExitCode {
+    let signins = match store.backfill_user_index().await {
+        Ok(done) => done,
+        Err(e) => {
+            eprintln!("sesame-dev: user index backfill of {table}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "user index backfill on {table}: {} indexed now, {} already indexed, {} skipped \
+         (ended or without a user)",
+        signins.indexed, signins.present, signins.skipped
+    );
+    let users = match store.backfill_user_listing().await {
+        Ok(done) => done,
+        Err(e) => {
+            eprintln!("sesame-dev: admin listing backfill of {table}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "admin listing backfill on {table}: {} listed now, {} already listed, {} skipped \
+         (deleted or listed meanwhile)",
+        users.listed, users.present, users.skipped
+    );
+    ExitCode::SUCCESS
 }

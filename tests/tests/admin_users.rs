@@ -61,6 +61,14 @@ async fn admin(server: &Server, method: Method, path: &str, body: Option<Value>)
     call(server, method, path, body, Some(KEY)).await
 }
 
+async fn get(server: &Server, path: &str) -> Answer {
+    admin(server, Method::GET, path, None).await
+}
+
+async fn patch(server: &Server, path: &str, body: Value) -> Answer {
+    admin(server, Method::PATCH, path, Some(body)).await
+}
+
 async fn import(server: &Server, record: Value) -> String {
     let created = admin(server, Method::POST, "/admin/users", Some(record)).await;
     assert_eq!(created.status, 201, "{:#}", created.body);
@@ -95,12 +103,12 @@ async fn finding_reading_and_editing_a_user(server: Server) {
         format!("phone_number={}", phone.replace('+', "%2B")),
         format!("username={}", username.to_uppercase()),
     ] {
-        let found = admin(&server, Method::GET, &format!("/admin/users?{query}"), None).await;
+        let found = get(&server, &format!("/admin/users?{query}")).await;
         assert_eq!(found.status, 200, "{query}: {:#}", found.body);
         assert_eq!(ids(&found), std::slice::from_ref(&id), "{query}");
         assert_eq!(found.body["data"]["next_cursor"], Value::Null);
     }
-    let user = admin(&server, Method::GET, &format!("/admin/users/{id}"), None).await;
+    let user = get(&server, &format!("/admin/users/{id}")).await;
     assert_eq!(user.status, 200);
     let data = &user.body["data"];
     assert_eq!(
@@ -112,62 +120,40 @@ async fn finding_reading_and_editing_a_user(server: Server) {
         assert!(data.get(secret).is_none(), "{secret} is never shown");
     }
 
-    let nobody = admin(
+    let nobody = get(
         &server,
-        Method::GET,
         &format!("/admin/users?email={}", unique_email("none")),
-        None,
     )
     .await;
     assert_eq!((nobody.status, ids(&nobody).len()), (200, 0));
 
     // The user's own fields, checked by PATCH /me's rules.
     let path = format!("/admin/users/{id}");
-    let edited = admin(
-        &server,
-        Method::PATCH,
-        &path,
-        Some(
-            json!({"first_name": "Augusta", "last_name": null, "metadata": {"plan": "pro"},
-                    "username": format!("new{}", &email[4..12])}),
-        ),
-    )
-    .await;
+    let edit = json!({"first_name": "Augusta", "last_name": null, "metadata": {"plan": "pro"},
+                      "username": format!("new{}", &email[4..12])});
+    let edited = patch(&server, &path, edit).await;
     assert_eq!(edited.status, 200, "{:#}", edited.body);
     assert_eq!(edited.body["data"]["first_name"], "Augusta");
     assert_eq!(edited.body["data"]["last_name"], Value::Null);
     assert_eq!(edited.body["data"]["metadata"], json!({"plan": "pro"}));
     // The old username is free, the new one found.
-    let old = admin(
-        &server,
-        Method::GET,
-        &format!("/admin/users?username={username}"),
-        None,
-    )
-    .await;
+    let old = get(&server, &format!("/admin/users?username={username}")).await;
     assert!(ids(&old).is_empty());
-    let stored = admin(&server, Method::GET, &path, None).await;
+    let stored = get(&server, &path).await;
     assert_eq!(
         stored.body["data"]["username"],
         format!("new{}", &email[4..12])
     );
 
-    let bad = admin(
+    let bad = patch(
         &server,
-        Method::PATCH,
         &path,
-        Some(json!({"username": "a b", "first_name": "\u{0}"})),
+        json!({"username": "a b", "first_name": "\u{0}"}),
     )
     .await;
     assert_eq!(bad.status, 400, "{:#}", bad.body);
     assert_eq!(bad.error_codes(), ["INVALID_FIELD", "INVALID_FIELD"]);
-    let unknown = admin(
-        &server,
-        Method::PATCH,
-        &path,
-        Some(json!({"password_hash": "x"})),
-    )
-    .await;
+    let unknown = patch(&server, &path, json!({"password_hash": "x"})).await;
     assert_eq!((unknown.status, unknown.error()), (400, "BAD_REQUEST_BODY"));
 
     // Another user's username is a conflict, and nothing of the edit is written.
@@ -177,58 +163,32 @@ async fn finding_reading_and_editing_a_user(server: Server) {
         json!({"email": unique_email("oth"), "username": other}),
     )
     .await;
-    let taken = admin(
+    let taken = patch(
         &server,
-        Method::PATCH,
         &path,
-        Some(json!({"username": other.to_uppercase(), "first_name": "Nope"})),
+        json!({"username": other.to_uppercase(), "first_name": "Nope"}),
     )
     .await;
     assert_eq!((taken.status, taken.error()), (409, "USERNAME_EXISTS"));
-    let unchanged = admin(&server, Method::GET, &path, None).await;
+    let unchanged = get(&server, &path).await;
     assert_eq!(unchanged.body["data"]["first_name"], "Augusta");
 
     // Marking a contact unverified frees it; verifying one another user holds is a conflict.
-    let unverify = admin(
-        &server,
-        Method::PATCH,
-        &path,
-        Some(json!({"email_verified": false})),
-    )
-    .await;
+    let unverify = patch(&server, &path, json!({"email_verified": false})).await;
     assert_eq!(unverify.status, 200, "{:#}", unverify.body);
     assert_eq!(unverify.body["data"]["email_verified"], false);
-    let gone = admin(
-        &server,
-        Method::GET,
-        &format!("/admin/users?email={email}"),
-        None,
-    )
-    .await;
+    let gone = get(&server, &format!("/admin/users?email={email}")).await;
     assert!(ids(&gone).is_empty());
     let rival = import(&server, json!({"email": email, "email_verified": true})).await;
-    let clash = admin(
-        &server,
-        Method::PATCH,
-        &path,
-        Some(json!({"email_verified": true})),
-    )
-    .await;
+    let clash = patch(&server, &path, json!({"email_verified": true})).await;
     assert_eq!((clash.status, clash.error()), (409, "EMAIL_EXISTS"));
-    let found = admin(
-        &server,
-        Method::GET,
-        &format!("/admin/users?email={email}"),
-        None,
-    )
-    .await;
+    let found = get(&server, &format!("/admin/users?email={email}")).await;
     assert_eq!(ids(&found), [rival]);
     let no_phone = import(&server, json!({"email": unique_email("nophone")})).await;
-    let nothing = admin(
+    let nothing = patch(
         &server,
-        Method::PATCH,
         &format!("/admin/users/{no_phone}"),
-        Some(json!({"phone_number_verified": true})),
+        json!({"phone_number_verified": true}),
     )
     .await;
     assert_eq!((nothing.status, nothing.error()), (400, "INVALID_FIELD"));
@@ -243,7 +203,7 @@ async fn finding_reading_and_editing_a_user(server: Server) {
         "limit=x",
         "color=red",
     ] {
-        let refused = admin(&server, Method::GET, &format!("/admin/users?{query}"), None).await;
+        let refused = get(&server, &format!("/admin/users?{query}")).await;
         assert_eq!(refused.status, 400, "{query}: {:#}", refused.body);
     }
 
@@ -286,13 +246,7 @@ async fn blocking_ends_every_live_signin_at_once(server: Server) {
     let (mut bystander, _, _) = server.new_user("bystander").await;
 
     let path = format!("/admin/users/{id}");
-    let blocked = admin(
-        &server,
-        Method::PATCH,
-        &path,
-        Some(json!({"blocked": true})),
-    )
-    .await;
+    let blocked = patch(&server, &path, json!({"blocked": true})).await;
     assert_eq!(blocked.status, 200, "{:#}", blocked.body);
     assert_eq!(blocked.body["data"]["blocked"], true);
     assert_eq!(
@@ -313,13 +267,7 @@ async fn blocking_ends_every_live_signin_at_once(server: Server) {
     assert_eq!((refused.status, refused.error()), (403, "USER_BLOCKED"));
 
     // Unblocking revives no signin; signing in works again.
-    let unblocked = admin(
-        &server,
-        Method::PATCH,
-        &path,
-        Some(json!({"blocked": false})),
-    )
-    .await;
+    let unblocked = patch(&server, &path, json!({"blocked": false})).await;
     assert_eq!(unblocked.body["data"]["blocked"], false);
     assert_eq!(me_status(&mut laptop).await, 401);
     let mut again = server.browser();
@@ -363,17 +311,11 @@ async fn deleting_a_user_frees_its_email(server: Server) {
     let deleted = admin(&server, Method::DELETE, &path, None).await;
     assert_eq!(deleted.status, 200, "{:#}", deleted.body);
     assert_eq!(me_status(&mut browser).await, 401);
-    let gone = admin(&server, Method::GET, &path, None).await;
+    let gone = get(&server, &path).await;
     assert_eq!((gone.status, gone.error()), (404, "USER_NOT_FOUND"));
     let again = admin(&server, Method::DELETE, &path, None).await;
     assert_eq!((again.status, again.error()), (404, "USER_NOT_FOUND"));
-    let lookup = admin(
-        &server,
-        Method::GET,
-        &format!("/admin/users?email={email}"),
-        None,
-    )
-    .await;
+    let lookup = get(&server, &format!("/admin/users?email={email}")).await;
     assert!(ids(&lookup).is_empty());
 
     // The same email signs up again, as a new user.
@@ -385,13 +327,7 @@ async fn deleting_a_user_frees_its_email(server: Server) {
     assert_eq!(done.status, 200, "{:#}", done.body);
     let new_id = done.user_id().unwrap().to_string();
     assert_ne!(new_id, id);
-    let found = admin(
-        &server,
-        Method::GET,
-        &format!("/admin/users?email={email}"),
-        None,
-    )
-    .await;
+    let found = get(&server, &format!("/admin/users?email={email}")).await;
     assert_eq!(ids(&found), [new_id]);
 }
 both_backends!(deleting_a_user_frees_its_email);
@@ -427,7 +363,7 @@ async fn listing_pages_are_stable_while_users_sign_up(server: Server) {
             Some(c) => format!("/admin/users?limit=2&cursor={c}"),
             None => "/admin/users?limit=2".to_string(),
         };
-        let page = admin(&server, Method::GET, &path, None).await;
+        let page = get(&server, &path).await;
         assert_eq!(page.status, 200, "{:#}", page.body);
         let got = ids(&page);
         assert!(got.len() <= 2);
@@ -457,7 +393,7 @@ async fn listing_pages_are_stable_while_users_sign_up(server: Server) {
         );
     }
     // Whatever was listed exists; afterwards every user is listed, newest first.
-    let all = admin(&server, Method::GET, "/admin/users?limit=100", None).await;
+    let all = get(&server, "/admin/users?limit=100").await;
     let everyone: HashSet<String> = ids(&all).into_iter().collect();
     assert!(unique.iter().all(|id| everyone.contains(*id)));
     assert_eq!(everyone.len(), before.len() + finished.len());
@@ -506,7 +442,7 @@ async fn without_the_right_admin_key_no_admin_route_answers() {
         }
     }
     // Nothing happened: the user is there, unblocked.
-    let user = admin(&server, Method::GET, &format!("/admin/users/{id}"), None).await;
+    let user = get(&server, &format!("/admin/users/{id}")).await;
     assert_eq!(user.body["data"]["blocked"], false);
 
     // Without ADMIN_KEY the admin routes do not exist.
@@ -519,4 +455,103 @@ async fn without_the_right_admin_key_no_admin_route_answers() {
             "{method} {path}"
         );
     }
+}
+
+/// Users created before the admin listing's index carry no `list_pk`/`list_sk` and are never
+/// listed. The one-off backfill gives each its place as a creation writes it, once even when two
+/// runs overlap, beside an edit of the same user (neither undoes the other); afterwards the
+/// listing shows every user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn users_older_than_the_listing_are_listed_after_the_backfill() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    use sesame::domain::admin_change::UserCursor;
+
+    let Some(server) = admin_server(Backend::Moto).await else {
+        return;
+    };
+    let moto = server.moto.as_ref().expect("the emulators");
+    let dynamo = moto.store(None).await;
+    let key = |id: &str| {
+        std::collections::HashMap::from([
+            ("pk".to_string(), S(format!("USER#{id}"))),
+            ("sk".to_string(), S("USER".to_string())),
+        ])
+    };
+    let list_sk = |id: String| {
+        let get = dynamo
+            .client()
+            .get_item()
+            .table_name(&moto.table)
+            .set_key(Some(key(&id)))
+            .consistent_read(true)
+            .send();
+        async move {
+            let item = get.await.expect("get the user item").item.expect("stored");
+            item.get("list_sk").map(|v| v.as_s().unwrap().clone())
+        }
+    };
+    let mut legacy = Vec::new();
+    for i in 0..3 {
+        legacy.push(import(&server, json!({"email": unique_email(&format!("old{i}"))})).await);
+    }
+    let current = import(&server, json!({"email": unique_email("current")})).await;
+    // As stored before the index: the user items without their place in it.
+    for id in &legacy {
+        dynamo
+            .client()
+            .update_item()
+            .table_name(&moto.table)
+            .set_key(Some(key(id)))
+            .update_expression("REMOVE list_pk, list_sk")
+            .send()
+            .await
+            .expect("remove the listing keys");
+    }
+    let before = get(&server, "/admin/users?limit=100").await;
+    assert_eq!(
+        ids(&before),
+        std::slice::from_ref(&current),
+        "only the new user is listed"
+    );
+
+    let path = format!("/admin/users/{}", legacy[0]);
+    let (first, second, edited) = tokio::join!(
+        dynamo.backfill_user_listing(),
+        dynamo.backfill_user_listing(),
+        patch(&server, &path, json!({"first_name": "Augusta"})),
+    );
+    let (first, second) = (first.expect("backfill"), second.expect("backfill"));
+    assert_eq!(first.listed + second.listed, 3, "{first:?} {second:?}");
+    assert_eq!(
+        first.present + second.present + first.skipped + second.skipped,
+        5,
+        "the current user twice, and each legacy user once for the run that lost: {first:?} {second:?}"
+    );
+    assert_eq!(edited.status, 200, "{:#}", edited.body);
+    let again = dynamo
+        .backfill_user_listing()
+        .await
+        .expect("backfill again");
+    assert_eq!((again.listed, again.present, again.skipped), (0, 4, 0));
+
+    for id in &legacy {
+        let user = server.app.store.get_user(id).await.unwrap().unwrap();
+        assert_eq!(
+            list_sk(id.clone()).await,
+            Some(UserCursor::of(&user).sort_key()),
+            "placed as a creation places it"
+        );
+    }
+    assert!(list_sk(current.clone()).await.is_some());
+    let after = get(&server, "/admin/users?limit=100").await;
+    let mut listed = ids(&after);
+    listed.sort();
+    let mut everyone = [legacy.clone(), vec![current]].concat();
+    everyone.sort();
+    assert_eq!(listed, everyone);
+    let stored = get(&server, &path).await;
+    assert_eq!(
+        stored.body["data"]["first_name"], "Augusta",
+        "the edit stands"
+    );
 }

@@ -26,19 +26,31 @@ fn report(log: &CallLog, what: &str, budget: usize) -> usize {
     depth
 }
 
+/// A dev server on the emulators whose store records its DynamoDB calls in the returned log, on
+/// `clock` when one is given; `None` (skip) without the emulators.
+async fn counted_server(
+    overrides: &[(&str, &str)],
+    clock: Option<Arc<ManualClock>>,
+) -> Option<(Server, CallLog)> {
+    let moto = Moto::new(true).await?;
+    let log = CallLog::new();
+    let mut app = sesame::wiring::aws(moto.config(overrides), None)
+        .await
+        .expect("the test configuration is valid");
+    app.store = Arc::new(moto.store(Some(log.clone())).await);
+    if let Some(clock) = clock {
+        app.clock = clock;
+    }
+    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
+    Some((server, log))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn requests_stay_within_their_dynamodb_round_trip_budget() {
-    let Some(moto) = Moto::new(true).await else {
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let Some((server, log)) = counted_server(&[], Some(clock.clone())).await else {
         return;
     };
-    let log = CallLog::new();
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let mut app = sesame::wiring::aws(moto.config(&[]), None)
-        .await
-        .expect("wired");
-    app.store = Arc::new(moto.store(Some(log.clone())).await);
-    app.clock = clock.clone();
-    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
     let mut browser = server.browser();
     let email = unique_email("budget");
 
@@ -296,17 +308,10 @@ async fn token_requests_stay_within_their_budget() {
 /// request (reverification, revocations, `DELETE /me`) at most 4.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn self_service_requests_stay_within_their_budget() {
-    let Some(moto) = Moto::new(true).await else {
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let Some((server, log)) = counted_server(&[], Some(clock.clone())).await else {
         return;
     };
-    let log = CallLog::new();
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let mut app = sesame::wiring::aws(moto.config(&[]), None)
-        .await
-        .expect("the test configuration is valid");
-    app.store = Arc::new(moto.store(Some(log.clone())).await);
-    app.clock = clock.clone();
-    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
     let (mut laptop, email, _) = server.new_user("selfbudget").await;
     let mut devices = Vec::new();
     for _ in 0..3 {
@@ -375,15 +380,9 @@ async fn self_service_requests_stay_within_their_budget() {
 /// DESIGN section 11's budget for password reset and change: at most 4 sequential round trips.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn recovery_requests_stay_within_their_dynamodb_round_trip_budget() {
-    let Some(moto) = Moto::new(true).await else {
+    let Some((server, log)) = counted_server(&[], None).await else {
         return;
     };
-    let log = CallLog::new();
-    let mut app = sesame::wiring::aws(moto.config(&[]), None)
-        .await
-        .expect("the test configuration is valid");
-    app.store = Arc::new(moto.store(Some(log.clone())).await);
-    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
     let (mut browser, email, _) = server.new_user("recoverybudget").await;
     let mut other = server.browser();
     assert_eq!(other.sign_in(&email, "analytical engine").await.status, 200);
@@ -442,15 +441,9 @@ async fn recovery_requests_stay_within_their_dynamodb_round_trip_budget() {
 /// DESIGN section 11's budget for contact changes: at most 4 sequential round trips each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn contact_changes_stay_within_their_dynamodb_round_trip_budget() {
-    let Some(moto) = Moto::new(true).await else {
+    let Some((server, log)) = counted_server(&[], None).await else {
         return;
     };
-    let log = CallLog::new();
-    let mut app = sesame::wiring::aws(moto.config(&[]), None)
-        .await
-        .expect("the test configuration is valid");
-    app.store = Arc::new(moto.store(Some(log.clone())).await);
-    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
     let (mut browser, _, _) = server.new_user("contactbudget").await;
 
     let new = unique_email("contactbudget-new");
@@ -482,37 +475,26 @@ async fn contact_changes_stay_within_their_dynamodb_round_trip_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn admin_requests_stay_within_their_dynamodb_round_trip_budget() {
     // Issue 15: an exact lookup in at most 2 sequential round trips, a page in one Query.
-    let Some(moto) = Moto::new(true).await else {
+    let Some((server, log)) = counted_server(&[("ADMIN_KEY", "budget-key")], None).await else {
         return;
     };
-    let log = CallLog::new();
-    let mut app = sesame::wiring::aws(moto.config(&[("ADMIN_KEY", "budget-key")]), None)
-        .await
-        .expect("the test configuration is valid");
-    app.store = Arc::new(moto.store(Some(log.clone())).await);
-    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
     let (_, email, user_id) = server.new_user("adminbudget").await;
     for _ in 0..3 {
         server.new_user("adminbudget").await;
     }
-    let admin = server.browser();
-    let get = |path: &str| {
-        let req = admin
-            .client
-            .get(format!("{}{path}", admin.base))
-            .header("x-admin-key", "budget-key");
-        (admin.clone(), req)
+    let admin = |path: &str| {
+        let mut b = server.browser();
+        let req = b.client.get(format!("{}{path}", b.base));
+        async move { b.send(req.header("x-admin-key", "budget-key")).await }
     };
 
     log.take();
-    let (mut b, req) = get(&format!("/admin/users?email={}", email.to_uppercase()));
-    let found = b.send(req).await;
+    let found = admin(&format!("/admin/users?email={}", email.to_uppercase())).await;
     assert_eq!(found.status, 200, "{:#}", found.body);
     assert_eq!(found.body["data"]["users"][0]["id"], user_id.as_str());
     report(&log, "GET /admin/users?email= (exact lookup)", 2);
 
-    let (mut b, req) = get("/admin/users?limit=3");
-    let page = b.send(req).await;
+    let page = admin("/admin/users?limit=3").await;
     assert_eq!(page.status, 200, "{:#}", page.body);
     assert_eq!(page.body["data"]["users"].as_array().unwrap().len(), 3);
     let calls = log.take();
@@ -524,15 +506,13 @@ async fn admin_requests_stay_within_their_dynamodb_round_trip_budget() {
         .as_str()
         .unwrap()
         .to_string();
-    let (mut b, req) = get(&format!("/admin/users?limit=3&cursor={cursor}"));
-    let last = b.send(req).await;
+    let last = admin(&format!("/admin/users?limit=3&cursor={cursor}")).await;
     assert_eq!(last.body["data"]["users"].as_array().unwrap().len(), 1);
     assert_eq!(last.body["data"]["next_cursor"], serde_json::Value::Null);
     let ops: Vec<String> = log.take().into_iter().map(|c| c.operation).collect();
     assert_eq!(ops, ["Query"], "the next page: one Query");
 
-    let (mut b, req) = get(&format!("/admin/users/{user_id}"));
-    assert_eq!(b.send(req).await.status, 200);
+    assert_eq!(admin(&format!("/admin/users/{user_id}")).await.status, 200);
     report(&log, "GET /admin/users/{user_id}", 1);
 }
 
@@ -544,17 +524,10 @@ async fn second_factor_verification_stays_within_its_budget() {
     use sesame::domain::ports::Clock;
     use sesame::domain::second_factor::{backup, sealing, totp};
 
-    let Some(moto) = Moto::new(true).await else {
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let Some((server, log)) = counted_server(&[], Some(clock.clone())).await else {
         return;
     };
-    let log = CallLog::new();
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let mut app = sesame::wiring::aws(moto.config(&[]), None)
-        .await
-        .expect("wired");
-    app.store = Arc::new(moto.store(Some(log.clone())).await);
-    app.clock = clock.clone();
-    let server = Server::serve(app, None, Some(moto), log.clone(), Backend::Moto).await;
     let (_, email, user_id) = server.new_user("factorbudget").await;
 
     // TOTP and one backup code on, written as enrollment writes them.

@@ -40,6 +40,32 @@ async fn phone_signup(server: &Server, phone: &str) -> Answer {
         .await
 }
 
+/// A sign-in request for `identifier` by `strategy`, from a fresh browser.
+async fn code_signin(server: &Server, identifier: &str, strategy: &str) -> Answer {
+    server
+        .browser()
+        .post(
+            "/auth/signin",
+            json!({"identifier": identifier, "strategy": strategy}),
+        )
+        .await
+}
+
+/// A user signed up with `phone` and its code (the number's first SMS).
+async fn phone_user(server: &Server, phone: &str) {
+    let mut browser = server.browser();
+    let opened = browser
+        .post(
+            "/auth/signup",
+            json!({"phone_number": phone, "password": PASSWORD, "strategy": "phone_otp"}),
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    let code = server.code_for(phone).await;
+    let done = browser.verify(&opened.signup_attempt_id(), &code).await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+}
+
 async fn numbers_outside_the_allowed_countries_are_refused(backend: Backend) {
     let Some(server) = Server::start(backend, &[("SMS_ALLOWED_COUNTRIES", "+1")]).await else {
         return;
@@ -68,13 +94,7 @@ async fn numbers_outside_the_allowed_countries_are_refused(backend: Backend) {
         .await;
     assert_eq!((along.status, along.error()), (400, "INVALID_FIELD"));
     // A phone sign-in by code: refused before any lookup, known or not.
-    let signin = server
-        .browser()
-        .post(
-            "/auth/signin",
-            json!({"identifier": uk, "strategy": "phone_otp"}),
-        )
-        .await;
+    let signin = code_signin(&server, &uk, "phone_otp").await;
     assert_eq!(
         (signin.status, signin.error()),
         (400, "INVALID_FIELD"),
@@ -138,33 +158,11 @@ async fn a_full_prefix_silences_sign_in_codes_without_telling(backend: Backend) 
         return;
     };
     let phone = unique_phone();
-    let mut browser = server.browser();
-    let opened = browser
-        .post(
-            "/auth/signup",
-            json!({"phone_number": phone, "password": PASSWORD, "strategy": "phone_otp"}),
-        )
-        .await;
-    assert_eq!(opened.status, 200, "{:#}", opened.body);
-    let code = server.code_for(&phone).await;
-    let done = browser.verify(&opened.signup_attempt_id(), &code).await;
-    assert_eq!(done.status, 200, "{:#}", done.body);
+    phone_user(&server, &phone).await;
 
     // The prefix's one SMS this hour is spent.
-    let known = server
-        .browser()
-        .post(
-            "/auth/signin",
-            json!({"identifier": phone, "strategy": "phone_otp"}),
-        )
-        .await;
-    let unknown = server
-        .browser()
-        .post(
-            "/auth/signin",
-            json!({"identifier": unique_phone(), "strategy": "phone_otp"}),
-        )
-        .await;
+    let known = code_signin(&server, &phone, "phone_otp").await;
+    let unknown = code_signin(&server, &unique_phone(), "phone_otp").await;
     assert_eq!(
         (known.status, unknown.status),
         (200, 200),
@@ -190,28 +188,12 @@ async fn requests_over_an_identifiers_cap_spend_nothing_of_the_prefix(backend: B
         return;
     };
     let phone = unique_phone();
-    let mut browser = server.browser();
-    let opened = browser
-        .post(
-            "/auth/signup",
-            json!({"phone_number": phone, "password": PASSWORD, "strategy": "phone_otp"}),
-        )
-        .await;
-    assert_eq!(opened.status, 200, "{:#}", opened.body);
-    let code = server.code_for(&phone).await;
-    let done = browser.verify(&opened.signup_attempt_id(), &code).await;
-    assert_eq!(done.status, 200, "{:#}", done.body);
+    phone_user(&server, &phone).await;
 
     // One SMS spent; ten sign-in code requests for the same number: three pass its cap.
     let mut statuses = Vec::new();
     for _ in 0..10 {
-        let asked = server
-            .browser()
-            .post(
-                "/auth/signin",
-                json!({"identifier": phone, "strategy": "phone_otp"}),
-            )
-            .await;
+        let asked = code_signin(&server, &phone, "phone_otp").await;
         statuses.push(asked.status);
     }
     assert_eq!(
@@ -264,13 +246,7 @@ async fn a_phone_reset_outside_the_allowed_countries_is_refused_up_front(backend
 
     let mut answers = Vec::new();
     for phone in [known.clone(), uk_phone()] {
-        let answer = server
-            .browser()
-            .post(
-                "/auth/signin",
-                json!({"identifier": phone, "strategy": "reset_password_phone_code"}),
-            )
-            .await;
+        let answer = code_signin(&server, &phone, "reset_password_phone_code").await;
         assert_eq!(
             (answer.status, answer.error()),
             (400, "INVALID_FIELD"),

@@ -455,6 +455,11 @@ pub struct AdminUsersQuery {
 
 /// `PATCH /admin/users/{user_id}`: the user's own editable fields (checked as `PATCH /me`
 /// checks them) and the operator's (`blocked`, `email_verified`, `phone_number_verified`).
+///
+/// It repeats `MeBody`'s fields instead of flattening a shared struct: `#[serde(flatten)]`
+/// buffers the fields before the inner struct reads them, so `exact_metadata` can no longer read
+/// a value's raw text (every `metadata` would be refused), and the OpenAPI schema would become
+/// an `allOf` of a new component (both tried).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminUserBody {

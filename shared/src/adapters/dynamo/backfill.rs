@@ -1,25 +1,36 @@
-//! A one-off migration: signins granted before the user index existed have no entry under their
+//! One-off migrations for tables older than two indexes; `cargo run -- --backfill-user-index
+//! --aws` runs both (see the README, Deploy, "Upgrading"). Each is idempotent and safe beside live
+//! traffic, and once it has run, every write since keeps its index complete by itself.
+//!
+//! The user index (issue 11): signins granted before it existed have no entry under their
 //! user's key, so "every signin of the user" (`GET /me/sessions`, a reset, revoke-others,
 //! `DELETE /me`) misses them. `backfill_user_index` scans the table once and writes each missing
-//! entry; run it once after deploying the index (`cargo run -- --backfill-user-index --aws`,
-//! see the README). Every grant since writes its entry itself, so once it has run the index is
-//! complete.
+//! entry, each in one transaction that requires the entry to be missing, the signin to still
+//! exist (an ended signin gets no entry back) and the user to exist, and adds one to the user's
+//! `signins_version` like a grant does, so an end of all the user's signins that read the index
+//! before the entry landed is cancelled and reads again: it cannot miss the signin.
 //!
-//! Idempotent and safe beside live traffic: each entry goes in one transaction that requires the
-//! entry to be missing, the signin to still exist (an ended signin gets no entry back) and the
-//! user to exist, and adds one to the user's `signins_version` like a grant does, so an end of
-//! all the user's signins that read the index before the entry landed is cancelled and reads
-//! again: it cannot miss the signin.
+//! The admin listing (issue 15): users created before the sparse `users_by_created` index carry
+//! no `list_pk`/`list_sk`, so `GET /admin/users` pages never show them. `backfill_user_listing`
+//! scans the user items once and gives each that lacks them its place, from its own `created_at`
+//! and id as a creation writes it, with one UpdateItem that requires the user to still exist (a
+//! deleted user is not brought back) and to still lack the keys. It writes nothing else: every
+//! other write to a user item is an UpdateItem of other attributes, so none can undo it or be
+//! undone by it.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 
-use crate::domain::model::Signin;
+use crate::domain::admin_change::UserCursor;
+use crate::domain::model::{Signin, User};
 use crate::domain::ports::store::StoreError;
 
 use super::DynamoStore;
 use super::codec::{Item, from_item, n, s, to_item, unavailable};
 use super::expr::Expr;
-use super::keys::{SIGNIN_PREFIX, SIGNINS_VERSION, signin_key, user_key, user_signin_key};
+use super::keys::{
+    LIST_PARTITION, LIST_PK, LIST_SK, SIGNIN_PREFIX, SIGNINS_VERSION, USER_SK, signin_key,
+    user_key, user_signin_key,
+};
 use super::transaction::{Outcome, Transaction};
 
 /// What a backfill did, signin by signin.
@@ -33,25 +44,28 @@ pub struct Backfill {
     pub skipped: usize,
 }
 
+/// What a listing backfill did, user by user.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListingBackfill {
+    /// Users that got their place in the listing now.
+    pub listed: usize,
+    /// Users that had one already (a later run, or created since the index existed).
+    pub present: usize,
+    /// Users deleted meanwhile (nothing is written), or listed by a run in parallel.
+    pub skipped: usize,
+}
+
 impl DynamoStore {
     /// Writes the user-index entry of every signin that lacks one (see the module docs).
     pub async fn backfill_user_index(&self) -> Result<Backfill, StoreError> {
         let mut done = Backfill::default();
         let mut start: Option<Item> = None;
         loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("begins_with(pk, :session) AND begins_with(sk, :signin)")
-                .expression_attribute_values(":session", s("SESSION#"))
-                .expression_attribute_values(":signin", s(SIGNIN_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in page.items.unwrap_or_default() {
+            let filter = "begins_with(pk, :p) AND begins_with(sk, :s)";
+            let (items, next) = self
+                .scan_page(filter, s("SESSION#"), s(SIGNIN_PREFIX), start.take())
+                .await?;
+            for item in items {
                 let signin: Signin = from_item(item)?;
                 match self.index_one(&signin).await? {
                     Indexed::Now => done.indexed += 1,
@@ -59,11 +73,69 @@ impl DynamoStore {
                     Indexed::Skipped => done.skipped += 1,
                 }
             }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(done),
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok(done),
             }
         }
+    }
+
+    /// Gives every user item that lacks them its `list_pk`/`list_sk` (see the module docs).
+    pub async fn backfill_user_listing(&self) -> Result<ListingBackfill, StoreError> {
+        let mut done = ListingBackfill::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let filter = "begins_with(pk, :p) AND sk = :s";
+            let (items, next) = self
+                .scan_page(filter, s("USER#"), s(USER_SK), start.take())
+                .await?;
+            for item in items {
+                if item.contains_key(LIST_PK) {
+                    done.present += 1;
+                    continue;
+                }
+                let user: User = from_item(item)?;
+                let place = Expr::new("SET #lpk = :lpk, #lsk = :lsk")
+                    .condition("attribute_exists(pk) AND attribute_not_exists(#lpk)")
+                    .name("#lpk", LIST_PK)
+                    .name("#lsk", LIST_SK)
+                    .value(":lpk", s(LIST_PARTITION))
+                    .value(":lsk", s(UserCursor::of(&user).sort_key()));
+                match self.update_item(user_key(&user.id), place, false).await? {
+                    Some(_) => done.listed += 1,
+                    None => done.skipped += 1,
+                }
+            }
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok(done),
+            }
+        }
+    }
+
+    /// One consistent page of the table's items that pass `filter` (over `:p` and `:s`), and
+    /// where the next page starts (`None`: this was the last).
+    async fn scan_page(
+        &self,
+        filter: &str,
+        p: AttributeValue,
+        sk: AttributeValue,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let page = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression(filter)
+            .expression_attribute_values(":p", p)
+            .expression_attribute_values(":s", sk)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let next = page.last_evaluated_key.filter(|k| !k.is_empty());
+        Ok((page.items.unwrap_or_default(), next))
     }
 
     async fn index_one(&self, signin: &Signin) -> Result<Indexed, StoreError> {

@@ -21,7 +21,8 @@
 //! one file per port (`sessions`, `users`, `attempts`, `limits`) with `grant` shared by the
 //! completions, `user_index` (a user's signins and claims across sessions), `admin` (the users
 //! index's pages and an operator's edit), `credentials` (password writes that end signins in the
-//! same transaction), `backfill` (the one-off user-index migration), `stream` (the table's stream
+//! same transaction), `backfill` (the one-off migrations: the user index, the admin listing),
+//! `stream` (the table's stream
 //! records read back as users and signins, for domain events), and `table` (creation for
 //! emulators).
 
@@ -48,7 +49,7 @@ mod users;
 
 use aws_sdk_dynamodb::Client;
 
-pub use backfill::Backfill;
+pub use backfill::{Backfill, ListingBackfill};
 pub use call_log::{Call, CallLog, CallLogInterceptor, sequential_round_trips};
 pub use keys::{LIST_PK, LIST_SK, LISTED_FIELDS, USERS_INDEX};
 pub use table::ensure_table;
