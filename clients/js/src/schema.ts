@@ -395,7 +395,7 @@ export interface paths {
         put?: never;
         /**
          * Prove a factor again
-         * @description Refreshes the active signin's `verified_at`: a right `password` at once; `email_otp` / `phone_otp` open a sign-in attempt whose code, checked with `POST /auth/attempt-verification`, does it (no new signin).
+         * @description Refreshes the active signin's `verified_at`: a right `password`, or a right `code` with `totp` / `backup_code` (spent: it reverifies once), at once; `email_otp` / `phone_otp` open a sign-in attempt whose code, checked with `POST /auth/attempt-verification`, does it (no new signin). A user with a second factor on must use one of its second factors (`totp`, `backup_code`, or `phone_otp` when the SMS factor is on); a password or an email code alone is `400 INVALID_FIELD`.
          */
         post: operations["reverify"];
         delete?: never;
@@ -994,12 +994,15 @@ export interface components {
         ReverifyBody: {
             strategy?: null | components["schemas"]["ReverifyStrategy"];
             password?: string | null;
+            /** @description `totp` and `backup_code`: the code. */
+            code?: string | null;
         };
         /**
-         * @description How the user proves a factor again (`totp` and `passkey` are refused until they exist).
+         * @description How the user proves a factor again (`passkey` is refused until it exists). A user with a
+         *     second factor on proves one of its second factors.
          * @enum {string}
          */
-        ReverifyStrategy: "password" | "email_otp" | "phone_otp" | "totp" | "passkey";
+        ReverifyStrategy: "password" | "email_otp" | "phone_otp" | "totp" | "backup_code" | "passkey";
         /** @description `POST /admin/signing-keys/rotate`: `{"immediate": true}` for the emergency form. */
         RotateBody: {
             immediate?: boolean;

@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod challenge;
+pub mod reverification;
 pub mod sealing;
 pub mod totp;
 
@@ -83,6 +84,19 @@ async fn write(deps: &Deps, mut user: User, write: SecondFactorWrite) -> Result<
     Ok(user)
 }
 
+/// `write`, then the security notice every change of a factor sends (to the account's email).
+async fn write_and_tell(deps: &Deps, user: User, w: SecondFactorWrite) -> Result<User, AuthError> {
+    let user = write(deps, user, w).await?;
+    notices::send(
+        deps,
+        Notice::SecondFactorChanged,
+        user.email.as_deref(),
+        &user.id,
+    )
+    .await;
+    Ok(user)
+}
+
 /// The account name an authenticator app shows next to the issuer.
 fn account_label(user: &User) -> &str {
     user.email
@@ -147,14 +161,7 @@ pub async fn verify_totp(
     w.totp_last_step = Some(Some(step));
     w.backup_code_hashes = Some(hashes(key, &user.id, &codes));
     w.two_factor_enabled = true;
-    let user = write(deps, user, w).await?;
-    notices::send(
-        deps,
-        Notice::SecondFactorChanged,
-        user.email.as_deref(),
-        &user.id,
-    )
-    .await;
+    write_and_tell(deps, user, w).await?;
     Ok(codes)
 }
 
@@ -174,18 +181,12 @@ pub async fn disable_totp(deps: &Deps, caller: &Caller) -> Result<User, AuthErro
     if !f.phone_second_factor {
         w.backup_code_hashes = Some(Vec::new());
     }
-    let was_on = f.totp_secret.is_some();
-    let user = write(deps, user, w).await?;
-    if was_on {
-        notices::send(
-            deps,
-            Notice::SecondFactorChanged,
-            user.email.as_deref(),
-            &user.id,
-        )
-        .await;
+    // Dropping an enrollment never finished changes no factor: nothing to tell.
+    if f.totp_secret.is_some() {
+        write_and_tell(deps, user, w).await
+    } else {
+        write(deps, user, w).await
     }
-    Ok(user)
 }
 
 /// `POST /me/backup-codes` (reverification): ten new codes replace every old one.
@@ -199,14 +200,7 @@ pub async fn replace_backup_codes(deps: &Deps, caller: &Caller) -> Result<Vec<St
     let codes = backup::generate();
     let mut w = SecondFactorWrite::on(&user.id, &user.second_factor, deps.clock.now());
     w.backup_code_hashes = Some(hashes(key, &user.id, &codes));
-    let user = write(deps, user, w).await?;
-    notices::send(
-        deps,
-        Notice::SecondFactorChanged,
-        user.email.as_deref(),
-        &user.id,
-    )
-    .await;
+    write_and_tell(deps, user, w).await?;
     Ok(codes)
 }
 
@@ -234,14 +228,7 @@ pub async fn set_phone(deps: &Deps, caller: &Caller, enabled: bool) -> Result<Us
     if !w.two_factor_enabled {
         w.backup_code_hashes = Some(Vec::new());
     }
-    let user = write(deps, user, w).await?;
-    notices::send(
-        deps,
-        Notice::SecondFactorChanged,
-        user.email.as_deref(),
-        &user.id,
-    )
-    .await;
+    let user = write_and_tell(deps, user, w).await?;
     Ok(user)
 }
 
