@@ -836,7 +836,7 @@ export interface components {
          * @description What went wrong, for programs: one code per problem.
          * @enum {string}
          */
-        ErrorCode: "BAD_REQUEST_BODY" | "REQUIRED_FIELD" | "INVALID_FIELD" | "WEAK_PASSWORD" | "EMAIL_EXISTS" | "PHONE_NUMBER_EXISTS" | "USERNAME_EXISTS" | "INVALID_CREDENTIALS" | "INVALID_CODE" | "CODE_EXPIRED" | "TOO_MANY_ATTEMPTS" | "RATE_LIMITED" | "ATTEMPT_NOT_FOUND" | "ATTEMPT_COMPLETED" | "UNAUTHENTICATED" | "FORBIDDEN_ORIGIN" | "USER_BLOCKED" | "DELIVERY_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "IDENTITY_EXISTS" | "OAUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "NOT_ACCEPTABLE" | "FORBIDDEN_HOST" | "REVERIFICATION_REQUIRED" | "USER_NOT_FOUND" | "TOTP_ALREADY_ENABLED" | "SECOND_FACTOR_NOT_ENABLED" | "SECOND_FACTOR_CHANGED";
+        ErrorCode: "BAD_REQUEST_BODY" | "REQUIRED_FIELD" | "INVALID_FIELD" | "WEAK_PASSWORD" | "EMAIL_EXISTS" | "PHONE_NUMBER_EXISTS" | "USERNAME_EXISTS" | "INVALID_CREDENTIALS" | "INVALID_CODE" | "CODE_EXPIRED" | "TOO_MANY_ATTEMPTS" | "RATE_LIMITED" | "ATTEMPT_NOT_FOUND" | "ATTEMPT_COMPLETED" | "UNAUTHENTICATED" | "FORBIDDEN_ORIGIN" | "USER_BLOCKED" | "DELIVERY_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "IDENTITY_EXISTS" | "OAUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "NOT_ACCEPTABLE" | "FORBIDDEN_HOST" | "REVERIFICATION_REQUIRED" | "USER_NOT_FOUND" | "TOTP_ALREADY_ENABLED" | "SECOND_FACTOR_NOT_ENABLED" | "SECOND_FACTOR_CHANGED" | "SECOND_FACTOR_REQUIRED";
         ErrorEnvelope: {
             /** @description The HTTP status, repeated. */
             status: number;
@@ -1210,6 +1210,12 @@ export interface components {
             phone_enabled: boolean;
             backup_codes_left: number;
             strategies: components["schemas"]["SecondFactorStrategy"][];
+            /**
+             * @description `REQUIRE_SECOND_FACTOR`: while no factor is on, only enrollment (and the session, the
+             *     user, reverification, contact changes, deletion) answer; the rest is `403
+             *     SECOND_FACTOR_REQUIRED`.
+             */
+            required: boolean;
         };
         UserEnvelope: {
             /** @description The HTTP status, repeated. */

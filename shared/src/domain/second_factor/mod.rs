@@ -37,12 +37,15 @@ pub struct TwoFactorStatus {
     pub phone_enabled: bool,
     pub backup_codes_left: usize,
     pub strategies: Vec<SecondFactorStrategy>,
+    /// `REQUIRE_SECOND_FACTOR`: the deployment demands one (enroll before anything else).
+    pub required: bool,
 }
 
 impl TwoFactorStatus {
-    pub fn of(user: &User) -> Self {
+    pub fn of(user: &User, required: bool) -> Self {
         let f = &user.second_factor;
         Self {
+            required,
             two_factor_enabled: user.two_factor_enabled,
             totp_enabled: f.totp_secret.is_some(),
             phone_enabled: f.phone_second_factor,
@@ -178,6 +181,7 @@ pub async fn disable_totp(deps: &Deps, caller: &Caller) -> Result<User, AuthErro
     w.totp_pending_secret = Some(None);
     w.totp_last_step = Some(None);
     w.two_factor_enabled = f.phone_second_factor;
+    keeps_one(deps, &w)?;
     if !f.phone_second_factor {
         w.backup_code_hashes = Some(Vec::new());
     }
@@ -225,6 +229,7 @@ pub async fn set_phone(deps: &Deps, caller: &Caller, enabled: bool) -> Result<Us
     let mut w = SecondFactorWrite::on(&user.id, f, deps.clock.now());
     w.phone_second_factor = Some(enabled);
     w.two_factor_enabled = enabled || f.totp_secret.is_some();
+    keeps_one(deps, &w)?;
     if !w.two_factor_enabled {
         w.backup_code_hashes = Some(Vec::new());
     }
@@ -232,11 +237,34 @@ pub async fn set_phone(deps: &Deps, caller: &Caller, enabled: bool) -> Result<Us
     Ok(user)
 }
 
+/// `REQUIRE_SECOND_FACTOR`: `SecondFactorRequired` while the active signin's user has no second
+/// factor on (no active signin: the route answers for itself).
+pub async fn require_enrolled(deps: &Deps, caller: &Caller) -> Result<(), AuthError> {
+    let Ok(user_id) = signed_in_user_id(caller) else {
+        return Ok(());
+    };
+    match deps.store.get_user(&user_id).await? {
+        Some(u) if !u.two_factor_enabled => Err(AuthError::SecondFactorRequired),
+        _ => Ok(()),
+    }
+}
+
 /// `GET /me/two-factor`.
 pub async fn status(deps: &Deps, caller: &Caller) -> Result<TwoFactorStatus, AuthError> {
     let user_id = signed_in_user_id(caller)?;
     let user = current_user(deps, &user_id).await?;
-    Ok(TwoFactorStatus::of(&user))
+    Ok(TwoFactorStatus::of(
+        &user,
+        deps.config.require_second_factor,
+    ))
+}
+
+/// `REQUIRE_SECOND_FACTOR`: the last factor stays on (enroll another one first).
+fn keeps_one(deps: &Deps, w: &SecondFactorWrite) -> Result<(), AuthError> {
+    if deps.config.require_second_factor && !w.two_factor_enabled {
+        return Err(AuthError::SecondFactorRequired);
+    }
+    Ok(())
 }
 
 fn hashes(key: &[u8], user_id: &str, codes: &[String]) -> Vec<String> {
