@@ -194,6 +194,36 @@ async fn a_factor_turned_on_while_a_code_sign_in_is_open_is_not_skipped(backend:
     // A new sign-in meets the factor.
     let (_, _, strategies) = code_first(&server, &email, "email_otp").await;
     assert_eq!(strategies, ["totp", "backup_code"]);
+
+    // So does a reset: one whose code was given before the factor was on cannot skip it.
+    let (mut late, email, _) = server.new_user("resetlate").await;
+    let mut b = server.browser();
+    let opened = b
+        .post(
+            "/auth/signin",
+            json!({"identifier": email, "strategy": "reset_password_email_code"}),
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    let attempt = opened.signin_attempt_id();
+    let code = server.code_for(&email).await;
+    let coded = b.verify_signin(&attempt, &code).await;
+    assert_eq!(
+        coded.body["session"]["signin_attempts"][0]["current_step"],
+        "reset_password"
+    );
+    enroll(&mut late, &clock).await;
+    let refused = b
+        .post(
+            "/auth/reset-password",
+            json!({"signin_attempt_id": attempt, "password": "a brand new difference engine"}),
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.error()),
+        (409, "SECOND_FACTOR_CHANGED")
+    );
+    assert!(refused.body["session"]["active_signin"].is_null());
 }
 with_clock!(a_factor_turned_on_while_a_code_sign_in_is_open_is_not_skipped);
 
