@@ -112,10 +112,13 @@ async fn a_password_reverifies_at_once_and_wrong_ones_count(backend: Backend) {
         .post("/auth/reverify", json!({"strategy": "password"}))
         .await;
     assert_eq!((missing.status, missing.error()), (400, "REQUIRED_FIELD"));
-    for strategy in ["totp", "passkey"] {
-        let later = browser
-            .post("/auth/reverify", json!({"strategy": strategy}))
-            .await;
+    // Passkeys are not available yet; TOTP needs its code, and an account that has it.
+    for body in [
+        json!({"strategy": "passkey"}),
+        json!({"strategy": "totp", "code": "123456"}),
+    ] {
+        let strategy = body["strategy"].clone();
+        let later = browser.post("/auth/reverify", body).await;
         assert_eq!(
             (later.status, later.error()),
             (400, "INVALID_FIELD"),

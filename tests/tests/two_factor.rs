@@ -86,7 +86,7 @@ async fn turning_totp_off_and_new_backup_codes_need_reverification(backend: Back
         return;
     };
     let (mut browser, email, _) = server.new_user("totpoff").await;
-    enroll(&mut browser, &clock).await;
+    let (uri, _) = enroll(&mut browser, &clock).await;
     let notices = server.messages_to(&email).await.len();
 
     clock.advance(Duration::minutes(10));
@@ -105,13 +105,32 @@ async fn turning_totp_off_and_new_backup_codes_need_reverification(backend: Back
     assert!(two_factor_enabled(&mut browser).await, "nothing changed");
     assert_eq!(server.messages_to(&email).await.len(), notices);
 
-    let reverified = browser
+    // The first factor alone does not reverify a user with a second factor: the factor does.
+    let first_only = browser
         .post(
             "/auth/reverify",
             json!({"strategy": "password", "password": PASSWORD}),
         )
         .await;
+    assert_eq!(
+        (first_only.status, first_only.error()),
+        (400, "INVALID_FIELD")
+    );
+    let still = delete(&mut browser, "/me/totp").await;
+    assert_eq!(still.status, 403, "{:#}", still.body);
+    let code = totp_at(&uri, clock.now());
+    let reverified = browser
+        .post("/auth/reverify", json!({"strategy": "totp", "code": code}))
+        .await;
     assert_eq!(reverified.status, 200, "{:#}", reverified.body);
+    let replayed = browser
+        .post("/auth/reverify", json!({"strategy": "totp", "code": code}))
+        .await;
+    assert_eq!(
+        (replayed.status, replayed.error()),
+        (400, "INVALID_CODE"),
+        "a TOTP code reverifies once"
+    );
     let replaced = browser.post("/me/backup-codes", json!({})).await;
     assert_eq!(replaced.status, 200, "{:#}", replaced.body);
     assert_eq!(

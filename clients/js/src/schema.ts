@@ -395,7 +395,7 @@ export interface paths {
         put?: never;
         /**
          * Prove a factor again
-         * @description Refreshes the active signin's `verified_at`: a right `password` at once; `email_otp` / `phone_otp` open a sign-in attempt whose code, checked with `POST /auth/attempt-verification`, does it (no new signin).
+         * @description Refreshes the active signin's `verified_at`: a right `password`, or a right `code` with `totp` / `backup_code` (spent: it reverifies once), at once; `email_otp` / `phone_otp` open a sign-in attempt whose code, checked with `POST /auth/attempt-verification`, does it (no new signin). A user with a second factor on must use one of its second factors (`totp`, `backup_code`, or `phone_otp` when the SMS factor is on); a password or an email code alone is `400 INVALID_FIELD`.
          */
         post: operations["reverify"];
         delete?: never;
@@ -836,7 +836,7 @@ export interface components {
          * @description What went wrong, for programs: one code per problem.
          * @enum {string}
          */
-        ErrorCode: "BAD_REQUEST_BODY" | "REQUIRED_FIELD" | "INVALID_FIELD" | "WEAK_PASSWORD" | "EMAIL_EXISTS" | "PHONE_NUMBER_EXISTS" | "USERNAME_EXISTS" | "INVALID_CREDENTIALS" | "INVALID_CODE" | "CODE_EXPIRED" | "TOO_MANY_ATTEMPTS" | "RATE_LIMITED" | "ATTEMPT_NOT_FOUND" | "ATTEMPT_COMPLETED" | "UNAUTHENTICATED" | "FORBIDDEN_ORIGIN" | "USER_BLOCKED" | "DELIVERY_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "IDENTITY_EXISTS" | "OAUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "NOT_ACCEPTABLE" | "FORBIDDEN_HOST" | "REVERIFICATION_REQUIRED" | "USER_NOT_FOUND" | "TOTP_ALREADY_ENABLED" | "SECOND_FACTOR_NOT_ENABLED" | "SECOND_FACTOR_CHANGED";
+        ErrorCode: "BAD_REQUEST_BODY" | "REQUIRED_FIELD" | "INVALID_FIELD" | "WEAK_PASSWORD" | "EMAIL_EXISTS" | "PHONE_NUMBER_EXISTS" | "USERNAME_EXISTS" | "INVALID_CREDENTIALS" | "INVALID_CODE" | "CODE_EXPIRED" | "TOO_MANY_ATTEMPTS" | "RATE_LIMITED" | "ATTEMPT_NOT_FOUND" | "ATTEMPT_COMPLETED" | "UNAUTHENTICATED" | "FORBIDDEN_ORIGIN" | "USER_BLOCKED" | "DELIVERY_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "IDENTITY_EXISTS" | "OAUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "NOT_ACCEPTABLE" | "FORBIDDEN_HOST" | "REVERIFICATION_REQUIRED" | "USER_NOT_FOUND" | "TOTP_ALREADY_ENABLED" | "SECOND_FACTOR_NOT_ENABLED" | "SECOND_FACTOR_CHANGED" | "SECOND_FACTOR_REQUIRED";
         ErrorEnvelope: {
             /** @description The HTTP status, repeated. */
             status: number;
@@ -994,12 +994,15 @@ export interface components {
         ReverifyBody: {
             strategy?: null | components["schemas"]["ReverifyStrategy"];
             password?: string | null;
+            /** @description `totp` and `backup_code`: the code. */
+            code?: string | null;
         };
         /**
-         * @description How the user proves a factor again (`totp` and `passkey` are refused until they exist).
+         * @description How the user proves a factor again (`passkey` is refused until it exists). A user with a
+         *     second factor on proves one of its second factors.
          * @enum {string}
          */
-        ReverifyStrategy: "password" | "email_otp" | "phone_otp" | "totp" | "passkey";
+        ReverifyStrategy: "password" | "email_otp" | "phone_otp" | "totp" | "backup_code" | "passkey";
         /** @description `POST /admin/signing-keys/rotate`: `{"immediate": true}` for the emergency form. */
         RotateBody: {
             immediate?: boolean;
@@ -1207,6 +1210,12 @@ export interface components {
             phone_enabled: boolean;
             backup_codes_left: number;
             strategies: components["schemas"]["SecondFactorStrategy"][];
+            /**
+             * @description `REQUIRE_SECOND_FACTOR`: while no factor is on, only enrollment (and the session, the
+             *     user, reverification, contact changes, deletion) answer; the rest is `403
+             *     SECOND_FACTOR_REQUIRED`.
+             */
+            required: boolean;
         };
         UserEnvelope: {
             /** @description The HTTP status, repeated. */

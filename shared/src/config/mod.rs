@@ -33,6 +33,9 @@ pub struct Config {
     /// they are then its `missing_fields`, supplied through `POST /auth/complete-profile`.
     pub required_fields: Vec<String>,
     pub signup_agreements_required: bool,
+    /// `REQUIRE_SECOND_FACTOR` (default false): a signed-in user without a second factor may
+    /// enroll one but not use the rest (`403 SECOND_FACTOR_REQUIRED`, see `http::gate`).
+    pub require_second_factor: bool,
     /// `TOTP_ISSUER` (default `Sesame`): the name authenticator apps show for the account.
     pub totp_issuer: String,
     /// Where an `email_link` sign-up's email points: `<url>?signupCode=<code>`. Unset: the
@@ -241,6 +244,7 @@ impl Config {
                 get("SIGNUP_AGREEMENTS_REQUIRED"),
                 "SIGNUP_AGREEMENTS_REQUIRED",
             )?,
+            require_second_factor: flag(get("REQUIRE_SECOND_FACTOR"), "REQUIRE_SECOND_FACTOR")?,
             totp_issuer: get("TOTP_ISSUER")
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
@@ -397,6 +401,7 @@ mod tests {
             ("CODE_HASH_KEY", "abcd"),
             ("COOKIE_NAME", "a;b"),
             ("SIGNUP_AGREEMENTS_REQUIRED", "maybe"),
+            ("REQUIRE_SECOND_FACTOR", "sometimes"),
             ("LIMIT_ACCOUNT_FAILURES_PER_DAY", "0"),
             ("LIMIT_ACCOUNT_FAILURES_PER_DAY", "fifty"),
         ] {

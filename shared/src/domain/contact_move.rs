@@ -73,5 +73,19 @@ pub(crate) async fn complete(
     if channel == Channel::Email && from.as_deref() != Some(to.as_str()) {
         notices::send(deps, Notice::EmailChanged, from.as_deref(), &user.id).await;
     }
+    // The SMS second factor follows the verified phone: moving it is a two-factor change too.
+    if channel == Channel::Sms
+        && user.second_factor.phone_second_factor
+        && from.as_deref() != Some(to.as_str())
+    {
+        let to = user.email.clone();
+        notices::send(
+            deps,
+            Notice::SecondFactorPhoneChanged,
+            to.as_deref(),
+            &user.id,
+        )
+        .await;
+    }
     Ok(user)
 }

@@ -55,6 +55,8 @@ pub enum ErrorCode {
     SecondFactorNotEnabled,
     /// The user's second-factor settings changed while this request ran: read them and retry.
     SecondFactorChanged,
+    /// `REQUIRE_SECOND_FACTOR`: enroll a second factor first (or keep one on).
+    SecondFactorRequired,
 }
 
 /// One problem with one field of the request.
@@ -152,6 +154,8 @@ pub enum AuthError {
     SecondFactorNotEnabled,
     #[error("second factor changed concurrently")]
     SecondFactorChanged,
+    #[error("a second factor is required")]
+    SecondFactorRequired,
     #[error("delivery failed: {0}")]
     DeliveryFailed(String),
     /// The provider refused or its ID token failed a check; the text says which, never the token.

@@ -302,6 +302,7 @@ fn user_full_of_secrets() -> User {
             backup_code_hashes: [("SECRET-BACKUP-CODE-HASH".to_string(), true)].into(),
             phone_second_factor: false,
             second_factor_version: 1,
+            signouts_version: 0,
         },
         ..user()
     }

@@ -32,6 +32,12 @@ pub struct SecondFactors {
     pub phone_second_factor: bool,
     #[serde(default)]
     pub second_factor_version: u64,
+    /// Bumped whenever every signin of the user ends (a reset, a password change with
+    /// `sign_out_others`, an admin sign-out, "sign out other devices"): a sign-in waiting at
+    /// `verify_second_factor` is granted only while it is still what it was when the attempt was
+    /// opened, so such an end also voids the sign-ins half done.
+    #[serde(default)]
+    pub signouts_version: u64,
 }
 
 impl SecondFactors {
@@ -66,6 +72,7 @@ impl fmt::Debug for SecondFactors {
             .field("backup_codes_left", &self.backup_code_hashes.len())
             .field("phone_second_factor", &self.phone_second_factor)
             .field("second_factor_version", &self.second_factor_version)
+            .field("signouts_version", &self.signouts_version)
             .finish()
     }
 }
@@ -161,6 +168,13 @@ pub struct SecondFactorChallenge {
     /// The verified phone an SMS second factor goes to.
     #[serde(default)]
     pub phone: Option<String>,
+    /// The user's `SecondFactors::signouts_version` as read: the grant requires it unchanged.
+    #[serde(default)]
+    pub signouts_version: u64,
+    /// A password sign-in: the hash the typed password verified (the grant requires it still the
+    /// user's, as a password sign-in without a second factor does). Never shown or logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_hash: Option<String>,
 }
 
 impl SecondFactorChallenge {
@@ -175,7 +189,20 @@ impl SecondFactorChallenge {
             phone: verified_phone
                 .filter(|_| f.phone_second_factor)
                 .map(str::to_string),
+            signouts_version: f.signouts_version,
+            verified_hash: None,
         })
+    }
+
+    /// The challenge after a first factor that went to the SMS factor's own phone (a phone code
+    /// sign-in or reset): the phone cannot pass both factors, so `phone_otp` is not offered. The
+    /// list may end up empty (the SMS factor was the only one and no backup code is left): such a
+    /// sign-in cannot finish; a password or an email code can.
+    pub fn without_phone(mut self) -> Self {
+        self.strategies
+            .retain(|s| *s != SecondFactorStrategy::PhoneOtp);
+        self.phone = None;
+        self
     }
 }
 

@@ -137,6 +137,27 @@ pub(crate) async fn sign_in_with_password(
     complete_signin(deps, caller, user_id, extras, now).await
 }
 
+/// The grant after `verify_second_factor` (`check` spends the factor): a proven contact is
+/// marked verified and claimed as without a second factor, and a password sign-in is granted
+/// only while its hash is still `verified_hash`.
+pub(crate) async fn sign_in_after_second_factor(
+    deps: &Deps,
+    caller: &mut Caller,
+    user_id: &str,
+    check: AttemptCheck,
+    verified: Option<(Channel, Claim)>,
+    verified_hash: Option<String>,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let extras = Extras {
+        check: Some(check),
+        verified,
+        verified_hash,
+        ..Extras::default()
+    };
+    complete_signin(deps, caller, user_id, extras, now).await
+}
+
 /// A password reset's last step: the new password hash is set on the user, and every signin of
 /// theirs as read (`end_signins`) ends, in the same transaction that completes the attempt (at
 /// `reset_password`) and signs them in.
@@ -193,6 +214,9 @@ async fn complete_signin(
         Completion::UserBlocked => return Err(AuthError::UserBlocked),
         // The password the caller typed stopped being the user's while it was checked.
         Completion::CredentialsChanged => return Err(AuthError::InvalidCredentials),
+        // A factor was turned on since the attempt met none (or, at `verify_second_factor`, the
+        // user was signed out everywhere since): the caller signs in again.
+        Completion::SecondFactorStale => return Err(AuthError::SecondFactorChanged),
         Completion::AttemptChanged if check.is_some() => return Err(AuthError::AttemptCompleted),
         // The proven contact (or the identity) was claimed by another account first: it is theirs.
         Completion::Taken(claims) => {
@@ -264,7 +288,9 @@ pub(crate) async fn finish_signup(
         Completion::AttemptChanged => return Err(AuthError::AttemptCompleted),
         // Another sign-in replaced the secret this caller proved: their credential is dead.
         Completion::SessionChanged => return Err(AuthError::Unauthenticated),
-        Completion::UserBlocked | Completion::CredentialsChanged => {
+        Completion::UserBlocked
+        | Completion::CredentialsChanged
+        | Completion::SecondFactorStale => {
             return Err(AuthError::internal(
                 "a new user cannot be blocked or re-keyed",
             ));

@@ -16,6 +16,8 @@ pub enum Notice {
     SignInPaused,
     /// A second factor was turned on or off, or the backup codes were replaced.
     SecondFactorChanged,
+    /// The phone number the SMS second factor goes to was changed (it follows the verified phone).
+    SecondFactorPhoneChanged,
 }
 
 impl Notice {
@@ -26,6 +28,7 @@ impl Notice {
             Notice::EmailChanged => "Your email address was changed",
             Notice::SignInPaused => "Sign-in to your account is paused",
             Notice::SecondFactorChanged => "Your two-factor settings were changed",
+            Notice::SecondFactorPhoneChanged => "Your two-factor phone number was changed",
         }
     }
 
@@ -39,6 +42,10 @@ impl Notice {
             Notice::SecondFactorChanged => {
                 "The two-factor authentication of your account was just changed: a factor was \
                  turned on or off, or the backup codes were replaced."
+            }
+            Notice::SecondFactorPhoneChanged => {
+                "The phone number of your account was just changed, and with it the phone that \
+                 receives your two-factor codes."
             }
             Notice::PasswordReset => {
                 "The password of your account was just reset with a code, and every other \

@@ -221,10 +221,10 @@ async fn finish(
     });
     if let Some(user_id) = by_identity? {
         // The grant requires the user to have no second factor on (see `finish_signin`); one
-        // that has refuses it like a blocked user, and only then is the user read: the attempt
+        // that has refuses it (`SecondFactorStale`), and only then is the user read: the attempt
         // waits for the second factor.
         return match grant::sign_in(deps, caller, &user_id, Some(check), None, None, now).await {
-            Err(AuthError::UserBlocked) => {
+            Err(AuthError::SecondFactorChanged) => {
                 let user = store.get_user(&user_id).await?;
                 match user
                     .as_ref()
@@ -232,7 +232,7 @@ async fn finish(
                     .and_then(challenge::for_user)
                 {
                     Some(c) => challenge::await_after_sso(deps, caller, attempt, &user_id, c).await,
-                    None => Err(AuthError::UserBlocked),
+                    None => Err(AuthError::SecondFactorChanged),
                 }
             }
             other => other,

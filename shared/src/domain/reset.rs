@@ -54,12 +54,18 @@ pub async fn reset_password(
         .map(String::as_str)
         .collect();
     password::check_policy(&normalized, &words).map_err(|e| AuthError::Invalid(vec![e]))?;
-    // The user's signins are read while the new password hashes.
-    let (hash, signins) = tokio::join!(
+    // The user's signins (and the user) are read while the new password hashes.
+    let (hash, signins, user) = tokio::join!(
         password::hash_blocking(normalized),
-        deps.store.read_signins_of_user(&user_id)
+        deps.store.read_signins_of_user(&user_id),
+        deps.store.get_user(&user_id)
     );
     let (hash, signins) = (hash?, signins?);
+    // A reset that met no second factor, of a user who turned one on since it was opened: the
+    // factor is not skipped; a new reset asks for it.
+    if attempt.second_factor.is_none() && user?.is_some_and(|u| u.two_factor_enabled) {
+        return Err(AuthError::SecondFactorChanged);
+    }
 
     let check = AttemptCheck::AtStep {
         attempt_id: attempt.id.clone(),

@@ -17,16 +17,20 @@ pub enum Strategy {
     Password,
     EmailOtp,
     PhoneOtp,
-    /// Not yet: second factors come with issue 12's work.
+    /// A code of the user's authenticator app (`second_factor::reverify`).
     Totp,
-    /// Not yet: passkeys come with issue 13's work.
+    /// One of the user's backup codes, spent by it.
+    BackupCode,
+    /// Not yet: passkeys come with their own issue.
     Passkey,
 }
 
 /// `POST /auth/reverify`: a right password refreshes the active signin's `verified_at` at once;
 /// a code strategy opens a sign-in attempt for the active user (sent to its verified email or
 /// phone) whose completion through `POST /auth/attempt-verification` refreshes it. No new
-/// signin either way.
+/// signin either way. (`totp` and `backup_code`: `second_factor::reverification::start`.) A user with a second
+/// factor on must prove one of its second factors (`totp`, `backup_code`, or `phone_otp` when
+/// the SMS factor is on): a password or an email code alone is refused.
 pub async fn start(
     deps: &Deps,
     caller: &mut Caller,
@@ -40,10 +44,16 @@ pub async fn start(
         .cloned()
         .ok_or(AuthError::Unauthenticated)?;
     let channel = match strategy {
-        Strategy::Totp | Strategy::Passkey => {
+        // `second_factor::reverification::start` takes these before calling here.
+        Strategy::Totp | Strategy::BackupCode => {
+            return Err(AuthError::internal(
+                "a second-factor reverification reached the first-factor one",
+            ));
+        }
+        Strategy::Passkey => {
             return Err(AuthError::invalid(
                 "strategy",
-                "totp and passkey reverification are not available yet: use password, email_otp or phone_otp",
+                "passkey reverification is not available yet: use password, email_otp, phone_otp, totp or backup_code",
             ));
         }
         Strategy::Password => None,
@@ -67,6 +77,15 @@ pub async fn start(
         .ok_or(AuthError::Unauthenticated)?;
     if user.blocked {
         return Err(AuthError::UserBlocked);
+    }
+    // With a second factor on, a first factor alone does not reverify: the phone counts only
+    // when it is the SMS factor.
+    let f = &user.second_factor;
+    if f.any_on() && !(channel == Some(Channel::Sms) && f.phone_second_factor) {
+        return Err(AuthError::invalid(
+            "strategy",
+            "this account has a second factor: reverify with it (totp, backup_code, or phone_otp when the SMS factor is on)",
+        ));
     }
     let now = deps.clock.now();
     let Some(channel) = channel else {
@@ -183,7 +202,7 @@ pub(crate) async fn complete(
     Ok(())
 }
 
-fn mirror_verified(caller: &mut Caller, signin_id: &str, now: Timestamp) {
+pub(crate) fn mirror_verified(caller: &mut Caller, signin_id: &str, now: Timestamp) {
     if let Some(s) = caller
         .session
         .as_mut()

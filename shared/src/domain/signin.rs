@@ -180,7 +180,15 @@ async fn with_password(
     if let Some(challenge) = challenge::for_user(&user) {
         let (released, opened) = tokio::join!(
             release,
-            challenge::open_after_password(deps, caller, &user, typed, challenge, now)
+            challenge::open_after_password(
+                deps,
+                caller,
+                &user,
+                typed,
+                challenge,
+                verified_hash,
+                now
+            )
         );
         released?;
         return opened;
@@ -188,10 +196,14 @@ async fn with_password(
     // Granted only while the hash is still the one just verified (a reset or password change
     // committed meanwhile wins), with the rewrite of an imported hash in the same transaction.
     let granted = async {
-        match grant::sign_in_with_password(deps, caller, &user.id, verified_hash, rehash, now).await
-        {
+        let hash = verified_hash.clone();
+        match grant::sign_in_with_password(deps, caller, &user.id, hash, rehash, now).await {
             Err(AuthError::InvalidCredentials) => {
                 recheck(deps, caller, &user.id, password, now).await
+            }
+            // A second factor was turned on since the user was read: it is asked for now.
+            Err(AuthError::SecondFactorChanged) => {
+                ask_second_factor(deps, caller, &user.id, typed, verified_hash, now).await
             }
             other => other,
         }
@@ -199,6 +211,29 @@ async fn with_password(
     let (released, granted) = tokio::join!(release, granted);
     released?;
     granted
+}
+
+/// A password sign-in refused because the user turned a second factor on after being read: the
+/// attempt now waits at `verify_second_factor`, as if the factor had been on from the start.
+async fn ask_second_factor(
+    deps: &Deps,
+    caller: &mut Caller,
+    user_id: &str,
+    typed: &str,
+    verified_hash: String,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let user = deps
+        .store
+        .get_user(user_id)
+        .await?
+        .filter(|u| u.password_hash.as_deref() == Some(verified_hash.as_str()))
+        .ok_or(AuthError::InvalidCredentials)?;
+    if user.blocked {
+        return Err(AuthError::UserBlocked);
+    }
+    let challenge = challenge::for_user(&user).ok_or(AuthError::SecondFactorChanged)?;
+    challenge::open_after_password(deps, caller, &user, typed, challenge, verified_hash, now).await
 }
 
 /// The user's hash changed between its check and the grant. A reset or a change to another
@@ -345,9 +380,15 @@ pub(crate) async fn open_code_attempt(
     // a reverification or a contact change proves a factor of a signed-in user instead. A reset
     // waits for the new password once the code is right; an unknown identifier's attempt lists
     // the same steps (its code is never right).
+    // A code to the phone of the SMS factor is that factor already: the phone alone must not
+    // pass both, so `phone_otp` is not offered after it.
     let challenge = user
         .filter(|_| to.is_some() && reverifies.is_none() && changes_contact.is_none())
-        .and_then(challenge::for_user);
+        .and_then(challenge::for_user)
+        .map(|c| match channel {
+            Channel::Sms => c.without_phone(),
+            Channel::Email => c,
+        });
     let mut steps = vec![step];
     if challenge.is_some() {
         steps.push(Step::VerifySecondFactor);

@@ -83,6 +83,13 @@ impl User {
             SecondFactorUse::Phone => {}
         }
     }
+
+    /// Every signin of the user ended (a reset, a password change with `sign_out_others`, an
+    /// admin sign-out, "sign out other devices"): a sign-in waiting at its second factor since
+    /// before is no longer granted (`SecondFactors::signouts_version`).
+    pub fn signed_out_everywhere(&mut self) {
+        self.second_factor.signouts_version += 1;
+    }
 }
 
 impl CodeState {

@@ -552,9 +552,12 @@ mod tests {
 pub struct ReverifyBody {
     strategy: Option<ReverifyStrategy>,
     pub password: Option<String>,
+    /// `totp` and `backup_code`: the code.
+    pub code: Option<String>,
 }
 
-/// How the user proves a factor again (`totp` and `passkey` are refused until they exist).
+/// How the user proves a factor again (`passkey` is refused until it exists). A user with a
+/// second factor on proves one of its second factors.
 #[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum ReverifyStrategy {
@@ -562,6 +565,7 @@ enum ReverifyStrategy {
     EmailOtp,
     PhoneOtp,
     Totp,
+    BackupCode,
     Passkey,
 }
 
@@ -574,6 +578,7 @@ impl ReverifyBody {
             ReverifyStrategy::EmailOtp => Strategy::EmailOtp,
             ReverifyStrategy::PhoneOtp => Strategy::PhoneOtp,
             ReverifyStrategy::Totp => Strategy::Totp,
+            ReverifyStrategy::BackupCode => Strategy::BackupCode,
             ReverifyStrategy::Passkey => Strategy::Passkey,
         })
     }

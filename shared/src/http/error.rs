@@ -188,6 +188,11 @@ fn describe_domain(e: &AuthError, correlation_id: &str) -> Described {
             ErrorCode::SecondFactorChanged,
             "the two-factor settings changed meanwhile; read them again and retry",
         ),
+        AuthError::SecondFactorRequired => Described::one(
+            S::FORBIDDEN,
+            ErrorCode::SecondFactorRequired,
+            "this account needs a second factor: enroll one first (POST /me/totp, or POST /me/two-factor/phone), and keep one on",
+        ),
         AuthError::UserBlocked => Described::one(
             S::FORBIDDEN,
             ErrorCode::UserBlocked,

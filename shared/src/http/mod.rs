@@ -7,6 +7,7 @@ pub mod cors;
 pub mod credential;
 pub mod deployment;
 pub mod error;
+pub mod gate;
 pub mod handlers;
 pub mod openapi;
 pub mod request;

@@ -407,6 +407,7 @@ async fn run(
         // A forbidden origin learns nothing about the session; every other refusal shows it.
         cors::check_origin(&deps.config, req, &presented)?;
         *caller = session::resolve(deps, presented.credential(), &caller.ip).await?;
+        super::gate::second_factor(deps, route, caller).await?;
     }
     caller.user_agent = user_agent(req);
     if body_too_large(req) {

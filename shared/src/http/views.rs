@@ -177,6 +177,10 @@ pub struct TwoFactorView {
     pub backup_codes_left: usize,
     #[schema(value_type = Vec<SecondFactorStrategySchema>)]
     pub strategies: Vec<SecondFactorStrategy>,
+    /// `REQUIRE_SECOND_FACTOR`: while no factor is on, only enrollment (and the session, the
+    /// user, reverification, contact changes, deletion) answer; the rest is `403
+    /// SECOND_FACTOR_REQUIRED`.
+    pub required: bool,
 }
 
 pub fn two_factor(s: &TwoFactorStatus) -> TwoFactorView {
@@ -186,6 +190,7 @@ pub fn two_factor(s: &TwoFactorStatus) -> TwoFactorView {
         phone_enabled: s.phone_enabled,
         backup_codes_left: s.backup_codes_left,
         strategies: s.strategies.clone(),
+        required: s.required,
     }
 }
 

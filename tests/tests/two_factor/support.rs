@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by several test files, each using a part
 //! What the second-factor tests share: servers on a manual clock, TOTP codes computed by `pyotp`,
 //! enrollment, and the first factor of a sign-in that then waits for the second.
 

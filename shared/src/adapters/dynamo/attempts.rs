@@ -471,7 +471,13 @@ fn attempt_check(e: Expr, check: &AttemptCheck) -> Expr {
         AttemptCheck::AtStep { step, .. } => e
             .condition("#completed = :false AND #steps[0] = :step")
             .value(":step", to_value(step).expect("a step serializes")),
-        AttemptCheck::Sso { .. } => e.condition("#completed = :false"),
+        // Not yet moved to `verify_second_factor` (no step listed).
+        AttemptCheck::Sso { .. } => e
+            .name("#steps", "remaining_steps")
+            .value(":no_steps", n(0))
+            .condition(
+                "#completed = :false AND (attribute_not_exists(#steps) OR size(#steps) = :no_steps)",
+            ),
         AttemptCheck::SecondFactor {
             max_wrong_codes,
             code_hash,

@@ -13,7 +13,7 @@ use crate::domain::ports::store::{PasswordWrite, SigninsRead, StoreError, Writte
 use super::DynamoStore;
 use super::codec::{n, s};
 use super::expr::Expr;
-use super::keys::{SIGNINS_VERSION, user_key};
+use super::keys::{SIGNINS_VERSION, SIGNOUTS_VERSION, user_key};
 use super::transaction::{Outcome, Transaction};
 use super::user_index::{TRANSACTION_ITEMS, TRIES};
 
@@ -96,7 +96,11 @@ impl DynamoStore {
             };
             let mut tx = Transaction::new();
             if let Some((read, _)) = &ends {
-                user = version_clause(user, read.version.as_deref());
+                // Every signin ends, and a sign-in waiting at its second factor with them.
+                user = version_clause(user, read.version.as_deref())
+                    .append(" ADD #signouts :one")
+                    .name("#signouts", SIGNOUTS_VERSION)
+                    .value(":one", n(1));
             }
             tx.push(self.update(user_key(&c.user_id), user));
             if let Some((read, keep)) = &ends

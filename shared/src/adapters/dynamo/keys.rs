@@ -86,6 +86,9 @@ pub(super) const USER_CLAIM_PREFIX: &str = "CLAIM#";
 /// The user item's counter of granted signins: every grant adds one, so a write that ends all of
 /// a user's signins can require that none was granted since it read them.
 pub(super) const SIGNINS_VERSION: &str = "signins_version";
+/// The user item's counter of ends of all its signins (`SecondFactors::signouts_version`): a
+/// sign-in waiting at its second factor requires it unchanged since its attempt was opened.
+pub(super) const SIGNOUTS_VERSION: &str = "signouts_version";
 /// The user item's counter of claim moves (username, email, phone changes): every move adds one,
 /// so deleting the user can require that no claim moved since it read the user's claims (else a
 /// claim taken in between would outlive the user).

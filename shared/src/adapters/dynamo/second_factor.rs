@@ -6,12 +6,16 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::factors::{SecondFactorUse, SecondFactorWrite};
-use crate::domain::ports::store::{SecondFactorStore, StoreError, Written};
+use crate::domain::model::{Signin, Timestamp, User};
+use crate::domain::ports::store::{
+    AttemptCheck, SecondFactorStore, SigninCompletion, StoreError, Written,
+};
 
 use super::DynamoStore;
 use super::codec::{n, s};
 use super::expr::Expr;
-use super::keys::user_key;
+use super::keys::{SIGNOUTS_VERSION, signin_key, user_key, user_signin_key};
+use super::transaction::{Outcome, Transaction};
 
 /// The attribute names of `domain::factors::SecondFactors` on the user item.
 const TOTP_SECRET: &str = "totp_secret";
@@ -98,6 +102,38 @@ impl SecondFactorStore for DynamoStore {
             },
         )
     }
+
+    async fn reverify_with_second_factor(
+        &self,
+        signin: &Signin,
+        spend: &SecondFactorUse,
+        at: Timestamp,
+    ) -> Result<Written, StoreError> {
+        let (user, adds) = self::spend(
+            Expr::new("SET #sfupdated = #sfupdated").name("#sfupdated", "updated_at"),
+            spend,
+        );
+        let user = user
+            .condition(&format!(
+                "attribute_exists(pk) AND #blocked = :false AND {adds}"
+            ))
+            .name("#blocked", "blocked")
+            .value(":false", AttributeValue::Bool(false));
+        let verified = || {
+            Expr::new("SET #verified = :at")
+                .condition("attribute_exists(pk)")
+                .name("#verified", "verified_at")
+                .value(":at", n(at.unix_timestamp()))
+        };
+        let mut tx = Transaction::new();
+        tx.push(self.update(user_key(&signin.user_id), user));
+        tx.push(self.update(signin_key(&signin.session_id, &signin.id), verified()));
+        tx.push(self.update(user_signin_key(&signin.user_id, &signin.id), verified()));
+        Ok(match self.run(tx).await? {
+            Outcome::Done => Written::Done,
+            Outcome::Cancelled(_) => Written::Conflict,
+        })
+    }
 }
 
 /// A sign-in's second factor spent on the user item (`User::spend_second_factor`), appended to
@@ -127,5 +163,32 @@ pub(super) fn spend(e: Expr, spend: &SecondFactorUse) -> (Expr, &'static str) {
                 .value(":sftrue", AttributeValue::Bool(true)),
             "#sfphone = :sftrue",
         ),
+    }
+}
+
+/// Requires the user's `signouts_version` still `version` (no end of all its signins since a
+/// sign-in's attempt was opened; absent counts as 0).
+pub(super) fn signouts_unchanged(e: Expr, version: u64) -> Expr {
+    let e = e
+        .name("#sfsignouts", SIGNOUTS_VERSION)
+        .value(":sfsignouts", n(version));
+    if version == 0 {
+        e.and_condition("(attribute_not_exists(#sfsignouts) OR #sfsignouts = :sfsignouts)")
+    } else {
+        e.and_condition("#sfsignouts = :sfsignouts")
+    }
+}
+
+/// Whether `user` (read after a cancelled grant) still has the second factors the sign-in met:
+/// else the cancellation was `Completion::SecondFactorStale`.
+pub(super) fn still_current(c: &SigninCompletion, user: &User) -> bool {
+    if c.requires_no_second_factor() && user.two_factor_enabled {
+        return false;
+    }
+    match &c.check {
+        Some(AttemptCheck::SecondFactor {
+            signouts_version, ..
+        }) => user.second_factor.signouts_version == *signouts_version,
+        _ => true,
     }
 }

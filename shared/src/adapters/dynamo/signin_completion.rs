@@ -13,7 +13,7 @@ use super::DynamoStore;
 use super::codec::{n, s};
 use super::credentials::{Ends, version_clause};
 use super::expr::Expr;
-use super::keys::{SIGNINS_VERSION, user_key};
+use super::keys::{SIGNINS_VERSION, SIGNOUTS_VERSION, user_key};
 use super::second_factor;
 use super::transaction::{Outcome, Slot, Transaction};
 
@@ -80,24 +80,30 @@ impl DynamoStore {
         if let Some(read) = ends {
             user = version_clause(user, read.version.as_deref());
         }
-        match &c.check {
-            Some(AttemptCheck::SecondFactor { spend, .. }) => {
-                let (spent, adds) = second_factor::spend(user, spend);
-                user = spent.and_condition(adds);
-            }
-            // An OAuth callback grants only a user without a second factor (else it waits).
-            Some(AttemptCheck::Sso { .. }) => {
-                user = user
-                    .name("#tfe", "two_factor_enabled")
-                    .and_condition("(attribute_not_exists(#tfe) OR #tfe = :false)");
-            }
-            _ => {}
+        if let Some(AttemptCheck::SecondFactor {
+            spend,
+            signouts_version,
+            ..
+        }) = &c.check
+        {
+            let (spent, adds) = second_factor::spend(user, spend);
+            user = second_factor::signouts_unchanged(spent.and_condition(adds), *signouts_version);
         }
-        // Every grant counts on the user, so ending all its signins cannot miss this one.
-        let user = user
-            .append(" ADD #signins :one")
-            .name("#signins", SIGNINS_VERSION)
-            .value(":one", n(1));
+        // A sign-in that met no second factor: only while the user still has none on.
+        if c.requires_no_second_factor() {
+            user = user
+                .name("#tfe", "two_factor_enabled")
+                .and_condition("(attribute_not_exists(#tfe) OR #tfe = :false)");
+        }
+        // Every grant counts on the user, so ending all its signins cannot miss this one; a
+        // reset's end of them all counts as a sign-out too.
+        let user = if ends.is_some() {
+            user.append(" ADD #signins :one, #signouts :one")
+                .name("#signouts", SIGNOUTS_VERSION)
+        } else {
+            user.append(" ADD #signins :one")
+        };
+        let user = user.name("#signins", SIGNINS_VERSION).value(":one", n(1));
         let user = tx.push(self.update(user_key(&c.user_id), user));
         let claims: Vec<(Claim, Slot)> = c
             .verified
@@ -129,6 +135,9 @@ impl DynamoStore {
                             if c.verified_hash.is_some() && u.password_hash != c.verified_hash =>
                         {
                             Completion::CredentialsChanged
+                        }
+                        Some(u) if !second_factor::still_current(c, &u) => {
+                            Completion::SecondFactorStale
                         }
                         Some(_) if ends.is_some_and(|r| r.version != fresh.version) => {
                             return Ok(Finished::Again(fresh));

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 
 use crate::domain::model::{Claim, Identity, Signin, Timestamp, User};
 use crate::domain::ports::store::{SigninsRead, StoreError, Written};
@@ -19,8 +19,8 @@ use super::DynamoStore;
 use super::codec::{Item, from_item, n, s, unavailable};
 use super::expr::Expr;
 use super::keys::{
-    CLAIMS_VERSION, SIGNIN_PREFIX, SIGNINS_VERSION, USER_CLAIM_PREFIX, claim_key_of, signin_key,
-    user_claim_key, user_key, user_pk, user_signin_key,
+    CLAIMS_VERSION, SIGNIN_PREFIX, SIGNINS_VERSION, SIGNOUTS_VERSION, USER_CLAIM_PREFIX,
+    claim_key_of, signin_key, user_claim_key, user_key, user_pk, user_signin_key,
 };
 use super::transaction::{Outcome, Transaction};
 
@@ -109,6 +109,10 @@ impl DynamoStore {
                 .filter(|s| Some(s.id.as_str()) != except)
                 .collect();
             if to_end.is_empty() {
+                // Nothing to end, but a sign-in waiting at its second factor still ends.
+                if ended.is_empty() {
+                    self.bump_signouts(user_id).await?;
+                }
                 return Ok(ended);
             }
             // Two items per signin, and the user's version checked.
@@ -227,20 +231,31 @@ impl DynamoStore {
         tx.push(self.delete(user_signin_key(&signin.user_id, &signin.id)));
     }
 
-    /// Requires the user's signins version to be what was read (no grant since).
+    /// Requires the user's signins version to be what was read (no grant since), and adds one
+    /// to its `signouts_version` (a sign-in waiting at its second factor ends with the signins).
     fn version_check(&self, user_id: &str, version: Option<&str>) -> TransactWriteItem {
-        let mut check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(user_key(user_id)))
-            .expression_attribute_names("#version", SIGNINS_VERSION);
-        check = match version {
-            Some(v) => check
-                .condition_expression("#version = :version")
-                .expression_attribute_values(":version", n(v)),
-            None => check.condition_expression("attribute_not_exists(#version)"),
+        let e = Expr::new("ADD #signouts :one")
+            .name("#signouts", SIGNOUTS_VERSION)
+            .name("#version", SIGNINS_VERSION)
+            .value(":one", n(1));
+        let e = match version {
+            Some(v) => e
+                .condition("attribute_exists(pk) AND #version = :version")
+                .value(":version", n(v)),
+            None => e.condition("attribute_exists(pk) AND attribute_not_exists(#version)"),
         };
-        let check = check.build().expect("table, key and condition are set");
-        TransactWriteItem::builder().condition_check(check).build()
+        self.update(user_key(user_id), e)
+    }
+
+    /// Adds one to the user's `signouts_version` alone (an end of all signins with none left).
+    async fn bump_signouts(&self, user_id: &str) -> Result<(), StoreError> {
+        let e = Expr::new("ADD #signouts :one")
+            .condition("attribute_exists(pk)")
+            .name("#signouts", SIGNOUTS_VERSION)
+            .value(":one", n(1));
+        // A user gone meanwhile has nothing left to end.
+        self.update_item(user_key(user_id), e, false).await?;
+        Ok(())
     }
 
     pub(super) async fn read_partition(&self, user_id: &str) -> Result<Partition, StoreError> {

@@ -258,9 +258,10 @@ impl AttemptStore for MemoryStore {
         {
             return Ok(Completion::CredentialsChanged);
         }
-        if !state.second_factor_spendable(c.check.as_ref())
-            || !state.sso_grant_allowed(&c.user_id, c.check.as_ref())
-        {
+        if !state.second_factor_current(c) {
+            return Ok(Completion::SecondFactorStale);
+        }
+        if !state.second_factor_spendable(c.check.as_ref()) {
             return Ok(Completion::UserBlocked);
         }
         let check_holds = c

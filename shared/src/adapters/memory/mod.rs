@@ -251,7 +251,7 @@ impl State {
                 .sessions
                 .get(session_id)
                 .and_then(|s| s.signin_attempt(attempt_id))
-                .is_some_and(|a| !a.completed),
+                .is_some_and(|a| !a.completed && a.remaining_steps.is_empty()),
             AttemptCheck::SecondFactor {
                 attempt_id,
                 max_wrong_codes,
@@ -298,13 +298,20 @@ impl State {
         }
     }
 
-    /// An OAuth callback grants only a user without a second factor (else it waits for it).
-    fn sso_grant_allowed(&self, user_id: &str, check: Option<&AttemptCheck>) -> bool {
-        match check {
-            Some(AttemptCheck::Sso { .. }) => self
-                .users
-                .get(user_id)
-                .is_some_and(|u| !u.two_factor_enabled),
+    /// Whether the user's second factors are still what the attempt met
+    /// (`Completion::SecondFactorStale`): none on for a sign-in that met none, and no end of
+    /// every signin since one waiting at `verify_second_factor` was opened.
+    fn second_factor_current(&self, c: &SigninCompletion) -> bool {
+        let Some(user) = self.users.get(&c.user_id) else {
+            return true;
+        };
+        if c.requires_no_second_factor() && user.two_factor_enabled {
+            return false;
+        }
+        match &c.check {
+            Some(AttemptCheck::SecondFactor {
+                signouts_version, ..
+            }) => user.second_factor.signouts_version == *signouts_version,
             _ => true,
         }
     }

@@ -149,6 +149,9 @@ impl State {
         for s in &ended {
             self.end_signin(s);
         }
+        if let Some(user) = self.users.get_mut(user_id) {
+            user.signed_out_everywhere();
+        }
         ended
     }
 

@@ -31,7 +31,8 @@ pub enum AttemptCheck {
     Code(CodeProof),
     /// It is open and waiting at this step (profile completion, which takes no code).
     AtStep { attempt_id: String, step: Step },
-    /// The session's `sso` sign-in attempt is still open: its callback has not run yet.
+    /// The session's `sso` sign-in attempt is still open and has no step left: its callback has
+    /// not run yet (one that waits at `verify_second_factor` is no longer granted by it).
     Sso { attempt_id: String },
     /// The sign-in attempt is open at `verify_second_factor` and not killed (and, for an SMS
     /// code, still holds `code_hash`); the same write spends `spend` on user `user_id`
@@ -45,6 +46,9 @@ pub enum AttemptCheck {
         /// The account's failure budget, which must not be full: a right second-factor code
         /// waits like a wrong one once it is.
         gate: Option<Gate>,
+        /// The user's `signouts_version` when the attempt was opened: a grant requires it
+        /// unchanged (every signin of the user ended since: `Completion::SecondFactorStale`).
+        signouts_version: u64,
     },
 }
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 pub use super::checks::{AttemptCheck, CodeProof, Gate};
 use crate::domain::admin_change::{AdminChange, AdminOutcome, UserCursor, UserPage};
-use crate::domain::factors::SecondFactorWrite;
+use crate::domain::factors::{SecondFactorUse, SecondFactorWrite};
 pub use crate::domain::model::AttemptKind;
 use crate::domain::model::{
     AttemptRef, Channel, Claim, PendingCode, SecondFactorChallenge, Session, SessionState, Signin,
@@ -248,6 +248,21 @@ pub struct SigninCompletion {
     pub grant: Grant,
 }
 
+impl SigninCompletion {
+    /// Whether the grant requires the user to have no second factor on (else
+    /// `Completion::SecondFactorStale`): a sign-in that met none, by a code (`Code`), a password
+    /// (`verified_hash` without a check) or an OAuth callback (`Sso`), so a factor turned on while
+    /// it was open is not skipped. A grant after `verify_second_factor` (`SecondFactor`) and a
+    /// reset's last step (`AtStep`, its factor checked before) require nothing of it.
+    pub fn requires_no_second_factor(&self) -> bool {
+        match &self.check {
+            Some(AttemptCheck::Code(_) | AttemptCheck::Sso { .. }) => true,
+            None => self.verified_hash.is_some(),
+            Some(AttemptCheck::AtStep { .. } | AttemptCheck::SecondFactor { .. }) => false,
+        }
+    }
+}
+
 /// A password change (`UserStore::change_password`): what must still hold, what is written, and
 /// which signins end with it, in one transaction.
 #[derive(Clone, Debug)]
@@ -278,6 +293,11 @@ pub enum Completion {
     /// A password sign-in's hash is no longer the user's (a reset or a password change committed
     /// after it was verified); nothing was written.
     CredentialsChanged,
+    /// The user's second factors are not what the attempt met: a factor was turned on since a
+    /// sign-in that meets none (`SigninCompletion::requires_no_second_factor`) was opened, or
+    /// every signin of the user ended since one waiting at `verify_second_factor` was (its
+    /// `signouts_version`); nothing was written.
+    SecondFactorStale,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -535,6 +555,18 @@ pub trait SecondFactorStore: Send + Sync {
     /// `User::apply_second_factor(write)`, provided the user exists at `write.expected_version`;
     /// `Conflict` (nothing written) otherwise.
     async fn write_second_factor(&self, write: &SecondFactorWrite) -> Result<Written, StoreError>;
+
+    /// A reverification by a second factor (`POST /auth/reverify` with `totp` or `backup_code`):
+    /// `User::spend_second_factor(spend)` on the signin's user, provided
+    /// `User::can_spend_second_factor` and the user is not blocked, and `verified_at = at` on the
+    /// signin and its index entry, in one write. `Conflict` (nothing written) if the factor is
+    /// spent or changed, the user blocked or the signin gone.
+    async fn reverify_with_second_factor(
+        &self,
+        signin: &Signin,
+        spend: &SecondFactorUse,
+        at: Timestamp,
+    ) -> Result<Written, StoreError>;
 }
 
 pub trait Store: SessionStore + UserStore + AttemptStore + LimitStore + SecondFactorStore {}

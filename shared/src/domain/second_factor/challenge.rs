@@ -30,15 +30,18 @@ pub(crate) fn for_user(user: &User) -> Option<SecondFactorChallenge> {
 }
 
 /// A right password of a user with a second factor: instead of a signin, a sign-in attempt
-/// waiting at `verify_second_factor` (nothing is granted, the credential is not rotated).
+/// waiting at `verify_second_factor` (nothing is granted, the credential is not rotated). Its
+/// grant requires `verified_hash` still the user's, as a password sign-in's does.
 pub(crate) async fn open_after_password(
     deps: &Deps,
     caller: &mut Caller,
     user: &User,
     typed: &str,
-    challenge: SecondFactorChallenge,
+    mut challenge: SecondFactorChallenge,
+    verified_hash: String,
     now: Timestamp,
 ) -> Result<(), AuthError> {
+    challenge.verified_hash = Some(verified_hash);
     let attempt = SigninAttempt {
         id: new_id(prefix::SIGNIN_ATTEMPT),
         session_id: String::new(),
@@ -149,19 +152,25 @@ pub(crate) async fn verify(
         code_hash,
         spend,
         gate: Some(gate.clone()),
+        signouts_version: challenge.signouts_version,
     };
     let result = if attempt.remaining_steps.len() > 1 {
         advance(deps, caller, attempt, check).await
     } else {
-        // A code sign-in proved its contact: marked verified and claimed at the grant, as without
-        // a second factor.
-        let proven = attempt
-            .method
-            .code_channel()
-            .filter(|_| !attempt.method.is_reset())
-            .zip(attempt.destination.as_deref())
-            .map(|(channel, to)| (channel, Claim::for_contact(channel, to)));
-        grant::sign_in(deps, caller, &user_id, Some(check), proven, None, now).await
+        // A code sign-in proved its contact (a password sign-in's email code too): marked
+        // verified and claimed at the grant, as without a second factor.
+        let proven = proven_contact(attempt);
+        let verified_hash = challenge.verified_hash.clone();
+        grant::sign_in_after_second_factor(
+            deps,
+            caller,
+            &user_id,
+            check,
+            proven,
+            verified_hash,
+            now,
+        )
+        .await
     };
     match result {
         // The factor was spent meanwhile (a TOTP step or backup code used by a parallel request)
@@ -178,8 +187,24 @@ pub(crate) async fn verify(
                 Some(_) => wrong(deps, attempt, now).await,
             }
         }
+        // Every signin of the user ended since the attempt was opened (a reset, a password change
+        // with `sign_out_others`, an admin sign-out): the first factor no longer stands.
+        Err(AuthError::SecondFactorChanged) => Err(AuthError::Unauthenticated),
         other => other,
     }
+}
+
+/// The contact a sign-in's code step proved before its second factor, if any: a code sign-in's
+/// destination, or the email a password sign-in had to confirm by code (not a reset's).
+fn proven_contact(attempt: &SigninAttempt) -> Option<(Channel, Claim)> {
+    let channel = match attempt.method {
+        SigninMethod::Password => Some(Channel::Email),
+        m if m.is_reset() => None,
+        m => m.code_channel(),
+    };
+    channel
+        .zip(attempt.destination.as_deref())
+        .map(|(channel, to)| (channel, Claim::for_contact(channel, to)))
 }
 
 /// A reset's second factor: the factor is spent and the attempt waits at `reset_password`.

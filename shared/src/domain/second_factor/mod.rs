@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod challenge;
+pub mod reverification;
 pub mod sealing;
 pub mod totp;
 
@@ -36,12 +37,15 @@ pub struct TwoFactorStatus {
     pub phone_enabled: bool,
     pub backup_codes_left: usize,
     pub strategies: Vec<SecondFactorStrategy>,
+    /// `REQUIRE_SECOND_FACTOR`: the deployment demands one (enroll before anything else).
+    pub required: bool,
 }
 
 impl TwoFactorStatus {
-    pub fn of(user: &User) -> Self {
+    pub fn of(user: &User, required: bool) -> Self {
         let f = &user.second_factor;
         Self {
+            required,
             two_factor_enabled: user.two_factor_enabled,
             totp_enabled: f.totp_secret.is_some(),
             phone_enabled: f.phone_second_factor,
@@ -80,6 +84,19 @@ async fn write(deps: &Deps, mut user: User, write: SecondFactorWrite) -> Result<
         return Err(AuthError::SecondFactorChanged);
     }
     user.apply_second_factor(&write);
+    Ok(user)
+}
+
+/// `write`, then the security notice every change of a factor sends (to the account's email).
+async fn write_and_tell(deps: &Deps, user: User, w: SecondFactorWrite) -> Result<User, AuthError> {
+    let user = write(deps, user, w).await?;
+    notices::send(
+        deps,
+        Notice::SecondFactorChanged,
+        user.email.as_deref(),
+        &user.id,
+    )
+    .await;
     Ok(user)
 }
 
@@ -147,14 +164,7 @@ pub async fn verify_totp(
     w.totp_last_step = Some(Some(step));
     w.backup_code_hashes = Some(hashes(key, &user.id, &codes));
     w.two_factor_enabled = true;
-    let user = write(deps, user, w).await?;
-    notices::send(
-        deps,
-        Notice::SecondFactorChanged,
-        user.email.as_deref(),
-        &user.id,
-    )
-    .await;
+    write_and_tell(deps, user, w).await?;
     Ok(codes)
 }
 
@@ -171,21 +181,16 @@ pub async fn disable_totp(deps: &Deps, caller: &Caller) -> Result<User, AuthErro
     w.totp_pending_secret = Some(None);
     w.totp_last_step = Some(None);
     w.two_factor_enabled = f.phone_second_factor;
+    keeps_one(deps, &w)?;
     if !f.phone_second_factor {
         w.backup_code_hashes = Some(Vec::new());
     }
-    let was_on = f.totp_secret.is_some();
-    let user = write(deps, user, w).await?;
-    if was_on {
-        notices::send(
-            deps,
-            Notice::SecondFactorChanged,
-            user.email.as_deref(),
-            &user.id,
-        )
-        .await;
+    // Dropping an enrollment never finished changes no factor: nothing to tell.
+    if f.totp_secret.is_some() {
+        write_and_tell(deps, user, w).await
+    } else {
+        write(deps, user, w).await
     }
-    Ok(user)
 }
 
 /// `POST /me/backup-codes` (reverification): ten new codes replace every old one.
@@ -199,14 +204,7 @@ pub async fn replace_backup_codes(deps: &Deps, caller: &Caller) -> Result<Vec<St
     let codes = backup::generate();
     let mut w = SecondFactorWrite::on(&user.id, &user.second_factor, deps.clock.now());
     w.backup_code_hashes = Some(hashes(key, &user.id, &codes));
-    let user = write(deps, user, w).await?;
-    notices::send(
-        deps,
-        Notice::SecondFactorChanged,
-        user.email.as_deref(),
-        &user.id,
-    )
-    .await;
+    write_and_tell(deps, user, w).await?;
     Ok(codes)
 }
 
@@ -231,25 +229,42 @@ pub async fn set_phone(deps: &Deps, caller: &Caller, enabled: bool) -> Result<Us
     let mut w = SecondFactorWrite::on(&user.id, f, deps.clock.now());
     w.phone_second_factor = Some(enabled);
     w.two_factor_enabled = enabled || f.totp_secret.is_some();
+    keeps_one(deps, &w)?;
     if !w.two_factor_enabled {
         w.backup_code_hashes = Some(Vec::new());
     }
-    let user = write(deps, user, w).await?;
-    notices::send(
-        deps,
-        Notice::SecondFactorChanged,
-        user.email.as_deref(),
-        &user.id,
-    )
-    .await;
+    let user = write_and_tell(deps, user, w).await?;
     Ok(user)
+}
+
+/// `REQUIRE_SECOND_FACTOR`: `SecondFactorRequired` while the active signin's user has no second
+/// factor on (no active signin: the route answers for itself).
+pub async fn require_enrolled(deps: &Deps, caller: &Caller) -> Result<(), AuthError> {
+    let Ok(user_id) = signed_in_user_id(caller) else {
+        return Ok(());
+    };
+    match deps.store.get_user(&user_id).await? {
+        Some(u) if !u.two_factor_enabled => Err(AuthError::SecondFactorRequired),
+        _ => Ok(()),
+    }
 }
 
 /// `GET /me/two-factor`.
 pub async fn status(deps: &Deps, caller: &Caller) -> Result<TwoFactorStatus, AuthError> {
     let user_id = signed_in_user_id(caller)?;
     let user = current_user(deps, &user_id).await?;
-    Ok(TwoFactorStatus::of(&user))
+    Ok(TwoFactorStatus::of(
+        &user,
+        deps.config.require_second_factor,
+    ))
+}
+
+/// `REQUIRE_SECOND_FACTOR`: the last factor stays on (enroll another one first).
+fn keeps_one(deps: &Deps, w: &SecondFactorWrite) -> Result<(), AuthError> {
+    if deps.config.require_second_factor && !w.two_factor_enabled {
+        return Err(AuthError::SecondFactorRequired);
+    }
+    Ok(())
 }
 
 fn hashes(key: &[u8], user_id: &str, codes: &[String]) -> Vec<String> {

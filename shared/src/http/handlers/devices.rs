@@ -3,7 +3,7 @@
 
 use crate::domain::Deps;
 use crate::domain::error::{AuthError, FieldError};
-use crate::domain::{Caller, devices, reverify};
+use crate::domain::{Caller, devices, second_factor};
 use crate::http::Request;
 use crate::http::bodies::{NoBody, ReverifyBody};
 use crate::http::error::ApiError;
@@ -17,7 +17,7 @@ pub async fn reverify(deps: &Deps, req: &Request, caller: &mut Caller) -> Result
     let strategy = body
         .strategy()
         .ok_or_else(|| AuthError::Invalid(vec![FieldError::required("strategy")]))?;
-    reverify::start(deps, caller, strategy, body.password).await?;
+    second_factor::reverification::start(deps, caller, strategy, body.password, body.code).await?;
     Ok(Reply::session())
 }
 

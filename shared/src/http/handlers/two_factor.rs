@@ -46,7 +46,10 @@ pub async fn disable_totp(
 ) -> Result<Reply, ApiError> {
     let _: NoBody = json_or_default(req)?;
     let user = second_factor::disable_totp(deps, caller).await?;
-    Ok(Reply::json(views::two_factor(&TwoFactorStatus::of(&user))))
+    Ok(Reply::json(views::two_factor(&TwoFactorStatus::of(
+        &user,
+        deps.config.require_second_factor,
+    ))))
 }
 
 /// `POST /me/backup-codes`: ten new codes replace the old ones.
@@ -67,7 +70,10 @@ pub async fn set_phone(deps: &Deps, req: &Request, caller: &mut Caller) -> Resul
         .enabled
         .ok_or_else(|| AuthError::Invalid(vec![FieldError::required("enabled")]))?;
     let user = second_factor::set_phone(deps, caller, enabled).await?;
-    Ok(Reply::json(views::two_factor(&TwoFactorStatus::of(&user))))
+    Ok(Reply::json(views::two_factor(&TwoFactorStatus::of(
+        &user,
+        deps.config.require_second_factor,
+    ))))
 }
 
 /// `GET /me/two-factor`.

@@ -256,7 +256,7 @@ fn operation(route: Route) -> Operation {
             .json::<PasswordChangeBody>()
             .errors(&[401, 429]),
         Route::Reverify => Operation::new("Prove a factor again", Session)
-            .about("Refreshes the active signin's `verified_at`: a right `password` at once; `email_otp` / `phone_otp` open a sign-in attempt whose code, checked with `POST /auth/attempt-verification`, does it (no new signin).")
+            .about("Refreshes the active signin's `verified_at`: a right `password`, or a right `code` with `totp` / `backup_code` (spent: it reverifies once), at once; `email_otp` / `phone_otp` open a sign-in attempt whose code, checked with `POST /auth/attempt-verification`, does it (no new signin). A user with a second factor on must use one of its second factors (`totp`, `backup_code`, or `phone_otp` when the SMS factor is on); a password or an email code alone is `400 INVALID_FIELD`.")
             .json::<ReverifyBody>()
             .errors(&[401, 429, 502]),
         Route::ListSessions => Operation::new("The user's signins on every device", Session)

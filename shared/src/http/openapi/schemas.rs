@@ -149,6 +149,7 @@ enum_schema!(
         TotpAlreadyEnabled,
         SecondFactorNotEnabled,
         SecondFactorChanged,
+        SecondFactorRequired,
     ],
     "What went wrong, for programs: one code per problem."
 );
