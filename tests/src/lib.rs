@@ -9,6 +9,7 @@
 
 pub mod events;
 pub mod native;
+pub mod passkey;
 pub mod providers;
 pub mod verifiers;
 

@@ -105,6 +105,8 @@ mod admin;
 #[path = "store_conformance/credentials.rs"]
 mod credentials;
 
+#[path = "store_conformance/passkeys.rs"]
+mod passkeys;
 #[path = "store_conformance/second_factor.rs"]
 mod second_factor;
 
@@ -798,6 +800,7 @@ fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
         reverifies: None,
         changes_contact: None,
         second_factor: None,
+        passkey: None,
         codes: CodeState {
             code: Some(code("hash-s")),
             sends: 1,

@@ -55,6 +55,8 @@ pub enum ErrorCode {
     SecondFactorNotEnabled,
     /// The user's second-factor settings changed while this request ran: read them and retry.
     SecondFactorChanged,
+    /// `POST /me/passkeys/register/finish`: the credential is registered already.
+    PasskeyExists,
 }
 
 /// One problem with one field of the request.
@@ -152,6 +154,9 @@ pub enum AuthError {
     SecondFactorNotEnabled,
     #[error("second factor changed concurrently")]
     SecondFactorChanged,
+    /// `/me/passkeys/{id}`: the user has no passkey with this id.
+    #[error("passkey not found")]
+    PasskeyNotFound,
     #[error("delivery failed: {0}")]
     DeliveryFailed(String),
     /// The provider refused or its ID token failed a check; the text says which, never the token.

@@ -9,6 +9,7 @@ pub mod deployment;
 pub mod error;
 pub mod handlers;
 pub mod openapi;
+pub mod reply;
 pub mod request;
 pub mod routes;
 pub mod views;
