@@ -13,6 +13,7 @@ both_backends!(one_challenge_answered_twice_in_parallel_signs_in_once);
 both_backends!(a_deleted_passkey_no_longer_signs_in);
 both_backends!(a_passkey_of_another_relying_party_is_refused);
 both_backends!(a_blocked_user_cannot_sign_in_with_a_passkey);
+both_backends!(a_deleted_account_takes_its_passkeys_with_it);
 
 /// Registers a passkey named `name` for the signed-in `browser`: the new passkey's view.
 async fn registered(browser: &mut Browser, key: &mut SoftKey, name: &str) -> Value {
@@ -246,5 +247,28 @@ async fn a_blocked_user_cannot_sign_in_with_a_passkey(server: Server) {
     let refused = verified(&mut browser, &attempt, &key.assert(&options, 0, None)).await;
     assert_eq!(refused.status, 403, "{:#}", refused.body);
     assert_eq!(refused.error(), "USER_BLOCKED");
+    assert_eq!(signed_in_as(&refused), None);
+}
+
+async fn a_deleted_account_takes_its_passkeys_with_it(server: Server) {
+    let (mut owner, _, user_id) = server.new_user("passkeyaccount").await;
+    let mut key = SoftKey::new(ORIGIN);
+    registered(&mut owner, &mut key, "laptop").await;
+    let req = owner.client.delete(format!("{}/me", owner.base));
+    let deleted = owner.clone().send(req).await;
+    assert_eq!(deleted.status, 200, "{:#}", deleted.body);
+    assert!(
+        server
+            .app
+            .store
+            .passkeys_of_user(&user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut browser = server.browser();
+    let (attempt, options) = opened(&mut browser).await;
+    let refused = verified(&mut browser, &attempt, &key.assert(&options, 0, None)).await;
+    assert_eq!(refused.status, 401, "{:#}", refused.body);
     assert_eq!(signed_in_as(&refused), None);
 }

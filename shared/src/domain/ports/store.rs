@@ -330,7 +330,7 @@ pub trait UserStore: Send + Sync {
     ) -> Result<Option<User>, StoreError>;
 
     /// Deletes the user and everything that is theirs: the user item, every claim it holds
-    /// (email, phone, username, provider identities; each then free for anyone), and every signin
+    /// (email, phone, username, provider identities, passkeys; each then free for anyone), and every signin
     /// in every session with its index entry. All in one transaction where it fits (otherwise the
     /// signins go first, the user and its claims last), exact under concurrency like
     /// `end_signins_of_user`. `Conflict` if the user was already gone.
