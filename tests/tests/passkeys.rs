@@ -272,3 +272,54 @@ async fn a_deleted_account_takes_its_passkeys_with_it(server: Server) {
     assert_eq!(refused.status, 401, "{:#}", refused.body);
     assert_eq!(signed_in_as(&refused), None);
 }
+
+/// A registration's challenge waits 5 minutes; a sign-in's dies with its attempt (10 minutes).
+mod challenges_expire {
+    use std::sync::Arc;
+
+    use sesame::adapters::clock::ManualClock;
+    use sesame_e2e::{Backend, Server};
+    use time::{Duration, OffsetDateTime};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn embedded() {
+        run(Backend::Embedded).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn moto() {
+        run(Backend::Moto).await;
+    }
+
+    async fn run(backend: Backend) {
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        let Some(server) = Server::start_with_clock(backend, &[], clock.clone()).await else {
+            return;
+        };
+        let (mut owner, _, _) = server.new_user("passkeyexpiry").await;
+        let mut key = super::SoftKey::new(super::ORIGIN);
+        let begun = owner
+            .post("/me/passkeys/register/begin", serde_json::json!({}))
+            .await;
+        assert_eq!(begun.status, 200, "{:#}", begun.body);
+        let credential = key.register(&begun.body["data"], None);
+        clock.advance(Duration::minutes(6));
+        let late = owner
+            .post(
+                "/me/passkeys/register/finish",
+                serde_json::json!({"credential": credential, "name": "late"}),
+            )
+            .await;
+        assert_eq!(late.status, 400, "{:#}", late.body);
+        assert_eq!(late.body["errors"][0]["field"], "credential");
+
+        super::registered(&mut owner, &mut key, "laptop").await;
+        let mut browser = server.browser();
+        let (attempt, options) = super::opened(&mut browser).await;
+        let assertion = key.assert(&options, 0, None);
+        clock.advance(Duration::minutes(11));
+        let expired = super::verified(&mut browser, &attempt, &assertion).await;
+        assert_eq!(expired.status, 404, "{:#}", expired.body);
+        assert_eq!(expired.error(), "ATTEMPT_NOT_FOUND");
+    }
+}
