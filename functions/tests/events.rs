@@ -83,6 +83,19 @@ async fn when_each_sample_event_is_invoked_its_function_answers_in_the_envelope(
         (Some(Route::ReplaceBackupCodes), 401, "UNAUTHENTICATED"),
         (Some(Route::SetPhoneSecondFactor), 401, "UNAUTHENTICATED"),
         (Some(Route::GetTwoFactor), 401, "UNAUTHENTICATED"),
+        (
+            Some(Route::BeginPasskeyRegistration),
+            401,
+            "UNAUTHENTICATED",
+        ),
+        (
+            Some(Route::FinishPasskeyRegistration),
+            401,
+            "UNAUTHENTICATED",
+        ),
+        (Some(Route::ListPasskeys), 401, "UNAUTHENTICATED"),
+        (Some(Route::RenamePasskey), 401, "UNAUTHENTICATED"),
+        (Some(Route::DeletePasskey), 401, "UNAUTHENTICATED"),
         (None, 404, "NOT_FOUND"),
     ];
     // The two public documents answer their own JSON: see the test below.

@@ -10,6 +10,7 @@
 pub mod emulators;
 pub mod events;
 pub mod native;
+pub mod passkey;
 pub mod providers;
 pub mod verifiers;
 

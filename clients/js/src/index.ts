@@ -9,6 +9,7 @@
 //   answer's `X-Session-Token` (an empty value means the session ended: it is discarded).
 
 import type { components } from "./schema.js";
+import { creationOptions, credentialJson, requestOptions } from "./webauthn.js";
 
 type Schemas = components["schemas"];
 export type Session = Schemas["SessionView"];
@@ -29,6 +30,7 @@ export type TotpEnrollment = Schemas["TotpEnrollmentView"];
 export type BackupCodes = Schemas["BackupCodesView"];
 export type SecondFactorStrategy = Schemas["SecondFactorStrategy"];
 export type ReverifyBody = Schemas["ReverifyBody"];
+export type Passkey = Schemas["PasskeyView"];
 
 /** The envelope every answer but the public documents has. */
 export interface Envelope<T> {
@@ -274,6 +276,41 @@ export class Sesame {
   /** Ends every signin of the user but this one. Answers those left. */
   revokeOtherDevices(): Promise<Device[]> {
     return this.call<Device[]>("POST", "/me/sessions/revoke-others");
+  }
+
+  // --- passkeys ----------------------------------------------------------------------------
+
+  /** Creates a passkey with the browser's authenticator and stores it as `name`. Needs a recent
+   * sign-in (or `POST /auth/reverify`), like every sensitive change. */
+  async addPasskey(name: string): Promise<Passkey> {
+    const options = await this.call<{ publicKey: Record<string, unknown> }>("POST", "/me/passkeys/register/begin", {});
+    const credential = await navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
+    return this.call<Passkey>("POST", "/me/passkeys/register/finish", { credential: credentialJson(credential), name });
+  }
+
+  /** Signs in with a passkey the browser's authenticator holds: no identifier, no password, no
+   * second factor. */
+  async signInWithPasskey(): Promise<Session> {
+    const opened = await this.sessionCall("POST", "/auth/signin", { strategy: "passkey" });
+    const attempt = opened.signin_attempts.at(-1);
+    const options = attempt?.passkey_options as { publicKey: Record<string, unknown> } | null | undefined;
+    if (!attempt || !options) throw new Error("the sign-in attempt has no passkey options");
+    const credential = await navigator.credentials.get({ publicKey: requestOptions(options.publicKey) });
+    return this.sessionCall("POST", "/auth/attempt-verification", { signin_attempt_id: attempt.id, credential: credentialJson(credential) });
+  }
+
+  /** The active user's passkeys. */
+  passkeys(): Promise<Passkey[]> {
+    return this.call<Passkey[]>("GET", "/me/passkeys");
+  }
+
+  renamePasskey(id: string, name: string): Promise<Passkey> {
+    return this.call<Passkey>("PATCH", `/me/passkeys/${encodeURIComponent(id)}`, { name });
+  }
+
+  /** Deletes a passkey (needs a recent sign-in or reverification); it no longer signs in. */
+  async deletePasskey(id: string): Promise<void> {
+    await this.call<null>("DELETE", `/me/passkeys/${encodeURIComponent(id)}`);
   }
 
   // --- tokens ------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ export interface paths {
         put?: never;
         /**
          * Check a code
-         * @description A right code advances the attempt; on its last step the user is created or signed in and the session's credential rotates.
+         * @description A right code advances the attempt; on its last step the user is created or signed in and the session's credential rotates. A passkey attempt (`verify_passkey`) takes `PasskeyAssertionBody` instead: the answer of `navigator.credentials.get` for the attempt's `passkey_options`; a right one signs in (both factors).
          */
         post: operations["attempt-verification"];
         delete?: never;
@@ -687,6 +687,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/passkeys/register/begin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Begin adding a passkey
+         * @description Needs a recent reverification. `data` is the WebAuthn creation options (`{publicKey}`) for `navigator.credentials.create` (a discoverable credential, user verification required); the challenge waits five minutes, single use.
+         */
+        post: operations["begin-passkey-registration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/passkeys/register/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish adding a passkey
+         * @description The answer of `navigator.credentials.create` and a name. `409 PASSKEY_EXISTS` if the credential is registered already.
+         */
+        post: operations["finish-passkey-registration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's passkeys */
+        get: operations["list-passkeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/passkeys/{passkey_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a passkey
+         * @description Needs a recent reverification. It no longer signs in.
+         */
+        delete: operations["delete-passkey"];
+        options?: never;
+        head?: never;
+        /** Rename a passkey */
+        patch: operations["rename-passkey"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -707,6 +785,11 @@ export interface components {
         /**
          * @description `PATCH /admin/users/{user_id}`: the user's own editable fields (checked as `PATCH /me`
          *     checks them) and the operator's (`blocked`, `email_verified`, `phone_number_verified`).
+         *
+         *     It repeats `MeBody`'s fields instead of flattening a shared struct: `#[serde(flatten)]`
+         *     buffers the fields before the inner struct reads them, so `exact_metadata` can no longer read
+         *     a value's raw text (every `metadata` would be refused), and the OpenAPI schema would become
+         *     an `allOf` of a new component (both tried).
          */
         AdminUserBody: {
             blocked?: boolean | null;
@@ -836,7 +919,7 @@ export interface components {
          * @description What went wrong, for programs: one code per problem.
          * @enum {string}
          */
-        ErrorCode: "BAD_REQUEST_BODY" | "REQUIRED_FIELD" | "INVALID_FIELD" | "WEAK_PASSWORD" | "EMAIL_EXISTS" | "PHONE_NUMBER_EXISTS" | "USERNAME_EXISTS" | "INVALID_CREDENTIALS" | "INVALID_CODE" | "CODE_EXPIRED" | "TOO_MANY_ATTEMPTS" | "RATE_LIMITED" | "ATTEMPT_NOT_FOUND" | "ATTEMPT_COMPLETED" | "UNAUTHENTICATED" | "FORBIDDEN_ORIGIN" | "USER_BLOCKED" | "DELIVERY_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "IDENTITY_EXISTS" | "OAUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "NOT_ACCEPTABLE" | "FORBIDDEN_HOST" | "REVERIFICATION_REQUIRED" | "USER_NOT_FOUND" | "TOTP_ALREADY_ENABLED" | "SECOND_FACTOR_NOT_ENABLED" | "SECOND_FACTOR_CHANGED" | "SECOND_FACTOR_REQUIRED";
+        ErrorCode: "BAD_REQUEST_BODY" | "REQUIRED_FIELD" | "INVALID_FIELD" | "WEAK_PASSWORD" | "EMAIL_EXISTS" | "PHONE_NUMBER_EXISTS" | "USERNAME_EXISTS" | "INVALID_CREDENTIALS" | "INVALID_CODE" | "CODE_EXPIRED" | "TOO_MANY_ATTEMPTS" | "RATE_LIMITED" | "ATTEMPT_NOT_FOUND" | "ATTEMPT_COMPLETED" | "UNAUTHENTICATED" | "FORBIDDEN_ORIGIN" | "USER_BLOCKED" | "DELIVERY_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "IDENTITY_EXISTS" | "OAUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "NOT_ACCEPTABLE" | "FORBIDDEN_HOST" | "REVERIFICATION_REQUIRED" | "USER_NOT_FOUND" | "TOTP_ALREADY_ENABLED" | "SECOND_FACTOR_NOT_ENABLED" | "SECOND_FACTOR_CHANGED" | "SECOND_FACTOR_REQUIRED" | "PASSKEY_EXISTS";
         ErrorEnvelope: {
             /** @description The HTTP status, repeated. */
             status: number;
@@ -951,6 +1034,75 @@ export interface components {
             subject_types_supported: string[];
             id_token_signing_alg_values_supported: string[];
             claims_supported: string[];
+        };
+        /** @description `POST /auth/attempt-verification` for a passkey sign-in attempt. */
+        PasskeyAssertionBody: {
+            signin_attempt_id?: string | null;
+            /** @description The assertion `navigator.credentials.get` answered. */
+            credential: Record<string, never>;
+            /** @description Optional; `passkey` when given. */
+            strategy?: string | null;
+        };
+        PasskeyCreationOptionsEnvelope: {
+            /** @description The HTTP status, repeated. */
+            status: number;
+            /** @description Empty on success; for people otherwise. */
+            message: string;
+            data: components["schemas"]["PasskeyCreationOptionsView"];
+            /** @description The caller's session after the request, or null when there is none. */
+            session: components["schemas"]["SessionView"] | null;
+            errors: unknown[];
+        };
+        /** @description `POST /me/passkeys/register/begin`: WebAuthn creation options. */
+        PasskeyCreationOptionsView: {
+            /**
+             * @description For `navigator.credentials.create({publicKey})` (base64url binary fields, as
+             *     `PublicKeyCredential.parseCreationOptionsFromJSON` takes them).
+             */
+            publicKey: Record<string, never>;
+        };
+        PasskeyEnvelope: {
+            /** @description The HTTP status, repeated. */
+            status: number;
+            /** @description Empty on success; for people otherwise. */
+            message: string;
+            data: components["schemas"]["PasskeyView"];
+            /** @description The caller's session after the request, or null when there is none. */
+            session: components["schemas"]["SessionView"] | null;
+            errors: unknown[];
+        };
+        PasskeyListEnvelope: {
+            /** @description The HTTP status, repeated. */
+            status: number;
+            /** @description Empty on success; for people otherwise. */
+            message: string;
+            data: components["schemas"]["PasskeyView"][];
+            /** @description The caller's session after the request, or null when there is none. */
+            session: components["schemas"]["SessionView"] | null;
+            errors: unknown[];
+        };
+        /** @description `POST /me/passkeys/register/finish`. */
+        PasskeyRegisterBody: {
+            /** @description The attestation `navigator.credentials.create` answered. */
+            credential: Record<string, never>;
+            name?: string | null;
+        };
+        /** @description `PATCH /me/passkeys/{passkey_id}`. */
+        PasskeyRenameBody: {
+            name?: string | null;
+        };
+        /** @description One passkey of the user (`GET /me/passkeys`): never its key or counter. */
+        PasskeyView: {
+            id: string;
+            name: string;
+            /** @description The authenticator may sync it (a multi-device passkey). */
+            backup_eligible: boolean;
+            /** @description It is synced (backed up) now, as its last use said. */
+            backed_up: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
         };
         /** @description `POST /me/password`. No `Debug`: it holds passwords. */
         PasswordChangeBody: {
@@ -1073,6 +1225,11 @@ export interface components {
             remaining_steps: components["schemas"]["Step"][];
             /** @description At `verify_second_factor`: how it may be proven (`strategy` of attempt-verification). */
             second_factor_strategies: components["schemas"]["SecondFactorStrategy"][];
+            /**
+             * @description At `verify_passkey`: the WebAuthn request options (`{"publicKey": ...}`) for
+             *     `navigator.credentials.get`; its answer goes to attempt-verification as `credential`.
+             */
+            passkey_options: Record<string, never> | null;
             completed: boolean;
             requires_completion: boolean;
             missing_fields: string[];
@@ -1098,10 +1255,10 @@ export interface components {
             signin_id?: string | null;
         };
         /**
-         * @description How a sign-in attempt proves the user: a password, a code by email or SMS, or an identity provider; the `reset_password_*` ones prove a code before a new password is set.
+         * @description How a sign-in attempt proves the user: a password, a code by email or SMS, an identity provider, or a passkey; the `reset_password_*` ones prove a code before a new password is set.
          * @enum {string}
          */
-        SigninMethod: "password" | "email_otp" | "phone_otp" | "sso" | "reset_password_email_code" | "reset_password_phone_code";
+        SigninMethod: "password" | "email_otp" | "phone_otp" | "sso" | "reset_password_email_code" | "reset_password_phone_code" | "passkey";
         SigninView: {
             id: string;
             user_id: string;
@@ -1155,7 +1312,7 @@ export interface components {
          * @description A step an attempt still has to take.
          * @enum {string}
          */
-        Step: "verify_password" | "verify_email_otp" | "verify_phone_otp" | "verify_email_link" | "complete_profile" | "reset_password" | "verify_second_factor";
+        Step: "verify_password" | "verify_email_otp" | "verify_phone_otp" | "verify_email_link" | "complete_profile" | "reset_password" | "verify_second_factor" | "verify_passkey";
         TokenEnvelope: {
             /** @description The HTTP status, repeated. */
             status: number;
@@ -4887,6 +5044,440 @@ export interface operations {
             };
             /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "begin-passkey-registration": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode. */
+                "x-session-mode"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NoBody"];
+            };
+        };
+        responses: {
+            /** @description The envelope; `data` is a PasskeyCreationOptionsView. */
+            200: {
+                headers: {
+                    /** @description Cookie mode: the session cookie, set, rotated or cleared. */
+                    "Set-Cookie"?: string;
+                    /** @description Header mode: the new or rotated credential; empty means discard yours. */
+                    "X-Session-Token"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyCreationOptionsEnvelope"];
+                };
+            };
+            /** @description BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "finish-passkey-registration": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode. */
+                "x-session-mode"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyRegisterBody"];
+            };
+        };
+        responses: {
+            /** @description The envelope; `data` is a PasskeyView. */
+            201: {
+                headers: {
+                    /** @description Cookie mode: the session cookie, set, rotated or cleared. */
+                    "Set-Cookie"?: string;
+                    /** @description Header mode: the new or rotated credential; empty means discard yours. */
+                    "X-Session-Token"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyEnvelope"];
+                };
+            };
+            /** @description BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description EMAIL_EXISTS, PHONE_NUMBER_EXISTS, USERNAME_EXISTS, IDENTITY_EXISTS, ATTEMPT_COMPLETED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "list-passkeys": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode. */
+                "x-session-mode"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The envelope; `data` is a list of PasskeyView. */
+            200: {
+                headers: {
+                    /** @description Cookie mode: the session cookie, set, rotated or cleared. */
+                    "Set-Cookie"?: string;
+                    /** @description Header mode: the new or rotated credential; empty means discard yours. */
+                    "X-Session-Token"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyListEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "delete-passkey": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode. */
+                "x-session-mode"?: string;
+            };
+            path: {
+                passkey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NoBody"];
+            };
+        };
+        responses: {
+            /** @description Done; the envelope with `data` null. */
+            200: {
+                headers: {
+                    /** @description Cookie mode: the session cookie, set, rotated or cleared. */
+                    "Set-Cookie"?: string;
+                    /** @description Header mode: the new or rotated credential; empty means discard yours. */
+                    "X-Session-Token"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NullEnvelope"];
+                };
+            };
+            /** @description BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL, with a reference to the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "rename-passkey": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `header` (any case) for header mode (native apps): the credential travels as `Authorization: Bearer` and comes back in `X-Session-Token`; cookies are ignored. Any other value is cookie mode. */
+                "x-session-mode"?: string;
+            };
+            path: {
+                passkey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyRenameBody"];
+            };
+        };
+        responses: {
+            /** @description The envelope; `data` is a PasskeyView. */
+            200: {
+                headers: {
+                    /** @description Cookie mode: the session cookie, set, rotated or cleared. */
+                    "Set-Cookie"?: string;
+                    /** @description Header mode: the new or rotated credential; empty means discard yours. */
+                    "X-Session-Token"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyEnvelope"];
+                };
+            };
+            /** @description BAD_REQUEST_BODY (not JSON, a wrong type or an unknown field), REQUIRED_FIELD, INVALID_FIELD, WEAK_PASSWORD, INVALID_CODE, CODE_EXPIRED, OAUTH_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED (no signin, or no valid admin key) or INVALID_CREDENTIALS */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN_ORIGIN (a cookie request from an origin not allowed), USER_BLOCKED, FORBIDDEN_HOST (dev server), REVERIFICATION_REQUIRED (a sensitive request without a recent proof: POST /auth/reverify) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ATTEMPT_NOT_FOUND, USER_NOT_FOUND (the admin API: no user has the id) or NOT_FOUND (also an admin route when no admin key is configured) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

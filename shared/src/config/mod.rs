@@ -9,6 +9,7 @@ mod error;
 pub mod oidc;
 pub mod sms;
 pub mod tokens;
+pub mod webauthn;
 
 pub use code_key::CodeHashKey;
 pub use error::ConfigError;
@@ -62,6 +63,9 @@ pub struct Config {
     /// `EVENT_BUS_NAME`: the EventBridge bus (name or ARN) the `events` function puts domain
     /// events on; the account's `default` bus unless set.
     pub event_bus_name: String,
+    /// `WEBAUTHN_RP_ID` and `WEBAUTHN_ORIGINS`: the passkeys' relying party (`webauthn.rs`);
+    /// `None` (passkeys off) in Lambda without them.
+    pub webauthn: Option<webauthn_rs::Webauthn>,
 }
 
 /// Endpoint overrides: `AWS_ENDPOINT_URL_<SERVICE>` for one service, else `AWS_ENDPOINT_URL`,
@@ -226,7 +230,10 @@ impl Config {
 
         let tokens = tokens::parse(|name| get(name).map(str::to_string), in_lambda)?;
 
+        let webauthn = webauthn::parse(get("WEBAUTHN_RP_ID"), get("WEBAUTHN_ORIGINS"), in_lambda)?;
+
         Ok(Self {
+            webauthn,
             table_name: get("TABLE_NAME").unwrap_or("sesame").to_string(),
             event_bus_name: get("EVENT_BUS_NAME").unwrap_or("default").to_string(),
             email_from: get("EMAIL_FROM")

@@ -57,6 +57,8 @@ pub enum ErrorCode {
     SecondFactorChanged,
     /// `REQUIRE_SECOND_FACTOR`: enroll a second factor first (or keep one on).
     SecondFactorRequired,
+    /// `POST /me/passkeys/register/finish`: the credential is registered already.
+    PasskeyExists,
 }
 
 /// One problem with one field of the request.
@@ -156,6 +158,9 @@ pub enum AuthError {
     SecondFactorChanged,
     #[error("a second factor is required")]
     SecondFactorRequired,
+    /// `/me/passkeys/{id}`: the user has no passkey with this id.
+    #[error("passkey not found")]
+    PasskeyNotFound,
     #[error("delivery failed: {0}")]
     DeliveryFailed(String),
     /// The provider refused or its ID token failed a check; the text says which, never the token.

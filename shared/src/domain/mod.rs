@@ -28,6 +28,7 @@ pub(crate) mod messages;
 pub mod model;
 pub(crate) mod notices;
 pub mod oauth;
+pub mod passkeys;
 pub mod password;
 pub mod ports;
 pub mod profile_changes;

@@ -29,6 +29,9 @@ pub enum Step {
     /// The first factor is proven and the user has a second factor on: a TOTP, backup or SMS
     /// code (`SigninAttempt::second_factor`) finishes the sign-in.
     VerifySecondFactor,
+    /// A passkey sign-in (issue 16): a WebAuthn assertion over the attempt's challenge
+    /// (`SigninAttempt::passkey`) finishes it, first and second factor at once.
+    VerifyPasskey,
 }
 
 impl Step {
@@ -40,7 +43,8 @@ impl Step {
             Step::VerifyPassword
             | Step::CompleteProfile
             | Step::ResetPassword
-            | Step::VerifySecondFactor => None,
+            | Step::VerifySecondFactor
+            | Step::VerifyPasskey => None,
         }
     }
 }
@@ -87,6 +91,8 @@ pub enum SigninMethod {
     ResetPasswordEmailCode,
     /// A password reset by a code to the account's verified phone, then `reset_password`.
     ResetPasswordPhoneCode,
+    /// A discoverable passkey (issue 16): no identifier, the authenticator names the user.
+    Passkey,
 }
 
 impl SigninMethod {
@@ -95,7 +101,7 @@ impl SigninMethod {
         match self {
             SigninMethod::EmailOtp | SigninMethod::ResetPasswordEmailCode => Some(Channel::Email),
             SigninMethod::PhoneOtp | SigninMethod::ResetPasswordPhoneCode => Some(Channel::Sms),
-            SigninMethod::Password | SigninMethod::Sso => None,
+            SigninMethod::Password | SigninMethod::Sso | SigninMethod::Passkey => None,
         }
     }
 
@@ -254,6 +260,9 @@ pub struct SigninAttempt {
     /// A user with a second factor on: the step `verify_second_factor` follows the first factor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_factor: Option<SecondFactorChallenge>,
+    /// A passkey sign-in: the WebAuthn challenge it waits on (`domain::passkeys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<super::passkeys::model::PasskeyChallenge>,
     #[serde(flatten)]
     pub codes: CodeState,
     pub completed: bool,

@@ -106,6 +106,7 @@ pub async fn init(deps: &Deps, caller: &mut Caller, input: InitInput) -> Result<
         reverifies: None,
         changes_contact: None,
         second_factor: None,
+        passkey: None,
         codes: CodeState::default(),
         completed: false,
         created_at: now,

@@ -35,6 +35,10 @@ pub struct SigninInput {
 
 pub async fn start(deps: &Deps, caller: &mut Caller, input: SigninInput) -> Result<(), AuthError> {
     let strategy = input.strategy.unwrap_or(SigninMethod::Password);
+    if strategy == SigninMethod::Passkey {
+        return super::passkeys::signin::start(deps, caller, input.identifier, input.password)
+            .await;
+    }
     let typed = input.identifier.filter(|i| !i.trim().is_empty());
     let password = input.password.filter(|p| !p.is_empty());
     let mut errors = Vec::new();
@@ -412,6 +416,7 @@ pub(crate) async fn open_code_attempt(
         reverifies,
         changes_contact,
         second_factor: challenge,
+        passkey: None,
         codes: CodeState {
             code: Some(PendingCode {
                 channel,

@@ -2,7 +2,9 @@
 //! inputs. `deny_unknown_fields` is the rule that refuses privileged or misspelt fields with
 //! `400 BAD_REQUEST_BODY`; the domain then checks values and reports every problem at once.
 
+mod passkeys;
 mod second_factor;
+pub use passkeys::{PasskeyAssertionBody, PasskeyRegisterBody, PasskeyRenameBody};
 pub use second_factor::{PhoneFactorBody, TotpCodeBody};
 
 use serde::de::{Error as _, MapAccess, Visitor};

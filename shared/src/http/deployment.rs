@@ -109,6 +109,11 @@ impl Route {
             Route::ReplaceBackupCodes => "replace-backup-codes",
             Route::SetPhoneSecondFactor => "set-phone-second-factor",
             Route::GetTwoFactor => "get-two-factor",
+            Route::BeginPasskeyRegistration => "begin-passkey-registration",
+            Route::FinishPasskeyRegistration => "finish-passkey-registration",
+            Route::ListPasskeys => "list-passkeys",
+            Route::RenamePasskey => "rename-passkey",
+            Route::DeletePasskey => "delete-passkey",
         }
     }
 }

@@ -198,6 +198,11 @@ fn describe_domain(e: &AuthError, correlation_id: &str) -> Described {
             ErrorCode::UserBlocked,
             "this account is blocked",
         ),
+        AuthError::PasskeyNotFound => Described::one(
+            S::NOT_FOUND,
+            ErrorCode::NotFound,
+            "you have no passkey with this id",
+        ),
         AuthError::UserNotFound => {
             Described::one(S::NOT_FOUND, ErrorCode::UserNotFound, "no user has this id")
         }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod gate;
 pub mod handlers;
 pub mod openapi;
+pub mod reply;
 pub mod request;
 pub mod routes;
 pub mod views;

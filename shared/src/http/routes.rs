@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::error::ApiError;
+pub use super::reply::{Data, Reply};
 use super::request::{RequestId, body_too_large, client_ip, user_agent};
 use super::{Request, Response, cors, credential, handlers, views};
 use crate::domain::Deps;
@@ -60,10 +61,15 @@ pub enum Route {
     ReplaceBackupCodes,
     SetPhoneSecondFactor,
     GetTwoFactor,
+    BeginPasskeyRegistration,
+    FinishPasskeyRegistration,
+    ListPasskeys,
+    RenamePasskey,
+    DeletePasskey,
 }
 
 impl Route {
-    pub const ALL: [Route; 40] = [
+    pub const ALL: [Route; 45] = [
         Route::Signup,
         Route::Signin,
         Route::PrepareVerification,
@@ -104,6 +110,11 @@ impl Route {
         Route::ReplaceBackupCodes,
         Route::SetPhoneSecondFactor,
         Route::GetTwoFactor,
+        Route::BeginPasskeyRegistration,
+        Route::FinishPasskeyRegistration,
+        Route::ListPasskeys,
+        Route::RenamePasskey,
+        Route::DeletePasskey,
     ];
 
     pub fn method(self) -> Method {
@@ -117,9 +128,13 @@ impl Route {
             | Route::ListSessions
             | Route::AdminListUsers
             | Route::AdminGetUser
-            | Route::GetTwoFactor => Method::GET,
-            Route::PatchMe | Route::AdminPatchUser => Method::PATCH,
-            Route::DeleteMe | Route::AdminDeleteUser | Route::DisableTotp => Method::DELETE,
+            | Route::GetTwoFactor
+            | Route::ListPasskeys => Method::GET,
+            Route::PatchMe | Route::AdminPatchUser | Route::RenamePasskey => Method::PATCH,
+            Route::DeleteMe
+            | Route::AdminDeleteUser
+            | Route::DisableTotp
+            | Route::DeletePasskey => Method::DELETE,
             Route::Signup
             | Route::Signin
             | Route::PrepareVerification
@@ -144,7 +159,9 @@ impl Route {
             | Route::StartTotp
             | Route::VerifyTotp
             | Route::ReplaceBackupCodes
-            | Route::SetPhoneSecondFactor => Method::POST,
+            | Route::SetPhoneSecondFactor
+            | Route::BeginPasskeyRegistration
+            | Route::FinishPasskeyRegistration => Method::POST,
         }
     }
 
@@ -186,6 +203,10 @@ impl Route {
             Route::ReplaceBackupCodes => "/me/backup-codes",
             Route::SetPhoneSecondFactor => "/me/two-factor/phone",
             Route::GetTwoFactor => "/me/two-factor",
+            Route::BeginPasskeyRegistration => "/me/passkeys/register/begin",
+            Route::FinishPasskeyRegistration => "/me/passkeys/register/finish",
+            Route::ListPasskeys => "/me/passkeys",
+            Route::RenamePasskey | Route::DeletePasskey => "/me/passkeys/{passkey_id}",
         }
     }
 
@@ -233,81 +254,6 @@ impl Route {
                 | Route::AdminDeleteUser
                 | Route::AdminSignOutUser
         )
-    }
-}
-
-/// What a handler answers: a status and either the caller's session or other data, and for a
-/// redirect (302) where to.
-pub struct Reply {
-    pub status: StatusCode,
-    pub data: Data,
-    pub location: Option<String>,
-}
-
-pub enum Data {
-    /// `data` is the caller's session as it stands after the handler (seeds 000 and 004).
-    CallerSession,
-    Json(Value),
-    /// No body at all (seed 002's success).
-    Empty,
-    /// A public JSON document instead of the envelope (the JWKS, OpenID discovery): cacheable
-    /// by anyone for `max_age` seconds, readable from any origin.
-    Document {
-        body: Value,
-        max_age: u32,
-    },
-}
-
-impl Reply {
-    pub fn session() -> Self {
-        Self {
-            status: StatusCode::OK,
-            data: Data::CallerSession,
-            location: None,
-        }
-    }
-
-    pub fn json(data: impl serde::Serialize) -> Self {
-        Self {
-            status: StatusCode::OK,
-            data: Data::Json(serde_json::to_value(data).unwrap_or(Value::Null)),
-            location: None,
-        }
-    }
-
-    /// `201` with `data`.
-    pub fn created(data: impl serde::Serialize) -> Self {
-        Self {
-            status: StatusCode::CREATED,
-            ..Self::json(data)
-        }
-    }
-
-    /// `200` with no body.
-    pub fn empty() -> Self {
-        Self {
-            status: StatusCode::OK,
-            data: Data::Empty,
-            location: None,
-        }
-    }
-
-    /// A public document, not the envelope.
-    pub fn document(body: Value, max_age: u32) -> Self {
-        Self {
-            status: StatusCode::OK,
-            data: Data::Document { body, max_age },
-            location: None,
-        }
-    }
-
-    /// A 302 to `location`; the body is still the envelope, with the session.
-    pub fn redirect(location: String) -> Self {
-        Self {
-            status: StatusCode::FOUND,
-            data: Data::CallerSession,
-            location: Some(location),
-        }
     }
 }
 
@@ -401,13 +347,20 @@ async fn run(
     req: &Request,
     caller: &mut Caller,
 ) -> Result<Reply, ApiError> {
+    let mut passkey = None;
     if route.reads_session() {
         // The cookie, or in header mode the bearer credential (`credential.rs`).
         let presented = credential::Presented::read(req, &deps.config.cookie_name);
         // A forbidden origin learns nothing about the session; every other refusal shows it.
         cors::check_origin(&deps.config, req, &presented)?;
-        *caller = session::resolve(deps, presented.credential(), &caller.ip).await?;
+        // A passkey assertion's passkey is read while the session is (one round trip for both).
+        let (resolved, read) = tokio::join!(
+            session::resolve(deps, presented.credential(), &caller.ip),
+            handlers::passkeys::early_read(deps, route, req)
+        );
+        *caller = resolved?;
         super::gate::second_factor(deps, route, caller).await?;
+        passkey = read;
     }
     caller.user_agent = user_agent(req);
     if body_too_large(req) {
@@ -417,6 +370,9 @@ async fn run(
         Route::Signup => handlers::signup::post(deps, req, caller).await,
         Route::Signin => handlers::signin::post(deps, req, caller).await,
         Route::PrepareVerification => handlers::verification::prepare(deps, req, caller).await,
+        Route::AttemptVerification if handlers::passkeys::is_assertion(req).is_some() => {
+            handlers::passkeys::complete_signin(deps, req, caller, passkey).await
+        }
         Route::AttemptVerification => handlers::verification::attempt(deps, req, caller).await,
         Route::CompleteProfile => handlers::complete_profile::post(deps, req, caller).await,
         Route::OauthInit => handlers::oauth::init(deps, req, caller).await,
@@ -460,6 +416,11 @@ async fn run(
         }
         Route::SetPhoneSecondFactor => handlers::two_factor::set_phone(deps, req, caller).await,
         Route::GetTwoFactor => handlers::two_factor::get(deps, caller).await,
+        Route::BeginPasskeyRegistration => handlers::passkeys::begin(deps, req, caller).await,
+        Route::FinishPasskeyRegistration => handlers::passkeys::finish(deps, req, caller).await,
+        Route::ListPasskeys => handlers::passkeys::list(deps, caller).await,
+        Route::RenamePasskey => handlers::passkeys::rename(deps, req, caller).await,
+        Route::DeletePasskey => handlers::passkeys::delete(deps, req, caller).await,
     }
 }
 
@@ -554,45 +515,5 @@ fn render_document(body: Value, max_age: u32) -> Response {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn when_a_path_is_known_with_another_method_it_is_405_with_allow() {
-        match resolve(&Method::GET, "/auth/signup") {
-            Resolved::MethodNotAllowed(allow) => assert_eq!(allow, "POST, OPTIONS"),
-            _ => panic!("expected 405"),
-        }
-        assert!(matches!(resolve(&Method::GET, "/nope"), Resolved::NotFound));
-        assert!(matches!(
-            resolve(&Method::GET, "/session"),
-            Resolved::Route(Route::GetSession)
-        ));
-    }
-
-    #[test]
-    fn a_path_parameter_matches_one_non_empty_segment() {
-        assert!(matches!(
-            resolve(&Method::POST, "/me/sessions/sin_1/revoke"),
-            Resolved::Route(Route::RevokeSession)
-        ));
-        assert!(matches!(
-            resolve(&Method::POST, "/me/sessions/revoke-others"),
-            Resolved::Route(Route::RevokeOtherSessions)
-        ));
-        for bad in [
-            "/me/sessions//revoke",
-            "/me/sessions/a/b/revoke",
-            "/me/sessions/a",
-        ] {
-            assert!(
-                matches!(resolve(&Method::POST, bad), Resolved::NotFound),
-                "{bad}"
-            );
-        }
-        assert_eq!(
-            Route::RevokeSession.path_parameter("/me/sessions/sin_1/revoke", "signin_id"),
-            Some("sin_1")
-        );
-    }
-}
+#[path = "routes_tests.rs"]
+mod tests;

@@ -15,6 +15,7 @@ use crate::domain::model::{
     CodeAttempt, SessionState, Signin, SigninAttempt, SigninMethod, SignupAttempt, SignupMethod,
     Step, Timestamp, User,
 };
+use crate::domain::passkeys::{StoredPasskey, ceremony};
 use crate::domain::second_factor::TwoFactorStatus;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,6 +58,10 @@ pub struct SigninAttemptView {
     /// At `verify_second_factor`: how it may be proven (`strategy` of attempt-verification).
     #[schema(value_type = Vec<SecondFactorStrategySchema>)]
     pub second_factor_strategies: Vec<SecondFactorStrategy>,
+    /// At `verify_passkey`: the WebAuthn request options (`{"publicKey": ...}`) for
+    /// `navigator.credentials.get`; its answer goes to attempt-verification as `credential`.
+    #[schema(value_type = Option<Object>)]
+    pub passkey_options: Option<Value>,
     pub completed: bool,
     pub requires_completion: bool,
     pub missing_fields: Vec<String>,
@@ -326,6 +331,11 @@ pub fn signin_attempt(a: &SigninAttempt) -> SigninAttemptView {
             .filter(|_| at_second_factor)
             .map(|c| c.strategies.clone())
             .unwrap_or_default(),
+        passkey_options: a
+            .passkey
+            .as_ref()
+            .filter(|_| !a.completed && a.current_step() == Some(Step::VerifyPasskey))
+            .and_then(|c| serde_json::from_str(&c.options).ok()),
         completed: a.completed,
         requires_completion: !a.missing_fields.is_empty(),
         missing_fields: a.missing_fields.clone(),
@@ -412,4 +422,43 @@ pub fn devices(devices: &[Device]) -> Vec<DeviceView> {
             ip: d.signin.ip.clone(),
         })
         .collect()
+}
+
+/// One passkey of the user (`GET /me/passkeys`): never its key or counter.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    /// The authenticator may sync it (a multi-device passkey).
+    pub backup_eligible: bool,
+    /// It is synced (backed up) now, as its last use said.
+    pub backed_up: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<Timestamp>,
+}
+
+pub fn passkey(p: &StoredPasskey) -> PasskeyView {
+    let (backup_eligible, backed_up) = ceremony::backup_flags(p);
+    PasskeyView {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        backup_eligible,
+        backed_up,
+        created_at: p.created_at,
+        last_used_at: p.last_used_at,
+    }
+}
+
+/// `POST /me/passkeys/register/begin`: WebAuthn creation options.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyCreationOptionsView {
+    /// For `navigator.credentials.create({publicKey})` (base64url binary fields, as
+    /// `PublicKeyCredential.parseCreationOptionsFromJSON` takes them).
+    #[serde(rename = "publicKey")]
+    #[schema(value_type = Object)]
+    pub public_key: Value,
 }

@@ -47,6 +47,7 @@ mod codes;
 mod contacts;
 mod credentials;
 mod limits;
+mod passkeys;
 mod second_factor;
 mod sessions;
 mod signin_completions;

@@ -291,6 +291,7 @@ pub(crate) fn signin_attempt(session_id: &str, user_id: &str) -> SigninAttempt {
         reverifies: None,
         changes_contact: None,
         second_factor: None,
+        passkey: None,
         codes: CodeState {
             code: Some(code("hash-s")),
             sends: 1,

@@ -37,6 +37,7 @@ mod expr;
 mod grant;
 mod keys;
 mod limits;
+mod passkeys;
 mod second_factor;
 mod sessions;
 mod signin_completion;

@@ -149,6 +149,10 @@ mod tests {
             ("SESSION#sess_1", "SIGNUP_ATTEMPT#att_1"),
             ("EMAIL#ada@example.com", "CLAIM"),
             ("USER#user_1", "CLAIM#EMAIL#ada@example.com"),
+            // A passkey (its public key, counter) and a begun registration: never an event.
+            ("PASSKEY#pk_1", "CLAIM"),
+            ("USER#user_1", "CLAIM#PASSKEY#pk_1"),
+            ("PASSKEY_REGISTRATION#sin_1", "REGISTRATION"),
             ("KEYRING", "KEYRING"),
         ] {
             let keys = item(&[("pk", s(pk)), ("sk", s(sk))]);

@@ -288,7 +288,7 @@ impl DynamoStore {
 
     /// The items of the user's partition (those whose sort key starts with `prefix`, if given),
     /// across pages, strongly consistent.
-    async fn query_user(
+    pub(super) async fn query_user(
         &self,
         user_id: &str,
         prefix: Option<&str>,

@@ -23,6 +23,7 @@ use crate::domain::ports::store::*;
 
 mod attempts;
 mod limits;
+mod passkeys;
 mod second_factor;
 mod sessions;
 mod users;
@@ -41,6 +42,10 @@ struct State {
     claims: HashMap<String, String>,
     /// Limit key -> (window end, count).
     counters: HashMap<String, (Timestamp, u32)>,
+    /// User id -> its passkeys, oldest first (each also a `PASSKEY#` claim in `claims`).
+    passkeys: HashMap<String, Vec<crate::domain::passkeys::StoredPasskey>>,
+    /// Signin id -> its begun passkey registration.
+    passkey_registrations: HashMap<String, crate::domain::passkeys::PendingRegistration>,
 }
 
 impl MemoryStore {

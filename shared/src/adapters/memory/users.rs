@@ -103,6 +103,7 @@ impl UserStore for MemoryStore {
             return Ok(Written::Conflict);
         }
         state.claims.retain(|_, owner| owner != user_id);
+        state.passkeys.remove(user_id);
         for signin in state.signins_of(user_id) {
             state.end_signin(&signin);
         }

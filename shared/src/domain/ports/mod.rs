@@ -7,6 +7,8 @@ pub mod clock;
 pub mod identity;
 pub mod keys;
 pub mod notifier;
+pub mod outcomes;
+pub mod passkeys;
 pub mod store;
 
 pub use clock::Clock;

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 
 pub use super::checks::{AttemptCheck, CodeProof, Gate};
+pub use super::outcomes::{Completion, Grant, GrantSession, SessionRotation, StoreError, Written};
 use crate::domain::admin_change::{AdminChange, AdminOutcome, UserCursor, UserPage};
 use crate::domain::factors::{SecondFactorUse, SecondFactorWrite};
 pub use crate::domain::model::AttemptKind;
@@ -13,14 +14,6 @@ use crate::domain::model::{
     SigninAttempt, SignupAttempt, Step, Timestamp, User,
 };
 pub use crate::domain::profile_changes::ProfileChanges;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    #[error("corrupt item {key}: {reason}")]
-    Corrupt { key: String, reason: String },
-}
 
 /// A user's signins as read, with the version of the user's grants they were read at (what
 /// `SessionStore::end_read_signins` requires still to hold). Opaque to the domain.
@@ -119,13 +112,6 @@ pub enum Opened {
     },
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum Written {
-    Done,
-    /// The condition did not hold: the item was changed or removed concurrently.
-    Conflict,
-}
-
 /// A code (re)send: replaces the pending code, provided no other send got there first.
 #[derive(Clone, Debug)]
 pub struct CodeSend {
@@ -140,46 +126,6 @@ pub enum WrongCode {
     Counted(u32),
     /// The attempt already had the maximum, or is completed or gone: nothing was counted.
     Refused,
-}
-
-/// The session's new state after a completed sign-in or sign-up.
-#[derive(Clone, Debug)]
-pub struct SessionRotation {
-    pub session_id: String,
-    /// The secret hash the caller's cookie proved; the rotation only applies while it stands, so
-    /// two racing sign-ins cannot both rotate (and leave one's signin under the other's secret).
-    pub proven_secret_hash: String,
-    pub secret_hash: String,
-    pub active_signin_id: String,
-    pub last_active_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-/// What a completed sign-in or sign-up does to the session: the new signin becomes active, the
-/// signins it replaces go (the same user's older one, or the least recently active when full),
-/// and the session gets a new secret, or is created for a sign-in that had none.
-#[derive(Clone, Debug)]
-pub struct Grant {
-    pub signin: Signin,
-    /// The signins it replaces (their items and their user's index entries go).
-    pub removed_signins: Vec<Signin>,
-    pub session: GrantSession,
-}
-
-#[derive(Clone, Debug)]
-pub enum GrantSession {
-    /// A new session, already holding the new secret and the new signin as active.
-    Create(Session),
-    Rotate(SessionRotation),
-}
-
-impl Grant {
-    pub fn session_id(&self) -> &str {
-        match &self.session {
-            GrantSession::Create(s) => &s.id,
-            GrantSession::Rotate(r) => &r.session_id,
-        }
-    }
 }
 
 /// A code step passed with steps still to go (profile completion): no user yet. The fields are
@@ -275,29 +221,6 @@ pub struct PasswordWrite {
     /// `sign_out_others`: the user's signins as read, ended with the change except `keep`
     /// (as exact as `SessionStore::end_read_signins`, and bounded as `SigninCompletion`'s).
     pub end_signins: Option<(SigninsRead, Option<String>)>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum Completion {
-    Done,
-    /// These claims belong to another user already; nothing was written.
-    Taken(Vec<Claim>),
-    /// The attempt or session changed under us (completed, code replaced, killed, signed out);
-    /// nothing was written.
-    AttemptChanged,
-    /// The user is blocked (or gone); nothing was written.
-    UserBlocked,
-    /// The session's secret changed since the caller proved it (another sign-in won a race, or
-    /// the session ended); nothing was written.
-    SessionChanged,
-    /// A password sign-in's hash is no longer the user's (a reset or a password change committed
-    /// after it was verified); nothing was written.
-    CredentialsChanged,
-    /// The user's second factors are not what the attempt met: a factor was turned on since a
-    /// sign-in that meets none (`SigninCompletion::requires_no_second_factor`) was opened, or
-    /// every signin of the user ended since one waiting at `verify_second_factor` was (its
-    /// `signouts_version`); nothing was written.
-    SecondFactorStale,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -422,7 +345,7 @@ pub trait UserStore: Send + Sync {
     ) -> Result<Option<User>, StoreError>;
 
     /// Deletes the user and everything that is theirs: the user item, every claim it holds
-    /// (email, phone, username, provider identities; each then free for anyone), and every signin
+    /// (email, phone, username, provider identities, passkeys; each then free for anyone), and every signin
     /// in every session with its index entry. All in one transaction where it fits (otherwise the
     /// signins go first, the user and its claims last), exact under concurrency like
     /// `end_signins_of_user`. `Conflict` if the user was already gone.
@@ -569,5 +492,13 @@ pub trait SecondFactorStore: Send + Sync {
     ) -> Result<Written, StoreError>;
 }
 
-pub trait Store: SessionStore + UserStore + AttemptStore + LimitStore + SecondFactorStore {}
-impl<T: SessionStore + UserStore + AttemptStore + LimitStore + SecondFactorStore> Store for T {}
+pub use super::passkeys::PasskeyStore;
+
+pub trait Store:
+    SessionStore + UserStore + AttemptStore + LimitStore + SecondFactorStore + PasskeyStore
+{
+}
+impl<T> Store for T where
+    T: SessionStore + UserStore + AttemptStore + LimitStore + SecondFactorStore + PasskeyStore
+{
+}

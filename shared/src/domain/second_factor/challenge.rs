@@ -56,6 +56,7 @@ pub(crate) async fn open_after_password(
         reverifies: None,
         changes_contact: None,
         second_factor: Some(challenge),
+        passkey: None,
         codes: CodeState::default(),
         completed: false,
         created_at: now,

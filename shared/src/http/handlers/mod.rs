@@ -7,6 +7,7 @@ pub mod complete_signup;
 pub mod devices;
 pub mod me;
 pub mod oauth;
+pub mod passkeys;
 pub mod session;
 pub mod signin;
 pub mod signup;

@@ -18,6 +18,7 @@ use super::bodies::{
     PasswordChangeBody, PhoneFactorBody, PrepareBody, ResetPasswordBody, ReverifyBody, RotateBody,
     SigninBody, SigninChoice, SignupBody, TotpCodeBody,
 };
+use super::bodies::{PasskeyAssertionBody, PasskeyRegisterBody, PasskeyRenameBody};
 use super::handlers::admin::ADMIN_KEY_HEADER;
 use super::routes::Route;
 use super::views::{
@@ -25,6 +26,7 @@ use super::views::{
     OpenidConfigurationView, RotationView, SessionView, SignedOutView, TokenView,
     TotpEnrollmentView, TwoFactorView, UserView,
 };
+use super::views::{PasskeyCreationOptionsView, PasskeyView};
 use schemas::{ErrorCodeSchema, FieldErrorSchema};
 
 /// What a route takes in its body.
@@ -168,7 +170,7 @@ fn operation(route: Route) -> Operation {
             .json::<PrepareBody>()
             .errors(&[404, 409, 429, 502]),
         Route::AttemptVerification => Operation::new("Check a code", Session)
-            .about("A right code advances the attempt; on its last step the user is created or signed in and the session's credential rotates.")
+            .about("A right code advances the attempt; on its last step the user is created or signed in and the session's credential rotates. A passkey attempt (`verify_passkey`) takes `PasskeyAssertionBody` instead: the answer of `navigator.credentials.get` for the attempt's `passkey_options`; a right one signs in (both factors).")
             .json::<AttemptBody>()
             .errors(&[401, 403, 404, 409, 429, 502]),
         Route::CompleteProfile => Operation::new("Complete a pending attempt", Session)
@@ -323,6 +325,28 @@ fn operation(route: Route) -> Operation {
             .about("Which factors are on and how many backup codes are left.")
             .answers(vec![data::<TwoFactorView>(200)])
             .errors(&[401]),
+        Route::BeginPasskeyRegistration => Operation::new("Begin adding a passkey", Session)
+            .about("Needs a recent reverification. `data` is the WebAuthn creation options (`{publicKey}`) for `navigator.credentials.create` (a discoverable credential, user verification required); the challenge waits five minutes, single use.")
+            .optional_json::<NoBody>()
+            .answers(vec![data::<PasskeyCreationOptionsView>(200)])
+            .errors(&[401, 403]),
+        Route::FinishPasskeyRegistration => Operation::new("Finish adding a passkey", Session)
+            .about("The answer of `navigator.credentials.create` and a name. `409 PASSKEY_EXISTS` if the credential is registered already.")
+            .json::<PasskeyRegisterBody>()
+            .answers(vec![data::<PasskeyView>(201)])
+            .errors(&[401, 409]),
+        Route::ListPasskeys => Operation::new("The user's passkeys", Session)
+            .answers(vec![list::<PasskeyView>(200)])
+            .errors(&[401]),
+        Route::RenamePasskey => Operation::new("Rename a passkey", Session)
+            .json::<PasskeyRenameBody>()
+            .answers(vec![data::<PasskeyView>(200)])
+            .errors(&[401, 404]),
+        Route::DeletePasskey => Operation::new("Delete a passkey", Session)
+            .about("Needs a recent reverification. It no longer signs in.")
+            .optional_json::<NoBody>()
+            .answers(vec![Success::Null])
+            .errors(&[401, 403, 404]),
     }
 }
 
@@ -354,6 +378,11 @@ fn component_schemas() -> Map<String, Value> {
         PhoneFactorBody,
         ContactBody,
         ContactCodeBody,
+        PasskeyRegisterBody,
+        PasskeyRenameBody,
+        PasskeyAssertionBody,
+        PasskeyCreationOptionsView,
+        PasskeyView,
         DeviceView,
         SessionView,
         UserView,

@@ -71,9 +71,10 @@ enum_schema!(
         PhoneOtp,
         Sso,
         ResetPasswordEmailCode,
-        ResetPasswordPhoneCode
+        ResetPasswordPhoneCode,
+        Passkey
     ],
-    "How a sign-in attempt proves the user: a password, a code by email or SMS, or an identity provider; the `reset_password_*` ones prove a code before a new password is set."
+    "How a sign-in attempt proves the user: a password, a code by email or SMS, an identity provider, or a passkey; the `reset_password_*` ones prove a code before a new password is set."
 );
 enum_schema!(
     SignupMethodSchema,
@@ -93,7 +94,8 @@ enum_schema!(
         VerifyEmailLink,
         CompleteProfile,
         ResetPassword,
-        VerifySecondFactor
+        VerifySecondFactor,
+        VerifyPasskey
     ],
     "A step an attempt still has to take."
 );
@@ -150,6 +152,7 @@ enum_schema!(
         SecondFactorNotEnabled,
         SecondFactorChanged,
         SecondFactorRequired,
+        PasskeyExists,
     ],
     "What went wrong, for programs: one code per problem."
 );
