@@ -254,7 +254,7 @@ export async function twoFactorPanel(ui, session, me) {
     h("p", { class: "muted", "data-testid": "two-factor-status" },
       status.two_factor_enabled
         ? [h("span", { class: "badge" }, "on"), ` ${on.join(" and ")} · ${status.backup_codes_left} backup code${status.backup_codes_left === 1 ? "" : "s"} left`]
-        : "Off: a password or a code is enough to sign in. Add a second step."),
+        : status.required ? "Off." : "Off: a password or a code is enough to sign in. Add a second step."),
     status.required && !status.two_factor_enabled
       ? h("p", { class: "banner", role: "alert", "data-testid": "two-factor-required" },
           "This service requires a second step: set up an authenticator app or text-message codes to continue.")
