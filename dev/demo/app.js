@@ -153,7 +153,8 @@ function devicesView(devices) {
 }
 
 async function homeView(session) {
-  const [me, devices] = await Promise.all([sesame.me(), sesame.devices()]);
+  // REQUIRE_SECOND_FACTOR: no device list until a factor is on (two-factor.js says so).
+  const [me, devices] = await Promise.all([sesame.me(), sesame.devices().catch((e) => (e.code === "SECOND_FACTOR_REQUIRED" ? [] : Promise.reject(e)))]);
   people[me.id] = { first_name: me.first_name, last_name: me.last_name, email: me.email };
   localStorage.setItem("sesame-demo-people", JSON.stringify(people));
   const claims = state.token && state.token.signin === session.active_signin.id ? decodeToken(state.token.jwt) : null;

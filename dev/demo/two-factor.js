@@ -2,7 +2,10 @@
 // - `twoFactorPanel`: the signed-in user's "Two-factor" section: an authenticator app (TOTP) set up
 //   with its QR code, the backup codes shown once, new backup codes, TOTP off, the SMS factor on or
 //   off. These calls need a recent verification: on `403 REVERIFICATION_REQUIRED` the section asks
-//   for the password (or a code by email or SMS) and then retries the action.
+//   a user with a second factor on for one of them (the authenticator app's code, a backup code,
+//   or a texted code when the phone is the SMS factor), else for the password (or a code by email
+//   or SMS), and then retries the action. With `REQUIRE_SECOND_FACTOR` and no factor on, a banner
+//   asks for one.
 // - `secondFactorView`: the sign-in step `verify_second_factor`, with a picker of the attempt's
 //   `second_factor_strategies` and, for `phone_otp`, a button that texts the code.
 // app.js hands in its helpers (`ui`: sesame, h, field, form, run, state, render). What is shown
@@ -16,8 +19,8 @@ style.href = "/demo/two-factor.css";
 document.head.append(style);
 
 // For the active signin: the enrollment waiting for its code, backup codes to show, and a
-// sensitive action waiting for reverification ({label, action}, then `attempt` and `to` while a
-// code is on its way, or `second` while the server asks for the second factor too).
+// sensitive action waiting for reverification ({label, action}, the second-factor `strategy`
+// picked, then `attempt` and `to` while a code is on its way).
 let memory = { signin: null, enrollment: null, codes: null, reverify: null };
 // Second-factor attempts the user walked away from ("Start over"): not offered again on reload.
 const dismissed = new Set(JSON.parse(sessionStorage.getItem("sesame-demo-dismissed-2fa") ?? "[]"));
@@ -134,71 +137,78 @@ async function finishReverify() {
   await action();
 }
 
-/**
- * After the first factor of a reverification: should the server ask for the second factor too
- * (an attempt of it, new or the code's own, waiting at `verify_second_factor`), the prompt asks
- * for it; else the action runs.
- */
-async function afterFirstFactor(known, session, attemptId) {
-  const attempt = session.signin_attempts.find((a) => (a.id === attemptId || !known.has(a.id)) && !a.completed && a.current_step === "verify_second_factor");
-  if (!attempt) return finishReverify();
-  memory.reverify = { label: memory.reverify.label, action: memory.reverify.action, second: { id: attempt.id, strategies: attempt.second_factor_strategies } };
-}
-
 const attemptIds = (sesame) => new Set((sesame.currentSession?.signin_attempts ?? []).map((a) => a.id));
 
-function reverifyPrompt(ui, me, sent) {
+const cancelLink = (ui) => ui.h("button", { class: "link", type: "button", onclick: () => { memory.reverify = null; ui.render(); } }, "Cancel");
+
+/**
+ * The reverification prompt. A user with a second factor on proves one of them (`status.strategies`:
+ * the authenticator app's code or a backup code at once, or a texted code when the phone is the
+ * SMS factor); a user without one, the password or a code by email or SMS.
+ */
+function reverifyPrompt(ui, me, status, sent) {
   const { h, form, field, sesame } = ui;
   const waiting = memory.reverify;
+  const title = h("strong", {}, `Confirm it's you to ${waiting.label}`);
   const byCode = async (strategy, to) => {
-    const known = new Set((sesame.currentSession?.signin_attempts ?? []).map((a) => a.id));
+    const known = attemptIds(sesame);
     const session = await sesame.reverify({ strategy });
     const attempt = session.signin_attempts.find((a) => !known.has(a.id));
     memory.reverify = { ...waiting, attempt: attempt?.id, to };
   };
-  if (waiting.second) {
-    const { id, strategies } = waiting.second;
-    return h("div", { class: "reverify", "data-testid": "reverify" },
-      h("strong", {}, `Confirm it's you to ${waiting.label}`),
-      h("p", { class: "muted" }, "Your second step, too."),
-      form(async (v) => {
-        await sesame.verifySecondFactor(id, v.strategy, v.code.trim());
-        await finishReverify();
-      },
-      h("label", { for: "reverify-strategy" }, "With"),
-      h("select", { id: "reverify-strategy", name: "strategy" }, ...strategies.map((s) => h("option", { value: s }, STRATEGY_NAMES[s] ?? s))),
-      h("label", { for: "reverify-second-code" }, "Code"),
-      h("input", { id: "reverify-second-code", name: "code", required: true, autocomplete: "one-time-code" }),
-      h("button", { class: "primary", type: "submit" }, "Confirm")),
-      h("div", { class: "row-links" },
-        strategies.includes("phone_otp")
-          ? h("button", { class: "link", type: "button", onclick: () => ui.run(() => sesame.sendSecondFactorCode(id)) }, "Text me a code")
-          : null,
-        h("button", { class: "link", type: "button", onclick: () => { memory.reverify = null; ui.render(); } }, "Cancel")));
-  }
   if (waiting.attempt) {
     const input = h("input", { id: "reverify-code", name: "code", class: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: 6, required: true });
     return h("div", { class: "reverify", "data-testid": "reverify" },
-      h("strong", {}, `Confirm it's you to ${waiting.label}`),
+      title,
       h("p", { class: "muted" }, `We sent a 6-digit code to ${waiting.to}.`),
       form(async (v) => {
-        await afterFirstFactor(attemptIds(sesame), await sesame.verify({ signin_attempt_id: waiting.attempt }, v.code), waiting.attempt);
+        // The code finishes the reverification (a reverification attempt has no second step).
+        await sesame.verify({ signin_attempt_id: waiting.attempt }, v.code.trim());
+        await finishReverify();
       }, h("label", { for: "reverify-code" }, "Code"), input, h("button", { class: "primary", type: "submit" }, "Confirm")),
       outboxHint(ui, sent, input),
-      h("button", { class: "link", type: "button", onclick: () => { memory.reverify = null; ui.render(); } }, "Cancel"));
+      cancelLink(ui));
+  }
+  if (status.two_factor_enabled) {
+    const strategies = status.strategies;
+    const strategy = strategies.includes(waiting.strategy) ? waiting.strategy : strategies[0];
+    const picker = strategies.length > 1
+      ? h("div", { class: "tabs strategies", role: "radiogroup", "aria-label": "How to confirm" },
+          ...strategies.map((s) => h("button", {
+            type: "button", role: "radio", "aria-checked": String(s === strategy), "data-strategy": s,
+            onclick: () => { memory.reverify = { ...waiting, strategy: s }; ui.render(); },
+          }, STRATEGY_NAMES[s] ?? s)))
+      : null;
+    const body = strategy === "phone_otp"
+      ? [h("p", { class: "muted" }, `We text a 6-digit code to ${me.phone_number}.`),
+          h("button", { class: "primary", type: "button", onclick: () => ui.run(() => byCode("phone_otp", me.phone_number)) }, "Text me a code")]
+      : [form(async (v) => {
+          await sesame.reverify({ strategy, code: v.code.trim() });
+          await finishReverify();
+        },
+        h("label", { for: "reverify-second-code" }, strategy === "backup_code" ? "Backup code" : "Authenticator code"),
+        h("input", {
+          id: "reverify-second-code", name: "code", required: true, autocomplete: "one-time-code",
+          ...(strategy === "backup_code" ? { class: "code backup", maxlength: 20, spellcheck: "false" } : { class: "code", inputmode: "numeric", maxlength: 6 }),
+        }),
+        h("button", { class: "primary", type: "submit" }, "Confirm"))];
+    return h("div", { class: "reverify", "data-testid": "reverify" },
+      title,
+      h("p", { class: "muted" }, "Your account has a second step: confirm with it."),
+      picker, ...body, cancelLink(ui));
   }
   return h("div", { class: "reverify", "data-testid": "reverify" },
-    h("strong", {}, `Confirm it's you to ${waiting.label}`),
+    title,
     h("p", { class: "muted" }, "It has been a while since you signed in."),
     form(async (v) => {
-      const known = attemptIds(sesame);
-      await afterFirstFactor(known, await sesame.reverify({ strategy: "password", password: v.password }));
+      await sesame.reverify({ strategy: "password", password: v.password });
+      await finishReverify();
     }, ...field("Password", "reverify-password", { name: "password", type: "password", required: true, autocomplete: "current-password" }),
     h("button", { class: "primary", type: "submit" }, "Confirm")),
     h("div", { class: "row-links" },
       me.email && me.email_verified ? h("button", { class: "link", type: "button", onclick: () => ui.run(() => byCode("email_otp", me.email)) }, "Email me a code instead") : null,
       me.phone_number && me.phone_verified ? h("button", { class: "link", type: "button", onclick: () => ui.run(() => byCode("phone_otp", me.phone_number)) }, "Text me a code instead") : null,
-      h("button", { class: "link", type: "button", onclick: () => { memory.reverify = null; ui.render(); } }, "Cancel")));
+      cancelLink(ui)));
 }
 
 function enrollmentBox(ui) {
@@ -244,8 +254,12 @@ export async function twoFactorPanel(ui, session, me) {
     h("p", { class: "muted", "data-testid": "two-factor-status" },
       status.two_factor_enabled
         ? [h("span", { class: "badge" }, "on"), ` ${on.join(" and ")} · ${status.backup_codes_left} backup code${status.backup_codes_left === 1 ? "" : "s"} left`]
-        : "Off: a password or a code is enough to sign in. Add a second step."),
-    memory.reverify ? reverifyPrompt(ui, me, sent) : null,
+        : status.required ? "Off." : "Off: a password or a code is enough to sign in. Add a second step."),
+    status.required && !status.two_factor_enabled
+      ? h("p", { class: "banner", role: "alert", "data-testid": "two-factor-required" },
+          "This service requires a second step: set up an authenticator app or text-message codes to continue.")
+      : null,
+    memory.reverify ? reverifyPrompt(ui, me, status, sent) : null,
     memory.codes ? backupCodesBox(ui) : null,
     memory.enrollment ? enrollmentBox(ui) : null,
     h("div", { class: "actions" },

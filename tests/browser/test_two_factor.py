@@ -4,8 +4,10 @@ pyotp, independent of the server) after the page's reverification prompt, see th
 once, sign out; sign in with the password and be asked for the second factor, give the app's code,
 be signed in; sign in with a backup code; through the OpenID provider (the page resumes at the
 second factor when the provider sends the browser back); with an emailed code; new backup codes after a reverification
-by emailed code; the SMS factor switched on and a sign-in with the texted code; both factors off
-and the password alone signs in. scripts/test_dx runs it against its dev server (SESAME_URL,
+with the authenticator app's code (the password is not offered to a user with a second factor);
+the SMS factor switched on after a reverification with a backup code, and a sign-in with the
+texted code; the authenticator app turned off after a reverification by texted code; both
+factors off and the password alone signs in. scripts/test_dx runs it against its dev server (SESAME_URL,
 OIDC_ENDPOINT); under CI=true it fails rather than skip any part."""
 
 import json
@@ -55,6 +57,30 @@ def outbox_code(page, to):
     raise AssertionError(f"no code for {to} in the outbox")
 
 
+def next_totp(app, spent):
+    """The step after `spent` and its code: a TOTP step is accepted once, and the server takes the
+    next step's code one step early, so this waits (at most one 30-second step) until that step is
+    within the server's window."""
+    while int(time.time()) // 30 < spent:
+        time.sleep(1)
+    return spent + 1, app.at((spent + 1) * 30)
+
+
+def stub_stale(page, url, refused):
+    """The next POST/DELETE to `url` answers 403 REVERIFICATION_REQUIRED (the signin is seconds
+    old, and REVERIFY_MINUTES counts whole minutes), then the server answers again."""
+    stale = {"status": 403, "message": "verify again", "data": None, "session": None,
+             "errors": [{"code": "REVERIFICATION_REQUIRED", "message": "verify again", "field": None}]}
+
+    def once(route):
+        if route.request.method in ("POST", "DELETE") and not refused:
+            refused.append(route.request.url)
+            return route.fulfill(status=403, content_type="application/json", body=json.dumps(stale))
+        return route.continue_()
+
+    page.route(url, once)
+
+
 def main():
     if not BASE:
         if os.environ.get("CI") == "true":
@@ -80,17 +106,8 @@ def main():
         # POST /me/totp is answered 403 REVERIFICATION_REQUIRED here (the signin is seconds old,
         # and REVERIFY_MINUTES counts whole minutes): the page asks for the password,
         # reverifies with the server, and retries.
-        stale = {"status": 403, "message": "verify again", "data": None, "session": None,
-                 "errors": [{"code": "REVERIFICATION_REQUIRED", "message": "verify again", "field": None}]}
         refused = []
-
-        def once(route):
-            if route.request.method == "POST" and not refused:
-                refused.append(route.request.url)
-                return route.fulfill(status=403, content_type="application/json", body=json.dumps(stale))
-            return route.continue_()
-
-        page.route(BASE + "/me/totp", once)
+        stub_stale(page, BASE + "/me/totp", refused)
         reverified = []
         page.on("response", lambda r: r.url.endswith("/auth/reverify") and reverified.append(r.status))
         panel.get_by_role("button", name="Set up authenticator app").click()
@@ -112,7 +129,9 @@ def main():
         secret = panel.get_by_test_id("totp-secret").inner_text().strip()
         assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
         app = pyotp.TOTP(secret)
-        panel.get_by_label("Code from the app").fill(app.now())
+        enrolled_at = time.time()
+        spent = int(enrolled_at) // 30  # the step the enrollment's code spends
+        panel.get_by_label("Code from the app").fill(app.at(enrolled_at))
         panel.get_by_role("button", name="Turn on").click()
 
         codes = panel.get_by_test_id("backup-codes").locator("li")
@@ -137,7 +156,7 @@ def main():
         expect(picker.get_by_role("radio")).to_have_count(2)
         expect(picker.get_by_role("radio", name="Authenticator app")).to_have_attribute("aria-checked", "true")
         # The enrollment code's 30-second step is spent; the next step's code is valid one step early.
-        code = app.at(time.time() + 30)
+        spent, code = next_totp(app, spent)
         wrong = "000000" if code != "000000" else "111111"
         page.locator("#second-factor-code").fill(wrong)
         page.get_by_role("button", name="Verify").click()
@@ -199,19 +218,32 @@ def main():
         left -= 1
         expect(status).to_contain_text(f"{left} backup codes left")
 
-        # New backup codes, after a reverification by emailed code (the first call stubbed 403 again).
+        # New backup codes, after a reverification with the authenticator app (the first call
+        # stubbed 403 again): a user with a second factor is not offered the password or an
+        # emailed code; the step the sign-in spent is refused, the next one is accepted.
         refused.clear()
-        page.route(BASE + "/me/backup-codes", once)
+        reverified.clear()
+        stub_stale(page, BASE + "/me/backup-codes", refused)
         page.locator("#two-factor").get_by_role("button", name="New backup codes").click()
         prompt = page.get_by_test_id("reverify")
         expect(prompt).to_contain_text("Confirm it's you to replace your backup codes")
-        prompt.get_by_role("button", name="Email me a code instead").click()
-        expect(prompt).to_contain_text(f"We sent a 6-digit code to {email}")
-        prompt.get_by_test_id("outbox").get_by_role("button", name="Use it").click()
+        strategies = prompt.get_by_role("radiogroup", name="How to confirm")
+        expect(strategies.get_by_role("radio")).to_have_count(2)
+        expect(strategies.get_by_role("radio", name="Authenticator app")).to_have_attribute("aria-checked", "true")
+        expect(prompt.get_by_label("Password")).to_have_count(0)
+        expect(prompt.get_by_role("button", name="Email me a code instead")).to_have_count(0)
+        prompt.get_by_label("Authenticator code").fill(code)  # the sign-in's, spent
+        prompt.get_by_role("button", name="Confirm").click()
+        expect(page.locator("#toast")).to_be_visible()
+        expect(prompt.get_by_label("Authenticator code")).to_have_value("")  # drawn again, still asking
+        spent, code = next_totp(app, spent)
+        prompt.get_by_label("Authenticator code").fill(code)
         prompt.get_by_role("button", name="Confirm").click()
         fresh = page.get_by_test_id("backup-codes").locator("li")
         expect(fresh).to_have_count(10)
-        assert refused and not set(fresh.all_inner_texts()) & set(backup), "all new codes"
+        assert refused and reverified == [400, 200], (refused, reverified)
+        fresh = [c.strip() for c in fresh.all_inner_texts()]
+        assert not set(fresh) & set(backup), "all new codes"
         page.unroute(BASE + "/me/backup-codes")
         page.get_by_role("button", name="I saved them").click()
         expect(status).to_contain_text("10 backup codes left")
@@ -225,9 +257,21 @@ def main():
         page.reload()
         toggle = page.locator("#phone-factor")
         expect(toggle).to_be_enabled()
+        # Turned on after a reverification with a backup code (stubbed 403 first).
+        refused.clear()
+        reverified.clear()
+        stub_stale(page, BASE + "/me/two-factor/phone", refused)
         toggle.check()
+        prompt = page.get_by_test_id("reverify")
+        expect(prompt).to_contain_text("Confirm it's you to turn on text-message codes")
+        prompt.get_by_role("radio", name="Backup code").click()
+        prompt.get_by_label("Backup code").fill(fresh[0])
+        prompt.get_by_role("button", name="Confirm").click()
         expect(status).to_contain_text("text messages")
+        expect(status).to_contain_text("9 backup codes left")  # spent by the reverification
         expect(toggle).to_be_checked()
+        assert refused and reverified == [200], (refused, reverified)
+        page.unroute(BASE + "/me/two-factor/phone")
         SCREENSHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
@@ -244,10 +288,26 @@ def main():
         page.get_by_role("button", name="Verify").click()
         expect(page.locator("#who")).to_have_text("Ada Lovelace")
 
-        # Turn both factors off (just signed in: no reverification asked); the password alone is
-        # enough again.
+        # Turn the authenticator app off after a reverification by texted code (the phone is the
+        # SMS factor; stubbed 403 first), then the SMS factor (just signed in: no reverification
+        # asked); the password alone is enough again.
         panel = page.locator("#two-factor")
+        refused.clear()
+        reverified.clear()
+        stub_stale(page, BASE + "/me/totp", refused)
         panel.get_by_role("button", name="Turn off authenticator app").click()
+        prompt = panel.get_by_test_id("reverify")
+        expect(prompt).to_contain_text("Confirm it's you to turn off the authenticator app")
+        expect(prompt.get_by_role("radio")).to_have_count(3)
+        prompt.get_by_role("radio", name="Text message").click()
+        prompt.get_by_role("button", name="Text me a code").click()
+        expect(prompt).to_contain_text(f"We sent a 6-digit code to {phone}")
+        expect(prompt.get_by_test_id("outbox")).to_contain_text(outbox_code(page, phone))
+        prompt.get_by_test_id("outbox").get_by_role("button", name="Use it").click()
+        prompt.get_by_role("button", name="Confirm").click()
+        expect(prompt).to_have_count(0)
+        assert refused and reverified == [200], (refused, reverified)
+        page.unroute(BASE + "/me/totp")
         expect(status).not_to_contain_text("authenticator app")
         expect(status).to_contain_text("text messages")
         panel.locator("#phone-factor").uncheck()

@@ -31,6 +31,16 @@ export type BackupCodes = Schemas["BackupCodesView"];
 export type SecondFactorStrategy = Schemas["SecondFactorStrategy"];
 export type ReverifyBody = Schemas["ReverifyBody"];
 export type Passkey = Schemas["PasskeyView"];
+/**
+ * What `reverify` sends, one shape per strategy. A user with a second factor on (`twoFactor()`)
+ * proves one of its second factors: `totp` or `backup_code` with the code (at once; the code is
+ * spent), or `phone_otp` when the SMS factor is on; `password` and `email_otp` then answer `400
+ * INVALID_FIELD`. A user without one uses `password`, `email_otp` or `phone_otp`.
+ */
+export type Reverification =
+  | { strategy: "password"; password: string }
+  | { strategy: "email_otp" | "phone_otp" }
+  | { strategy: "totp" | "backup_code"; code: string };
 
 /** The envelope every answer but the public documents has. */
 export interface Envelope<T> {
@@ -205,11 +215,12 @@ export class Sesame {
   // --- reverification --------------------------------------------------------------------
 
   /**
-   * Proves a factor again for sensitive calls (`403 REVERIFICATION_REQUIRED`). `password` refreshes
-   * the active signin at once; a code strategy opens an attempt: finish it with
-   * `verify({signin_attempt_id}, code)`.
+   * Proves a factor again for sensitive calls (`403 REVERIFICATION_REQUIRED`). `password`, `totp`
+   * and `backup_code` refresh the active signin at once; `email_otp` and `phone_otp` open an
+   * attempt that texts or emails a code: finish it with `verify({signin_attempt_id}, code)`. With a
+   * second factor on, only `totp`, `backup_code` (and `phone_otp` when the SMS factor is on) do.
    */
-  reverify(body: ReverifyBody): Promise<Session> {
+  reverify(body: Reverification): Promise<Session> {
     return this.sessionCall("POST", "/auth/reverify", body);
   }
 

@@ -1,6 +1,7 @@
 // The client's second-factor calls against a running dev server (scripts/test_dx sets SESAME_URL):
 // TOTP enrollment with codes computed here (RFC 6238 over node:crypto, independent of the server's
-// implementation), backup codes, the SMS factor, and sign-ins finished at `verify_second_factor`.
+// implementation), backup codes, the SMS factor, sign-ins finished at `verify_second_factor`, and
+// reverification with the second factor.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, randomInt } from "node:crypto";
@@ -94,7 +95,7 @@ test("enroll TOTP, then sign in with a TOTP code once and with a backup code onc
   const email = uniqueEmail();
   await signUp(client, { email });
   assert.deepEqual(await client.twoFactor(), {
-    two_factor_enabled: false, totp_enabled: false, phone_enabled: false, backup_codes_left: 0, strategies: [],
+    two_factor_enabled: false, totp_enabled: false, phone_enabled: false, backup_codes_left: 0, strategies: [], required: false,
   });
 
   const enrollment = await client.enrollTotp();
@@ -200,4 +201,43 @@ test("a code strategy the attempt does not offer is refused", { skip: !baseUrl }
   });
   await assert.rejects(other.verifySecondFactor(attempt.id, "phone_otp", "123456"), (e) => e instanceof SesameError && e.status === 400);
   assert.equal(secondFactorAttempt(other.currentSession)?.id, attempt.id, "the attempt still waits");
+});
+
+test("a user with a second factor reverifies with it: TOTP once, a backup code; not the password", { skip: !baseUrl }, async () => {
+  const client = new Sesame({ baseUrl, mode: "header" });
+  const email = uniqueEmail();
+  await signUp(client, { email });
+  // No factor yet: the password reverifies.
+  const before = await client.reverify({ strategy: "password", password: PASSWORD });
+  assert.ok(before.active_signin, "still signed in");
+  const { secret, codes } = await enroll(client);
+
+  // The password or an emailed code alone are refused now, naming the strategy.
+  for (const body of [{ strategy: "password", password: PASSWORD }, { strategy: "email_otp" }]) {
+    await assert.rejects(client.reverify(body), (e) => {
+      assert.ok(e instanceof SesameError, String(e));
+      assert.equal(e.status, 400);
+      assert.equal(e.code, "INVALID_FIELD");
+      assert.ok(e.errors.some((f) => f.field === "strategy"), JSON.stringify(e.errors));
+      return true;
+    });
+  }
+  // The SMS strategy is not a second factor of this user (no phone factor on).
+  await assert.rejects(client.reverify({ strategy: "phone_otp" }), isError(400, "INVALID_FIELD"));
+
+  // The authenticator's code (the enrollment's step is spent: the next step's, valid one step
+  // early) reverifies at once: no attempt opened, the signin unchanged.
+  const signin = client.currentSession.active_signin.id;
+  const attempts = client.currentSession.signin_attempts.length;
+  const code = totp(secret, Date.now() + 30_000);
+  const done = await client.reverify({ strategy: "totp", code });
+  assert.equal(done.active_signin.id, signin, "the same signin");
+  assert.equal(done.signin_attempts.length, attempts, "no attempt opened");
+  // The same code again is spent.
+  await assert.rejects(client.reverify({ strategy: "totp", code }), isError(400, "INVALID_CODE"));
+  // A wrong backup code is refused; a right one reverifies once and is gone.
+  await assert.rejects(client.reverify({ strategy: "backup_code", code: "not-a-code" }), (e) => e instanceof SesameError && e.status === 400);
+  assert.ok((await client.reverify({ strategy: "backup_code", code: codes[0] })).active_signin);
+  assert.equal((await client.twoFactor()).backup_codes_left, 9);
+  await assert.rejects(client.reverify({ strategy: "backup_code", code: codes[0] }), isError(400, "INVALID_CODE"));
 });
