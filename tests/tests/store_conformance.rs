@@ -1320,6 +1320,7 @@ async fn a_profile_completion_completes_only_at_its_step(store: Arc<dyn Store>) 
     c.check = AttemptCheck::AtStep {
         attempt_id: a.id.clone(),
         step: Step::CompleteProfile,
+        user: None,
     };
     assert_eq!(
         store.finish_signup(&c).await.unwrap(),
@@ -2176,6 +2177,7 @@ async fn a_reset_advances_on_its_code_then_sets_the_password_once(store: Arc<dyn
     let at_step = AttemptCheck::AtStep {
         attempt_id: reset.id.clone(),
         step: Step::ResetPassword,
+        user: None,
     };
     let completion = |hash: &str| SigninCompletion {
         user_id: c.user.id.clone(),
@@ -2204,6 +2206,7 @@ async fn a_reset_advances_on_its_code_then_sets_the_password_once(store: Arc<dyn
         check: AttemptCheck::Code(proof(&reset.id, "hash-other")),
         remaining_steps: advanced.remaining_steps.clone(),
         second_factor: None,
+        user: None,
     };
     assert_eq!(
         store.advance_signin(&stale).await.unwrap(),

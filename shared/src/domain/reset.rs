@@ -10,7 +10,7 @@ use super::model::{SigninAttempt, Step};
 use super::notices::{self, Notice};
 use super::password;
 use crate::domain::Deps;
-use crate::domain::ports::store::AttemptCheck;
+use crate::domain::ports::store::{AttemptCheck, UserHolds};
 
 /// No `Debug`: it holds the password.
 pub struct ResetInput {
@@ -61,9 +61,12 @@ pub async fn reset_password(
     );
     let (hash, signins) = (hash?, signins?);
 
+    // Only while the user is as the reset found it: no factor turned on since a reset that met
+    // none, no end of every signin since it was opened (`Completion::SecondFactorStale`).
     let check = AttemptCheck::AtStep {
         attempt_id: attempt.id.clone(),
         step: Step::ResetPassword,
+        user: Some(UserHolds::of_reset(&context, &user_id)),
     };
     // Every other signin of the user ends, on every device, in the transaction that sets the new
     // password: whoever knew the old password (or holds a stolen cookie) is out, and no failure

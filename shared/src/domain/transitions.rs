@@ -12,7 +12,7 @@ use super::model::{
 };
 use super::ports::store::{
     Admission, CodeSend, Grant, GrantSession, NewAttempt, SessionRotation, SessionWrite,
-    SignupCompletion,
+    SignupCompletion, UserHolds,
 };
 
 impl User {
@@ -67,8 +67,19 @@ impl User {
                     && f.totp_last_step.is_none_or(|last| last < *step)
             }
             SecondFactorUse::BackupCode { hash } => f.backup_code_hashes.contains_key(hash),
-            SecondFactorUse::Phone => f.phone_second_factor,
+            SecondFactorUse::Phone { phone } => {
+                f.phone_second_factor
+                    && self.phone_verified
+                    && self.phone_number.as_deref() == Some(phone.as_str())
+            }
         }
+    }
+
+    /// Whether a reset's next step may apply to this user (`UserHolds`): no end of all its
+    /// signins since the reset was opened, and no factor on if it met none.
+    pub fn holds(&self, h: &UserHolds) -> bool {
+        self.second_factor.signouts_version == h.signouts_version
+            && !(h.no_second_factor && self.two_factor_enabled)
     }
 
     /// A sign-in spent its second factor: a TOTP step is the last accepted one, a backup code
@@ -80,7 +91,7 @@ impl User {
             SecondFactorUse::BackupCode { hash } => {
                 f.backup_code_hashes.remove(hash);
             }
-            SecondFactorUse::Phone => {}
+            SecondFactorUse::Phone { .. } => {}
         }
     }
 

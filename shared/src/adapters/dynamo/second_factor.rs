@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::domain::factors::{SecondFactorUse, SecondFactorWrite};
 use crate::domain::model::{Signin, Timestamp, User};
 use crate::domain::ports::store::{
-    AttemptCheck, SecondFactorStore, SigninCompletion, StoreError, Written,
+    SecondFactorStore, SigninCompletion, StoreError, UserHolds, Written,
 };
 
 use super::DynamoStore;
@@ -158,10 +158,13 @@ pub(super) fn spend(e: Expr, spend: &SecondFactorUse) -> (Expr, &'static str) {
                 .name("#sfcode", hash),
             "attribute_exists(#sfcodes.#sfcode)",
         ),
-        SecondFactorUse::Phone => (
+        SecondFactorUse::Phone { phone } => (
             e.name("#sfphone", PHONE_SECOND_FACTOR)
-                .value(":sftrue", AttributeValue::Bool(true)),
-            "#sfphone = :sftrue",
+                .name("#sfnumber", "phone_number")
+                .name("#sfpv", "phone_verified")
+                .value(":sftrue", AttributeValue::Bool(true))
+                .value(":sfnumber", s(phone)),
+            "#sfphone = :sftrue AND #sfnumber = :sfnumber AND #sfpv = :sftrue",
         ),
     }
 }
@@ -179,16 +182,30 @@ pub(super) fn signouts_unchanged(e: Expr, version: u64) -> Expr {
     }
 }
 
+/// Requires a user with no second factor on (`two_factor_enabled` false or absent).
+pub(super) fn no_second_factor(e: Expr) -> Expr {
+    e.name("#tfe", "two_factor_enabled")
+        .value(":sffalse", AttributeValue::Bool(false))
+        .and_condition("(attribute_not_exists(#tfe) OR #tfe = :sffalse)")
+}
+
+/// `User::holds`, as a condition on the user item: a reset's step applies only while the user is
+/// as the reset found it.
+pub(super) fn holds(e: Expr, h: &UserHolds) -> Expr {
+    let e = signouts_unchanged(e, h.signouts_version);
+    if h.no_second_factor {
+        no_second_factor(e)
+    } else {
+        e
+    }
+}
+
 /// Whether `user` (read after a cancelled grant) still has the second factors the sign-in met:
 /// else the cancellation was `Completion::SecondFactorStale`.
 pub(super) fn still_current(c: &SigninCompletion, user: &User) -> bool {
     if c.requires_no_second_factor() && user.two_factor_enabled {
         return false;
     }
-    match &c.check {
-        Some(AttemptCheck::SecondFactor {
-            signouts_version, ..
-        }) => user.second_factor.signouts_version == *signouts_version,
-        _ => true,
-    }
+    c.signouts_version()
+        .is_none_or(|v| user.second_factor.signouts_version == v)
 }

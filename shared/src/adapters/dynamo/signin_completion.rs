@@ -89,11 +89,16 @@ impl DynamoStore {
             let (spent, adds) = second_factor::spend(user, spend);
             user = second_factor::signouts_unchanged(spent.and_condition(adds), *signouts_version);
         }
+        // A reset's last step: only while no end of every signin happened since it was opened.
+        if let Some(AttemptCheck::AtStep {
+            user: Some(holds), ..
+        }) = &c.check
+        {
+            user = second_factor::signouts_unchanged(user, holds.signouts_version);
+        }
         // A sign-in that met no second factor: only while the user still has none on.
         if c.requires_no_second_factor() {
-            user = user
-                .name("#tfe", "two_factor_enabled")
-                .and_condition("(attribute_not_exists(#tfe) OR #tfe = :false)");
+            user = second_factor::no_second_factor(user);
         }
         // Every grant counts on the user, so ending all its signins cannot miss this one; a
         // reset's end of them all counts as a sign-out too.

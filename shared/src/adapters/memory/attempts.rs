@@ -157,6 +157,7 @@ impl AttemptStore for MemoryStore {
         let mut state = self.lock();
         if !state.check_holds(&a.session_id, AttemptKind::Signin, &a.check)
             || !state.second_factor_spendable(Some(&a.check))
+            || !state.user_holds(a.user.as_ref(), &a.check)
         {
             return Ok(Written::Conflict);
         }
@@ -186,6 +187,7 @@ impl AttemptStore for MemoryStore {
         let waiting = AttemptCheck::AtStep {
             attempt_id: revised.id.clone(),
             step: Step::CompleteProfile,
+            user: None,
         };
         if let Some(c) = charge
             && !state.has_room(c)

@@ -139,12 +139,18 @@ pub(crate) async fn verify(
             if !codes::matches(key, &attempt.id, Channel::Sms, submitted, &pending.hash) {
                 return wrong(deps, attempt, now).await;
             }
-            (SecondFactorUse::Phone, Some(pending.hash))
+            let phone = challenge
+                .phone
+                .clone()
+                .ok_or_else(|| AuthError::internal("a phone_otp strategy without a phone"))?;
+            (SecondFactorUse::Phone { phone }, Some(pending.hash))
         }
     };
     // A right code still waits while the account's daily budget is full: the completing write
     // checks the counter (no extra round trip).
     let gate = AccountBudget::new(deps, Account::User(&user_id)).gate(now);
+    let spent = spend.clone();
+    let signouts_version = challenge.signouts_version;
     let check = AttemptCheck::SecondFactor {
         attempt_id: attempt.id.clone(),
         user_id: user_id.clone(),
@@ -184,6 +190,16 @@ pub(crate) async fn verify(
             match deps.store.get_user(&user_id).await? {
                 Some(u) if u.blocked => Err(AuthError::UserBlocked),
                 None => Err(AuthError::UserBlocked),
+                // The SMS factor's phone moved (or the factor went off) since the code was sent:
+                // the code proves a phone that is no longer the user's.
+                // Or every signin of the user ended since (a reset's factor step).
+                Some(u)
+                    if (matches!(spent, SecondFactorUse::Phone { .. })
+                        && !u.can_spend_second_factor(&spent))
+                        || u.second_factor.signouts_version != signouts_version =>
+                {
+                    Err(AuthError::Unauthenticated)
+                }
                 Some(_) => wrong(deps, attempt, now).await,
             }
         }
@@ -221,6 +237,7 @@ async fn advance(
         check,
         remaining_steps: advanced.remaining_steps.clone(),
         second_factor: None,
+        user: None,
     };
     if deps.store.advance_signin(&write).await? == Written::Conflict {
         return Err(AuthError::AttemptCompleted);
@@ -297,6 +314,7 @@ pub(crate) async fn await_after_sso(
         },
         remaining_steps: waiting.remaining_steps.clone(),
         second_factor: Some((user_id.to_string(), challenge.clone())),
+        user: None,
     };
     if deps.store.advance_signin(&write).await? == Written::Conflict {
         return Err(AuthError::AttemptCompleted);
