@@ -3,7 +3,8 @@
 //! factor turned on (or an end of every signin) while it was open, a password change needs the
 //! factor, an admin block ends a sign-in waiting at its factor, a password change ends a password
 //! sign-in that confirmed its email by code, one TOTP code serves once between reverification and
-//! sign-in, and wrong reverification codes are counted.
+//! sign-in, wrong reverification codes are counted, and a sign-in whose first factor no longer
+//! stands takes no more codes.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -305,3 +306,22 @@ async fn wrong_reverification_codes_are_counted(backend: Backend) {
     assert_eq!((refused.status, refused.error()), (429, "RATE_LIMITED"));
 }
 with_clock!(wrong_reverification_codes_are_counted);
+
+async fn a_stale_sign_in_takes_no_more_codes(backend: Backend) {
+    let Some((server, clock)) = server(backend).await else {
+        return;
+    };
+    let (mut me, email, _) = server.new_user("staleoracle").await;
+    let (uri, _) = enroll(&mut me, &clock).await;
+    let (mut waiting, attempt) = password_first(&server, &email).await;
+    let revoked = me.post("/me/sessions/revoke-others", json!({})).await;
+    assert_eq!(revoked.status, 200, "{:#}", revoked.body);
+    let late = second(&mut waiting, &attempt, &next_totp(&uri, &clock), "totp").await;
+    assert_eq!((late.status, late.error()), (401, "UNAUTHENTICATED"));
+    // Killed: a wrong code and a right one answer alike, so neither tells the code was right.
+    let wrong = second(&mut waiting, &attempt, &wrong_totp(&uri, &clock), "totp").await;
+    assert_eq!((wrong.status, wrong.error()), (429, "TOO_MANY_ATTEMPTS"));
+    let right = second(&mut waiting, &attempt, &next_totp(&uri, &clock), "totp").await;
+    assert_eq!((right.status, right.error()), (429, "TOO_MANY_ATTEMPTS"));
+}
+with_clock!(a_stale_sign_in_takes_no_more_codes);

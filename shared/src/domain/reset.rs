@@ -71,7 +71,24 @@ pub async fn reset_password(
     // Every other signin of the user ends, on every device, in the transaction that sets the new
     // password: whoever knew the old password (or holds a stolen cookie) is out, and no failure
     // can leave the new password in place with them alive. Exact under concurrency.
-    grant::sign_in_with_new_password(deps, caller, &user_id, check, hash, signins, now).await?;
+    match grant::sign_in_with_new_password(deps, caller, &user_id, check, hash, signins, now).await
+    {
+        // A parallel reset of this attempt won (its end of every signin is what changed): this
+        // one lost the attempt, not the user's state.
+        Err(AuthError::SecondFactorChanged) => {
+            let fresh = deps.store.load_session(&attempt.session_id).await?;
+            let completed = fresh
+                .as_ref()
+                .and_then(|s| s.signin_attempt(&attempt.id))
+                .is_none_or(|a| a.completed);
+            return Err(if completed {
+                AuthError::AttemptCompleted
+            } else {
+                AuthError::SecondFactorChanged
+            });
+        }
+        other => other?,
+    }
     notices::send(
         deps,
         Notice::PasswordReset,

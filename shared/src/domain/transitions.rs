@@ -104,6 +104,11 @@ impl User {
 }
 
 impl CodeState {
+    /// Killed: as many wrong codes as `max` (the attempt takes no more, right or wrong).
+    pub fn kill(&mut self, max: u32) {
+        self.wrong_codes = self.wrong_codes.max(max);
+    }
+
     /// A (re)send: the new code replaces the old one and the send is counted.
     pub fn apply_send(&mut self, send: &CodeSend) {
         self.code = Some(send.code.clone());

@@ -471,14 +471,14 @@ async fn advance_signin(
         user: holds.clone(),
     };
     if deps.store.advance_signin(&advance).await? == Written::Conflict {
-        if let Some(h) = &holds {
-            match deps.store.get_user(&h.user_id).await? {
-                Some(u) if !u.blocked && h.no_second_factor && u.two_factor_enabled => {
-                    return Err(AuthError::SecondFactorChanged);
-                }
-                Some(u) if !u.blocked && !u.holds(h) => return Err(AuthError::Unauthenticated),
-                _ => {}
-            }
+        // A factor turned on, or every signin ended, since the reset was opened: it starts again
+        // (as its new password would be refused).
+        if let Some(h) = &holds
+            && let Some(u) = deps.store.get_user(&h.user_id).await?
+            && !u.blocked
+            && !u.holds(h)
+        {
+            return Err(AuthError::SecondFactorChanged);
         }
         return Err(AuthError::AttemptCompleted);
     }

@@ -107,6 +107,19 @@ impl AttemptStore for DynamoStore {
             .map(|_| ())
     }
 
+    async fn kill_attempt(&self, key: AttemptKey<'_>, max: u32) -> Result<(), StoreError> {
+        // `CodeState::kill`.
+        let e = Expr::new("SET #wrong = :max")
+            .condition("attribute_exists(pk) AND #wrong < :max AND #completed = :false")
+            .name("#wrong", "wrong_codes")
+            .name("#completed", "completed")
+            .value(":max", n(max))
+            .value(":false", AttributeValue::Bool(false));
+        // Completed or dead already: nothing to do.
+        self.update_item(attempt_key(key), e, false).await?;
+        Ok(())
+    }
+
     async fn record_wrong_code(
         &self,
         key: AttemptKey<'_>,

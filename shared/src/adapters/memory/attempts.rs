@@ -90,6 +90,14 @@ impl AttemptStore for MemoryStore {
         Ok(())
     }
 
+    async fn kill_attempt(&self, key: AttemptKey<'_>, max: u32) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if let Some(a) = state.attempt_mut(key).filter(|a| !a.completed()) {
+            a.codes_mut().kill(max);
+        }
+        Ok(())
+    }
+
     async fn record_wrong_code(
         &self,
         key: AttemptKey<'_>,

@@ -493,6 +493,10 @@ pub trait AttemptStore: Send + Sync {
         code_hash: &str,
     ) -> Result<(), StoreError>;
 
+    /// Kills the attempt (`CodeState::kill`: its wrong codes at `max`), unless completed: a
+    /// sign-in whose first factor no longer stands takes no more codes.
+    async fn kill_attempt(&self, key: AttemptKey<'_>, max: u32) -> Result<(), StoreError>;
+
     /// Counts a wrong code, unless the attempt already reached `max` or is completed.
     async fn record_wrong_code(
         &self,

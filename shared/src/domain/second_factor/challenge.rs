@@ -198,16 +198,30 @@ pub(crate) async fn verify(
                         && !u.can_spend_second_factor(&spent))
                         || u.second_factor.signouts_version != signouts_version =>
                 {
-                    Err(AuthError::Unauthenticated)
+                    stale(deps, attempt).await
                 }
                 Some(_) => wrong(deps, attempt, now).await,
             }
         }
         // Every signin of the user ended since the attempt was opened (a reset, a password change
         // with `sign_out_others`, an admin sign-out): the first factor no longer stands.
-        Err(AuthError::SecondFactorChanged) => Err(AuthError::Unauthenticated),
+        Err(AuthError::SecondFactorChanged) => stale(deps, attempt).await,
         other => other,
     }
+}
+
+/// The attempt's first factor no longer stands: it is killed (a right code and a wrong one then
+/// answer alike, so its codes tell nothing), and the caller signs in again.
+async fn stale(deps: &Deps, attempt: &SigninAttempt) -> Result<(), AuthError> {
+    let key = AttemptKey {
+        session_id: &attempt.session_id,
+        attempt_id: &attempt.id,
+        kind: AttemptKind::Signin,
+    };
+    deps.store
+        .kill_attempt(key, WRONG_CODES_PER_ATTEMPT)
+        .await?;
+    Err(AuthError::Unauthenticated)
 }
 
 /// The contact a sign-in's code step proved before its second factor, if any: a code sign-in's
