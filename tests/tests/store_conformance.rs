@@ -854,8 +854,13 @@ async fn a_claim_names_its_owner_and_failed_logins_are_counted(store: Arc<dyn St
 }
 
 async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Store>) {
-    let (s, c) = signed_up(store.as_ref()).await;
+    // A user with a phone number not verified yet: the code proves it.
     let phone = format!("+1555{:07}", sesame::ids::random_below(10_000_000));
+    let (s, a) = opened(store.as_ref(), &email()).await;
+    let mut c = completion(&s, &a, "hash-1");
+    c.user.phone_number = Some(phone.clone());
+    c.user.phone_verified = false;
+    assert_eq!(store.finish_signup(&c).await.unwrap(), Completion::Done);
     store.record_failed_login(&c.user.id).await.unwrap();
     let attempt = signin_opened(store.as_ref(), &s, &c.user.id).await;
     // Same user signs in again: the new signin replaces the old one.
@@ -1404,8 +1409,14 @@ async fn a_rotation_from_a_replaced_secret_writes_nothing(store: Arc<dyn Store>)
 
 async fn a_proven_contact_another_user_holds_is_taken(store: Arc<dyn Store>) {
     let (_, holder) = signed_up(store.as_ref()).await;
-    let (s, c) = signed_up(store.as_ref()).await;
     let theirs = Claim::Email(holder.user.email.clone().unwrap());
+    // A user who typed the holder's email and never proved it.
+    let (s, a) = opened(store.as_ref(), &email()).await;
+    let mut c = completion(&s, &a, "hash-1");
+    c.user.email = holder.user.email.clone();
+    c.user.email_verified = false;
+    c.claims.retain(|claim| !matches!(claim, Claim::Email(_)));
+    assert_eq!(store.finish_signup(&c).await.unwrap(), Completion::Done);
     let done = SigninCompletion {
         user_id: c.user.id.clone(),
         check: None,

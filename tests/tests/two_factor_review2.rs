@@ -325,3 +325,61 @@ async fn a_stale_sign_in_takes_no_more_codes(backend: Backend) {
     assert_eq!((right.status, right.error()), (429, "TOO_MANY_ATTEMPTS"));
 }
 with_clock!(a_stale_sign_in_takes_no_more_codes);
+
+/// Moves the browser's user to a new verified email; answers it.
+async fn move_email(server: &Server, b: &mut Browser) -> String {
+    let email = sesame_e2e::unique_email("moved");
+    let asked = b.post("/me/email", json!({"email": email})).await;
+    assert_eq!(asked.status, 200, "{:#}", asked.body);
+    let code = server.code_for(&email).await;
+    let moved = b.post("/me/email/verify", json!({"code": code})).await;
+    assert_eq!(moved.status, 200, "{:#}", moved.body);
+    email
+}
+
+async fn a_code_to_an_email_moved_away_completes_nothing(backend: Backend) {
+    let Some((server, _clock)) = server(backend).await else {
+        return;
+    };
+    let (mut me, old_email, user_id) = server.new_user("oldemail").await;
+
+    // A code sign-in and a reset, both opened to the old email (its code read there).
+    let mut b = server.browser();
+    let opened = b
+        .post(
+            "/auth/signin",
+            json!({"identifier": old_email, "strategy": "email_otp"}),
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{:#}", opened.body);
+    let signin_code = server.code_for(&old_email).await;
+    let (mut r, reset_attempt, reset_code) = reset_opened(&server, &old_email).await;
+    let coded = r.verify_signin(&reset_attempt, &reset_code).await;
+    assert_eq!(coded.status, 200, "{:#}", coded.body);
+
+    // The user moves the email: neither completes, and the old address stays free.
+    let new_email = move_email(&server, &mut me).await;
+    let late = b
+        .verify_signin(&opened.signin_attempt_id(), &signin_code)
+        .await;
+    assert_eq!((late.status, late.error()), (401, "INVALID_CREDENTIALS"));
+    assert!(late.body["session"]["active_signin"].is_null());
+    let refused = reset(&mut r, &reset_attempt, NEW_PASSWORD).await;
+    assert_eq!(
+        (refused.status, refused.error()),
+        (409, "SECOND_FACTOR_CHANGED")
+    );
+    let mine = me.get("/me").await;
+    assert_eq!(mine.body["data"]["email"], new_email.as_str());
+    assert_eq!(mine.body["data"]["id"], user_id.as_str());
+    let mut other = server.browser();
+    let old = other.sign_in(&new_email, PASSWORD).await;
+    assert_eq!(
+        old.status, 200,
+        "the password did not change: {:#}",
+        old.body
+    );
+    let up = other.sign_up(&old_email).await;
+    assert_eq!(up.status, 200, "the old address is free: {:#}", up.body);
+}
+with_clock!(a_code_to_an_email_moved_away_completes_nothing);

@@ -66,7 +66,12 @@ pub async fn reset_password(
     let check = AttemptCheck::AtStep {
         attempt_id: attempt.id.clone(),
         step: Step::ResetPassword,
-        user: Some(UserHolds::of_reset(&context, &user_id)),
+        user: Some(UserHolds::of_reset(
+            &context,
+            &user_id,
+            attempt.method.code_channel(),
+            attempt.destination.as_deref(),
+        )),
     };
     // Every other signin of the user ends, on every device, in the transaction that sets the new
     // password: whoever knew the old password (or holds a stolen cookie) is out, and no failure

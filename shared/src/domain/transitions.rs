@@ -7,8 +7,8 @@
 use super::factors::{SecondFactorUse, SecondFactorWrite};
 use super::limits::{ATTEMPTS_PER_SESSION, SIGNINS_PER_SESSION};
 use super::model::{
-    AttemptKind, AttemptRef, Channel, CodeState, SecondFactorChallenge, Session, SessionState,
-    Signin, SigninAttempt, SignupAttempt, Step, Timestamp, User,
+    AttemptKind, AttemptRef, Channel, Claim, CodeState, SecondFactorChallenge, Session,
+    SessionState, Signin, SigninAttempt, SignupAttempt, Step, Timestamp, User,
 };
 use super::ports::store::{
     Admission, CodeSend, Grant, GrantSession, NewAttempt, SessionRotation, SessionWrite,
@@ -80,6 +80,27 @@ impl User {
     pub fn holds(&self, h: &UserHolds) -> bool {
         self.second_factor.signouts_version == h.signouts_version
             && !(h.no_second_factor && self.two_factor_enabled)
+            && h.contact
+                .as_ref()
+                .is_none_or(|(c, v)| self.has_contact(*c, v))
+    }
+
+    /// Whether `value` is still the user's email (or phone number): a code sent to it proves
+    /// nothing of the user once the contact moved away.
+    pub fn has_contact(&self, channel: Channel, value: &str) -> bool {
+        match channel {
+            Channel::Email => self.email.as_deref() == Some(value),
+            Channel::Sms => self.phone_number.as_deref() == Some(value),
+        }
+    }
+
+    /// Whether the contact a sign-in's code proved (`SigninCompletion::verified`) is still the
+    /// user's.
+    pub fn still_has(&self, proven: &(Channel, Claim)) -> bool {
+        match proven {
+            (c, Claim::Email(v) | Claim::Phone(v)) => self.has_contact(*c, v),
+            _ => false,
+        }
     }
 
     /// A sign-in spent its second factor: a TOTP step is the last accepted one, a backup code

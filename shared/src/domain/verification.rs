@@ -536,5 +536,10 @@ async fn explain_conflict(
 fn advanced_holds(attempt: &SigninAttempt) -> Option<UserHolds> {
     let reset = attempt.reset.as_ref()?;
     let user_id = attempt.user_id.as_deref()?;
-    Some(UserHolds::of_reset(reset, user_id))
+    Some(UserHolds::of_reset(
+        reset,
+        user_id,
+        attempt.method.code_channel(),
+        attempt.destination.as_deref(),
+    ))
 }

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::factors::{SecondFactorUse, SecondFactorWrite};
-use crate::domain::model::{Signin, Timestamp, User};
+use crate::domain::model::{Channel, Signin, Timestamp, User};
 use crate::domain::ports::store::{
-    SecondFactorStore, SigninCompletion, StoreError, UserHolds, Written,
+    AttemptCheck, SecondFactorStore, SigninCompletion, StoreError, UserHolds, Written,
 };
 
 use super::DynamoStore;
@@ -193,6 +193,10 @@ pub(super) fn no_second_factor(e: Expr) -> Expr {
 /// as the reset found it.
 pub(super) fn holds(e: Expr, h: &UserHolds) -> Expr {
     let e = signouts_unchanged(e, h.signouts_version);
+    let e = match &h.contact {
+        Some((channel, value)) => contact_unchanged(e, *channel, value),
+        None => e,
+    };
     if h.no_second_factor {
         no_second_factor(e)
     } else {
@@ -200,10 +204,26 @@ pub(super) fn holds(e: Expr, h: &UserHolds) -> Expr {
     }
 }
 
+/// Requires `value` still the user's email or phone number (`User::has_contact`).
+pub(super) fn contact_unchanged(e: Expr, channel: Channel, value: &str) -> Expr {
+    let attribute = match channel {
+        Channel::Email => "email",
+        Channel::Sms => "phone_number",
+    };
+    e.name("#sfcontact", attribute)
+        .value(":sfcontact", s(value))
+        .and_condition("#sfcontact = :sfcontact")
+}
+
 /// Whether `user` (read after a cancelled grant) still has the second factors the sign-in met:
 /// else the cancellation was `Completion::SecondFactorStale`.
 pub(super) fn still_current(c: &SigninCompletion, user: &User) -> bool {
     if c.requires_no_second_factor() && user.two_factor_enabled {
+        return false;
+    }
+    if let Some(AttemptCheck::AtStep { user: Some(h), .. }) = &c.check
+        && !user.holds(h)
+    {
         return false;
     }
     c.signouts_version()

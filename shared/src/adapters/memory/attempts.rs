@@ -268,6 +268,10 @@ impl AttemptStore for MemoryStore {
         {
             return Ok(Completion::CredentialsChanged);
         }
+        // The contact the code proved moved away from the user since it was sent.
+        if c.verified.as_ref().is_some_and(|p| !user.still_has(p)) {
+            return Ok(Completion::CredentialsChanged);
+        }
         if !state.second_factor_current(c) {
             return Ok(Completion::SecondFactorStale);
         }

@@ -310,6 +310,11 @@ impl State {
         if c.requires_no_second_factor() && user.two_factor_enabled {
             return false;
         }
+        if let Some(AttemptCheck::AtStep { user: Some(h), .. }) = &c.check
+            && !user.holds(h)
+        {
+            return false;
+        }
         c.signouts_version()
             .is_none_or(|v| user.second_factor.signouts_version == v)
     }

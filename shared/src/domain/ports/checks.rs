@@ -2,7 +2,7 @@
 //! and of a limit counter it only checks (`Gate`). Re-exported by `store`.
 
 use crate::domain::factors::SecondFactorUse;
-use crate::domain::model::{AttemptKind, ResetContext, Step, Timestamp};
+use crate::domain::model::{AttemptKind, Channel, ResetContext, Step, Timestamp};
 
 /// A limit counter that must not be full for a write to apply: checked in the same transaction,
 /// not charged (a right code at the account's failure cap must wait like a wrong one).
@@ -32,15 +32,25 @@ pub struct UserHolds {
     pub user_id: String,
     pub signouts_version: u64,
     pub no_second_factor: bool,
+    /// The contact the reset's code went to, still the user's (a reset opened to an email or
+    /// phone moved away since does not complete).
+    pub contact: Option<(Channel, String)>,
 }
 
 impl UserHolds {
-    /// What must still hold of `user_id` for the next step of a reset opened with `reset`.
-    pub fn of_reset(reset: &ResetContext, user_id: &str) -> Self {
+    /// What must still hold of `user_id` for the next step of a reset opened with `reset`, its
+    /// code sent to `destination` on `channel`.
+    pub fn of_reset(
+        reset: &ResetContext,
+        user_id: &str,
+        channel: Option<Channel>,
+        destination: Option<&str>,
+    ) -> Self {
         Self {
             user_id: user_id.to_string(),
             signouts_version: reset.signouts_version,
             no_second_factor: !reset.second_factor_on,
+            contact: channel.zip(destination.map(str::to_string)),
         }
     }
 }
