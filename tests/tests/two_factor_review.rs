@@ -4,9 +4,7 @@
 //! before the factor verifies the email, and moving the SMS factor's phone is told.
 
 use serde_json::json;
-use sesame::adapters::clock::ManualClock;
-use sesame::domain::ports::Clock;
-use sesame_e2e::{Backend, Browser, Server};
+use sesame_e2e::Backend;
 use time::Duration;
 
 #[macro_use]
@@ -15,66 +13,6 @@ mod support;
 use support::*;
 
 const ADMIN_KEY: &str = "test-admin-key-0123456789";
-
-/// Verifies a new phone number for the browser's user; answers it.
-async fn verify_phone(server: &Server, b: &mut Browser) -> String {
-    let phone = sesame_e2e::unique_phone();
-    let asked = b
-        .post("/me/phone_number", json!({"phone_number": phone}))
-        .await;
-    assert_eq!(asked.status, 200, "{:#}", asked.body);
-    let code = server.code_for(&phone).await;
-    let moved = b
-        .post("/me/phone_number/verify", json!({"code": code}))
-        .await;
-    assert_eq!(moved.status, 200, "{:#}", moved.body);
-    phone
-}
-
-async fn sms_factor_on(b: &mut Browser) {
-    let on = b
-        .post("/me/two-factor/phone", json!({"enabled": true}))
-        .await;
-    assert_eq!(on.status, 200, "{:#}", on.body);
-}
-
-/// A code sign-in (`strategy`) of `identifier` in a new browser, its code given: the attempt
-/// then waits at `verify_second_factor`. Answers the browser, the attempt and its strategies.
-async fn code_first(
-    server: &Server,
-    identifier: &str,
-    strategy: &str,
-) -> (Browser, String, Vec<String>) {
-    let mut b = server.browser();
-    let opened = b
-        .post(
-            "/auth/signin",
-            json!({"identifier": identifier, "strategy": strategy}),
-        )
-        .await;
-    assert_eq!(opened.status, 200, "{:#}", opened.body);
-    let attempt = opened.signin_attempt_id();
-    let code = server.code_for(identifier).await;
-    let first = b.verify_signin(&attempt, &code).await;
-    assert_eq!(first.status, 200, "{:#}", first.body);
-    let view = &first.body["session"]["signin_attempts"][0];
-    assert_eq!(
-        view["current_step"], "verify_second_factor",
-        "{:#}",
-        first.body
-    );
-    let strategies = strings(&view["second_factor_strategies"])
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    (b, attempt, strategies)
-}
-
-/// A fresh TOTP code (the clock moves past the step any earlier code used).
-fn next_totp(uri: &str, clock: &ManualClock) -> String {
-    clock.advance(Duration::seconds(30));
-    totp_at(uri, clock.now())
-}
 
 async fn the_phone_of_the_sms_factor_does_not_pass_both_factors(backend: Backend) {
     let Some((server, clock)) = server(backend).await else {

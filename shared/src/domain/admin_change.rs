@@ -52,8 +52,18 @@ impl AdminChange {
     /// The user after the edit.
     pub fn after(&self) -> User {
         let mut user = self.before.clone();
-        self.edit.apply(&mut user);
+        self.apply(&mut user);
         user
+    }
+
+    /// The change's effect on the stored user: the edit, and, when it ends every signin (a
+    /// block), a sign-out everywhere (`User::signed_out_everywhere`), so a sign-in waiting at its
+    /// second factor ends with them.
+    pub fn apply(&self, user: &mut User) {
+        self.edit.apply(user);
+        if self.ends_signins() {
+            user.signed_out_everywhere();
+        }
     }
 
     /// Claims the user holds after and not before (a new username, a contact now verified).

@@ -1,7 +1,9 @@
 //! `POST /me/password {current_password, new_password, sign_out_others}`: a signed-in user sets a
 //! new password. A user who has one proves it (a wrong one counts toward the same per-identifier
 //! failure limit as sign-in); a user without one (code or OAuth sign-ups) needs a recent
-//! verification instead. A "password changed" notice goes to the account's email.
+//! verification instead; a user with a second factor on needs both (the password and a recent
+//! verification, which for them proves a second factor). A "password changed" notice goes to the
+//! account's email.
 
 use super::caller::Caller;
 use super::devices;
@@ -51,6 +53,12 @@ pub async fn change(
     let (user, to_end) = tokio::join!(store.get_user(&user_id), to_end);
     let mut user = user?.ok_or(AuthError::Unauthenticated)?;
     let to_end = to_end?;
+    // A user with a second factor on changes the password only after proving a factor recently
+    // (the sign-in's, or `POST /auth/reverify` with one): the current password alone is one
+    // factor. Checked before the password, so without it nothing tells whether that was right.
+    if user.two_factor_enabled {
+        reverify::require_recent(deps, caller)?;
+    }
     let normalized = password::normalize(&new);
     let context: Vec<&str> = [
         &user.email,

@@ -75,6 +75,7 @@ pub async fn complete(
         let check = AttemptCheck::AtStep {
             attempt_id: attempt.id.clone(),
             step: Step::CompleteProfile,
+            user: None,
         };
         return grant::finish_signup(deps, caller, revised, check, None, now).await;
     }

@@ -74,6 +74,7 @@ pub async fn start(
         ),
         reverifies: None,
         changes_contact: Some(signin.id.clone()),
+        verified_hash: None,
     };
     signin::open_code_attempt(deps, caller, request, Some(&user), deps.clock.now()).await
 }

@@ -142,8 +142,10 @@ pub enum SecondFactorUse {
     Totp { sealed_secret: String, step: u64 },
     /// A backup code: its hash must still be listed, and is removed.
     BackupCode { hash: String },
-    /// An SMS code (the attempt's own code proves it): the phone factor must still be on.
-    Phone,
+    /// An SMS code (the attempt's own code proves it) sent to `phone`: the phone factor must
+    /// still be on and `phone` still the user's verified number (a code to a number moved away
+    /// from grants nothing).
+    Phone { phone: String },
 }
 
 impl fmt::Debug for SecondFactorUse {
@@ -151,7 +153,7 @@ impl fmt::Debug for SecondFactorUse {
         match self {
             SecondFactorUse::Totp { step, .. } => write!(f, "Totp {{ step: {step} }}"),
             SecondFactorUse::BackupCode { .. } => f.write_str("BackupCode"),
-            SecondFactorUse::Phone => f.write_str("Phone"),
+            SecondFactorUse::Phone { .. } => f.write_str("Phone"),
         }
     }
 }

@@ -308,11 +308,21 @@ impl CodeAttempt for SigninAttempt {
 pub struct ResetContext {
     pub notice_to: Option<String>,
     pub password_context: Vec<String>,
+    /// The user's `signouts_version` when the reset was opened: its code and its new password
+    /// apply only while no end of all the user's signins happened since.
+    #[serde(default)]
+    pub signouts_version: u64,
+    /// Whether a second factor was on when the reset was opened (then the reset meets it);
+    /// else its code and its new password apply only while none is on.
+    #[serde(default)]
+    pub second_factor_on: bool,
 }
 
 impl ResetContext {
     pub fn of(user: &User) -> Self {
         Self {
+            signouts_version: user.second_factor.signouts_version,
+            second_factor_on: user.two_factor_enabled,
             notice_to: user.email.clone(),
             password_context: [
                 &user.email,

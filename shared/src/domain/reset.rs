@@ -10,7 +10,7 @@ use super::model::{SigninAttempt, Step};
 use super::notices::{self, Notice};
 use super::password;
 use crate::domain::Deps;
-use crate::domain::ports::store::AttemptCheck;
+use crate::domain::ports::store::{AttemptCheck, UserHolds};
 
 /// No `Debug`: it holds the password.
 pub struct ResetInput {
@@ -54,27 +54,46 @@ pub async fn reset_password(
         .map(String::as_str)
         .collect();
     password::check_policy(&normalized, &words).map_err(|e| AuthError::Invalid(vec![e]))?;
-    // The user's signins (and the user) are read while the new password hashes.
-    let (hash, signins, user) = tokio::join!(
+    // The user's signins are read while the new password hashes.
+    let (hash, signins) = tokio::join!(
         password::hash_blocking(normalized),
-        deps.store.read_signins_of_user(&user_id),
-        deps.store.get_user(&user_id)
+        deps.store.read_signins_of_user(&user_id)
     );
     let (hash, signins) = (hash?, signins?);
-    // A reset that met no second factor, of a user who turned one on since it was opened: the
-    // factor is not skipped; a new reset asks for it.
-    if attempt.second_factor.is_none() && user?.is_some_and(|u| u.two_factor_enabled) {
-        return Err(AuthError::SecondFactorChanged);
-    }
 
+    // Only while the user is as the reset found it: no factor turned on since a reset that met
+    // none, no end of every signin since it was opened (`Completion::SecondFactorStale`).
     let check = AttemptCheck::AtStep {
         attempt_id: attempt.id.clone(),
         step: Step::ResetPassword,
+        user: Some(UserHolds::of_reset(
+            &context,
+            &user_id,
+            attempt.method.code_channel(),
+            attempt.destination.as_deref(),
+        )),
     };
     // Every other signin of the user ends, on every device, in the transaction that sets the new
     // password: whoever knew the old password (or holds a stolen cookie) is out, and no failure
     // can leave the new password in place with them alive. Exact under concurrency.
-    grant::sign_in_with_new_password(deps, caller, &user_id, check, hash, signins, now).await?;
+    match grant::sign_in_with_new_password(deps, caller, &user_id, check, hash, signins, now).await
+    {
+        // A parallel reset of this attempt won (its end of every signin is what changed): this
+        // one lost the attempt, not the user's state.
+        Err(AuthError::SecondFactorChanged) => {
+            let fresh = deps.store.load_session(&attempt.session_id).await?;
+            let completed = fresh
+                .as_ref()
+                .and_then(|s| s.signin_attempt(&attempt.id))
+                .is_none_or(|a| a.completed);
+            return Err(if completed {
+                AuthError::AttemptCompleted
+            } else {
+                AuthError::SecondFactorChanged
+            });
+        }
+        other => other?,
+    }
     notices::send(
         deps,
         Notice::PasswordReset,

@@ -116,6 +116,7 @@ pub async fn start(
         ),
         reverifies: Some(signin.id.clone()),
         changes_contact: None,
+        verified_hash: None,
     };
     signin::open_code_attempt(deps, caller, request, Some(&user), now).await
 }

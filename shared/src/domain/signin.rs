@@ -177,6 +177,7 @@ async fn with_password(
             cap,
             reverifies: None,
             changes_contact: None,
+            verified_hash: Some(verified_hash.clone()),
         };
         return open_code_attempt(deps, caller, request, Some(&user), now).await;
     }
@@ -325,6 +326,7 @@ async fn with_code(
         cap,
         reverifies: None,
         changes_contact: None,
+        verified_hash: None,
     };
     open_code_attempt(deps, caller, request, user.as_ref(), now).await
 }
@@ -347,6 +349,9 @@ pub(crate) struct CodeRequest<'a> {
     pub reverifies: Option<String>,
     /// A contact change: the signin asking; the code goes to `typed` (the new contact).
     pub changes_contact: Option<String>,
+    /// A password sign-in whose email needs its code: the hash the password verified against.
+    /// A second factor after the code grants only while it is still the user's.
+    pub verified_hash: Option<String>,
 }
 
 /// Opens a sign-in attempt at the code step for `channel` and sends the code, or, when there is no
@@ -365,6 +370,7 @@ pub(crate) async fn open_code_attempt(
         cap,
         reverifies,
         changes_contact,
+        verified_hash,
     } = request;
     let to = match &changes_contact {
         Some(_) => user.map(|_| typed.to_string()),
@@ -392,6 +398,10 @@ pub(crate) async fn open_code_attempt(
         .map(|c| match channel {
             Channel::Sms => c.without_phone(),
             Channel::Email => c,
+        })
+        .map(|mut c| {
+            c.verified_hash = verified_hash;
+            c
         });
     let mut steps = vec![step];
     if challenge.is_some() {

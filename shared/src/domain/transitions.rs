@@ -7,12 +7,12 @@
 use super::factors::{SecondFactorUse, SecondFactorWrite};
 use super::limits::{ATTEMPTS_PER_SESSION, SIGNINS_PER_SESSION};
 use super::model::{
-    AttemptKind, AttemptRef, Channel, CodeState, SecondFactorChallenge, Session, SessionState,
-    Signin, SigninAttempt, SignupAttempt, Step, Timestamp, User,
+    AttemptKind, AttemptRef, Channel, Claim, CodeState, SecondFactorChallenge, Session,
+    SessionState, Signin, SigninAttempt, SignupAttempt, Step, Timestamp, User,
 };
 use super::ports::store::{
     Admission, CodeSend, Grant, GrantSession, NewAttempt, SessionRotation, SessionWrite,
-    SignupCompletion,
+    SignupCompletion, UserHolds,
 };
 
 impl User {
@@ -67,7 +67,39 @@ impl User {
                     && f.totp_last_step.is_none_or(|last| last < *step)
             }
             SecondFactorUse::BackupCode { hash } => f.backup_code_hashes.contains_key(hash),
-            SecondFactorUse::Phone => f.phone_second_factor,
+            SecondFactorUse::Phone { phone } => {
+                f.phone_second_factor
+                    && self.phone_verified
+                    && self.phone_number.as_deref() == Some(phone.as_str())
+            }
+        }
+    }
+
+    /// Whether a reset's next step may apply to this user (`UserHolds`): no end of all its
+    /// signins since the reset was opened, and no factor on if it met none.
+    pub fn holds(&self, h: &UserHolds) -> bool {
+        self.second_factor.signouts_version == h.signouts_version
+            && !(h.no_second_factor && self.two_factor_enabled)
+            && h.contact
+                .as_ref()
+                .is_none_or(|(c, v)| self.has_contact(*c, v))
+    }
+
+    /// Whether `value` is still the user's email (or phone number): a code sent to it proves
+    /// nothing of the user once the contact moved away.
+    pub fn has_contact(&self, channel: Channel, value: &str) -> bool {
+        match channel {
+            Channel::Email => self.email.as_deref() == Some(value),
+            Channel::Sms => self.phone_number.as_deref() == Some(value),
+        }
+    }
+
+    /// Whether the contact a sign-in's code proved (`SigninCompletion::verified`) is still the
+    /// user's.
+    pub fn still_has(&self, proven: &(Channel, Claim)) -> bool {
+        match proven {
+            (c, Claim::Email(v) | Claim::Phone(v)) => self.has_contact(*c, v),
+            _ => false,
         }
     }
 
@@ -80,7 +112,7 @@ impl User {
             SecondFactorUse::BackupCode { hash } => {
                 f.backup_code_hashes.remove(hash);
             }
-            SecondFactorUse::Phone => {}
+            SecondFactorUse::Phone { .. } => {}
         }
     }
 
@@ -93,6 +125,11 @@ impl User {
 }
 
 impl CodeState {
+    /// Killed: as many wrong codes as `max` (the attempt takes no more, right or wrong).
+    pub fn kill(&mut self, max: u32) {
+        self.wrong_codes = self.wrong_codes.max(max);
+    }
+
     /// A (re)send: the new code replaces the old one and the send is counted.
     pub fn apply_send(&mut self, send: &CodeSend) {
         self.code = Some(send.code.clone());

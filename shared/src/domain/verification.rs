@@ -24,7 +24,8 @@ use super::second_factor::challenge;
 use super::sms;
 use crate::domain::Deps;
 use crate::domain::ports::store::{
-    AttemptCheck, AttemptKey, CodeProof, CodeSend, SigninAdvance, SignupAdvance, Written, WrongCode,
+    AttemptCheck, AttemptKey, CodeProof, CodeSend, SigninAdvance, SignupAdvance, UserHolds,
+    Written, WrongCode,
 };
 
 /// The attempt a request names: seed 004's `signup_attempt_id` or `signin_attempt_id`.
@@ -457,6 +458,9 @@ async fn advance_signin(
     attempt: SigninAttempt,
     proof: CodeProof,
 ) -> Result<(), AuthError> {
+    // A reset's code applies only while its user is as the reset found it: a factor turned on
+    // since (when it met none) is not skipped, and an end of every signin voids it.
+    let holds = advanced_holds(&attempt);
     let mut advanced = attempt;
     advanced.advance();
     let advance = SigninAdvance {
@@ -464,8 +468,18 @@ async fn advance_signin(
         check: AttemptCheck::Code(proof),
         remaining_steps: advanced.remaining_steps.clone(),
         second_factor: None,
+        user: holds.clone(),
     };
     if deps.store.advance_signin(&advance).await? == Written::Conflict {
+        // A factor turned on, or every signin ended, since the reset was opened: it starts again
+        // (as its new password would be refused).
+        if let Some(h) = &holds
+            && let Some(u) = deps.store.get_user(&h.user_id).await?
+            && !u.blocked
+            && !u.holds(h)
+        {
+            return Err(AuthError::SecondFactorChanged);
+        }
         return Err(AuthError::AttemptCompleted);
     }
     let mirror = caller
@@ -516,4 +530,16 @@ async fn explain_conflict(
         None => AuthError::AttemptNotFound,
         Some(a) => ensure_open(a, now).err().unwrap_or(AuthError::InvalidCode),
     }
+}
+
+/// What must still hold of a reset's user for its code to apply (`None`: not a reset).
+fn advanced_holds(attempt: &SigninAttempt) -> Option<UserHolds> {
+    let reset = attempt.reset.as_ref()?;
+    let user_id = attempt.user_id.as_deref()?;
+    Some(UserHolds::of_reset(
+        reset,
+        user_id,
+        attempt.method.code_channel(),
+        attempt.destination.as_deref(),
+    ))
 }

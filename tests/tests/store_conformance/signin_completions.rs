@@ -48,8 +48,13 @@ async fn a_claim_names_its_owner_and_failed_logins_are_counted(store: Arc<dyn St
 }
 
 async fn a_signin_completion_grants_and_resets_failed_logins(store: Arc<dyn Store>) {
-    let (s, c) = signed_up(store.as_ref()).await;
+    // A user with a phone number not verified yet: the code proves it.
     let phone = format!("+1555{:07}", sesame::ids::random_below(10_000_000));
+    let (s, a) = opened(store.as_ref(), &email()).await;
+    let mut c = completion(&s, &a, "hash-1");
+    c.user.phone_number = Some(phone.clone());
+    c.user.phone_verified = false;
+    assert_eq!(store.finish_signup(&c).await.unwrap(), Completion::Done);
     store.record_failed_login(&c.user.id).await.unwrap();
     let attempt = signin_opened(store.as_ref(), &s, &c.user.id).await;
     // Same user signs in again: the new signin replaces the old one.
@@ -234,6 +239,7 @@ async fn a_reset_advances_on_its_code_then_sets_the_password_once(store: Arc<dyn
     let at_step = AttemptCheck::AtStep {
         attempt_id: reset.id.clone(),
         step: Step::ResetPassword,
+        user: None,
     };
     let completion = |hash: &str| SigninCompletion {
         user_id: c.user.id.clone(),
@@ -262,6 +268,7 @@ async fn a_reset_advances_on_its_code_then_sets_the_password_once(store: Arc<dyn
         check: AttemptCheck::Code(proof(&reset.id, "hash-other")),
         remaining_steps: advanced.remaining_steps.clone(),
         second_factor: None,
+        user: None,
     };
     assert_eq!(
         store.advance_signin(&stale).await.unwrap(),

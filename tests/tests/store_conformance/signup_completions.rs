@@ -239,6 +239,7 @@ async fn a_profile_completion_completes_only_at_its_step(store: Arc<dyn Store>) 
     c.check = AttemptCheck::AtStep {
         attempt_id: a.id.clone(),
         step: Step::CompleteProfile,
+        user: None,
     };
     assert_eq!(
         store.finish_signup(&c).await.unwrap(),
@@ -289,8 +290,14 @@ async fn a_revision_applies_only_while_the_profile_is_awaited(store: Arc<dyn Sto
 
 async fn a_proven_contact_another_user_holds_is_taken(store: Arc<dyn Store>) {
     let (_, holder) = signed_up(store.as_ref()).await;
-    let (s, c) = signed_up(store.as_ref()).await;
     let theirs = Claim::Email(holder.user.email.clone().unwrap());
+    // A user who typed the holder's email and never proved it.
+    let (s, a) = opened(store.as_ref(), &email()).await;
+    let mut c = completion(&s, &a, "hash-1");
+    c.user.email = holder.user.email.clone();
+    c.user.email_verified = false;
+    c.claims.retain(|claim| !matches!(claim, Claim::Email(_)));
+    assert_eq!(store.finish_signup(&c).await.unwrap(), Completion::Done);
     let done = SigninCompletion {
         user_id: c.user.id.clone(),
         check: None,

@@ -15,8 +15,8 @@ use crate::domain::ports::store::{SigninsRead, StoreError};
 use super::DynamoStore;
 use super::codec::{Item, from_item, n, s, unavailable};
 use super::keys::{
-    LIST_PARTITION, LIST_PK, LIST_SK, SIGNINS_VERSION, USERS_INDEX, claim_key, user_claim_key,
-    user_key,
+    LIST_PARTITION, LIST_PK, LIST_SK, SIGNINS_VERSION, SIGNOUTS_VERSION, USERS_INDEX, claim_key,
+    user_claim_key, user_key,
 };
 use super::transaction::{Outcome, Slot, Transaction};
 use super::users::profile_expr;
@@ -181,6 +181,14 @@ fn user_update(
         e = e
             .name(&name, attribute)
             .value(&placeholder, AttributeValue::Bool(value));
+    }
+    // A block ends every signin: counted as a sign-out everywhere (`User::signed_out_everywhere`),
+    // so a sign-in waiting at its second factor ends with them.
+    if c.ends_signins() {
+        e = e
+            .append(" ADD #signouts :signouts_one")
+            .name("#signouts", SIGNOUTS_VERSION)
+            .value(":signouts_one", n(1));
     }
     if let Some(read) = signins {
         e = e.name("#version", SIGNINS_VERSION);

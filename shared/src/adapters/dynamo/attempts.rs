@@ -107,6 +107,19 @@ impl AttemptStore for DynamoStore {
             .map(|_| ())
     }
 
+    async fn kill_attempt(&self, key: AttemptKey<'_>, max: u32) -> Result<(), StoreError> {
+        // `CodeState::kill`.
+        let e = Expr::new("SET #wrong = :max")
+            .condition("attribute_exists(pk) AND #wrong < :max AND #completed = :false")
+            .name("#wrong", "wrong_codes")
+            .name("#completed", "completed")
+            .value(":max", n(max))
+            .value(":false", AttributeValue::Bool(false));
+        // Completed or dead already: nothing to do.
+        self.update_item(attempt_key(key), e, false).await?;
+        Ok(())
+    }
+
     async fn record_wrong_code(
         &self,
         key: AttemptKey<'_>,
@@ -209,6 +222,17 @@ impl AttemptStore for DynamoStore {
         }
         let e = e.append(" REMOVE #code");
         let mut tx = Transaction::new();
+        // A reset's step: only while its user is as the reset found it (`User::holds`), checked
+        // on the user item in the same transaction.
+        if let Some(h) = &a.user {
+            let user = second_factor::holds(
+                Expr::new("SET #sfupdated = #sfupdated")
+                    .name("#sfupdated", "updated_at")
+                    .condition("attribute_exists(pk)"),
+                h,
+            );
+            tx.push(self.update(user_key(&h.user_id), user));
+        }
         match &a.check {
             // A reset's right code waits while the account's failure budget is full: the same
             // write, made a transaction with the counter's check.
@@ -223,6 +247,7 @@ impl AttemptStore for DynamoStore {
                 user_id,
                 spend,
                 gate,
+                signouts_version,
                 ..
             } => {
                 let (user, adds) = second_factor::spend(
@@ -235,11 +260,16 @@ impl AttemptStore for DynamoStore {
                     ))
                     .name("#blocked", "blocked")
                     .value(":false", AttributeValue::Bool(false));
+                // Not signed out everywhere since the attempt was opened.
+                let user = second_factor::signouts_unchanged(user, *signouts_version);
                 tx.push(self.update(k, e));
                 tx.push(self.update(user_key(user_id), user));
                 if let Some(gate) = gate {
                     tx.push(self.gate_check(gate));
                 }
+            }
+            _ if a.user.is_some() => {
+                tx.push(self.update(k, e));
             }
             _ => {
                 return Ok(match self.update_item(k, e, false).await? {

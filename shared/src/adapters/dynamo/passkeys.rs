@@ -193,6 +193,7 @@ impl PasskeyStore for DynamoStore {
         let check = AttemptCheck::AtStep {
             attempt_id: c.attempt_id.clone(),
             step: Step::VerifyPasskey,
+            user: None,
         };
         let attempt =
             tx.push(self.completion_update(session_id, AttemptKind::Signin, &check, None));

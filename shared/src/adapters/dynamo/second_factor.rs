@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::factors::{SecondFactorUse, SecondFactorWrite};
-use crate::domain::model::{Signin, Timestamp, User};
+use crate::domain::model::{Channel, Signin, Timestamp, User};
 use crate::domain::ports::store::{
-    AttemptCheck, SecondFactorStore, SigninCompletion, StoreError, Written,
+    AttemptCheck, SecondFactorStore, SigninCompletion, StoreError, UserHolds, Written,
 };
 
 use super::DynamoStore;
@@ -158,10 +158,13 @@ pub(super) fn spend(e: Expr, spend: &SecondFactorUse) -> (Expr, &'static str) {
                 .name("#sfcode", hash),
             "attribute_exists(#sfcodes.#sfcode)",
         ),
-        SecondFactorUse::Phone => (
+        SecondFactorUse::Phone { phone } => (
             e.name("#sfphone", PHONE_SECOND_FACTOR)
-                .value(":sftrue", AttributeValue::Bool(true)),
-            "#sfphone = :sftrue",
+                .name("#sfnumber", "phone_number")
+                .name("#sfpv", "phone_verified")
+                .value(":sftrue", AttributeValue::Bool(true))
+                .value(":sfnumber", s(phone)),
+            "#sfphone = :sftrue AND #sfnumber = :sfnumber AND #sfpv = :sftrue",
         ),
     }
 }
@@ -179,16 +182,50 @@ pub(super) fn signouts_unchanged(e: Expr, version: u64) -> Expr {
     }
 }
 
+/// Requires a user with no second factor on (`two_factor_enabled` false or absent).
+pub(super) fn no_second_factor(e: Expr) -> Expr {
+    e.name("#tfe", "two_factor_enabled")
+        .value(":sffalse", AttributeValue::Bool(false))
+        .and_condition("(attribute_not_exists(#tfe) OR #tfe = :sffalse)")
+}
+
+/// `User::holds`, as a condition on the user item: a reset's step applies only while the user is
+/// as the reset found it.
+pub(super) fn holds(e: Expr, h: &UserHolds) -> Expr {
+    let e = signouts_unchanged(e, h.signouts_version);
+    let e = match &h.contact {
+        Some((channel, value)) => contact_unchanged(e, *channel, value),
+        None => e,
+    };
+    if h.no_second_factor {
+        no_second_factor(e)
+    } else {
+        e
+    }
+}
+
+/// Requires `value` still the user's email or phone number (`User::has_contact`).
+pub(super) fn contact_unchanged(e: Expr, channel: Channel, value: &str) -> Expr {
+    let attribute = match channel {
+        Channel::Email => "email",
+        Channel::Sms => "phone_number",
+    };
+    e.name("#sfcontact", attribute)
+        .value(":sfcontact", s(value))
+        .and_condition("#sfcontact = :sfcontact")
+}
+
 /// Whether `user` (read after a cancelled grant) still has the second factors the sign-in met:
 /// else the cancellation was `Completion::SecondFactorStale`.
 pub(super) fn still_current(c: &SigninCompletion, user: &User) -> bool {
     if c.requires_no_second_factor() && user.two_factor_enabled {
         return false;
     }
-    match &c.check {
-        Some(AttemptCheck::SecondFactor {
-            signouts_version, ..
-        }) => user.second_factor.signouts_version == *signouts_version,
-        _ => true,
+    if let Some(AttemptCheck::AtStep { user: Some(h), .. }) = &c.check
+        && !user.holds(h)
+    {
+        return false;
     }
+    c.signouts_version()
+        .is_none_or(|v| user.second_factor.signouts_version == v)
 }

@@ -58,8 +58,10 @@ impl DynamoStore {
             }
             None => {}
         }
-        if c.verified.is_some() {
-            user = user.value(":true", AttributeValue::Bool(true));
+        if let Some((channel, Claim::Email(v) | Claim::Phone(v))) = &c.verified {
+            // Only while the contact the code proved is still the user's.
+            user = second_factor::contact_unchanged(user, *channel, v)
+                .value(":true", AttributeValue::Bool(true));
         }
         if let Some(hash) = &c.password_hash {
             user = user
@@ -89,11 +91,16 @@ impl DynamoStore {
             let (spent, adds) = second_factor::spend(user, spend);
             user = second_factor::signouts_unchanged(spent.and_condition(adds), *signouts_version);
         }
+        // A reset's last step: only while the user is as the reset found it (`User::holds`).
+        if let Some(AttemptCheck::AtStep {
+            user: Some(holds), ..
+        }) = &c.check
+        {
+            user = second_factor::holds(user, holds);
+        }
         // A sign-in that met no second factor: only while the user still has none on.
         if c.requires_no_second_factor() {
-            user = user
-                .name("#tfe", "two_factor_enabled")
-                .and_condition("(attribute_not_exists(#tfe) OR #tfe = :false)");
+            user = second_factor::no_second_factor(user);
         }
         // Every grant counts on the user, so ending all its signins cannot miss this one; a
         // reset's end of them all counts as a sign-out too.
@@ -134,6 +141,9 @@ impl DynamoStore {
                         Some(u)
                             if c.verified_hash.is_some() && u.password_hash != c.verified_hash =>
                         {
+                            Completion::CredentialsChanged
+                        }
+                        Some(u) if c.verified.as_ref().is_some_and(|p| !u.still_has(p)) => {
                             Completion::CredentialsChanged
                         }
                         Some(u) if !second_factor::still_current(c, &u) => {

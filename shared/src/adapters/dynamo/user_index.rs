@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 
 use crate::domain::model::{Claim, Identity, Signin, Timestamp, User};
-use crate::domain::ports::store::{SigninsRead, StoreError, Written};
+use crate::domain::ports::store::{SigninsRead, StoreError, UserStore, Written};
 
 use super::DynamoStore;
 use super::codec::{Item, from_item, n, s, unavailable};
@@ -109,9 +109,13 @@ impl DynamoStore {
                 .filter(|s| Some(s.id.as_str()) != except)
                 .collect();
             if to_end.is_empty() {
-                // Nothing to end, but a sign-in waiting at its second factor still ends.
-                if ended.is_empty() {
-                    self.bump_signouts(user_id).await?;
+                // Nothing to end, but a sign-in waiting at its second factor still ends: counted
+                // only while no grant landed since the read (else that signin is read and ended).
+                if ended.is_empty()
+                    && !self.bump_signouts(user_id, read.version.as_deref()).await?
+                    && self.get_user(user_id).await?.is_some()
+                {
+                    continue;
                 }
                 return Ok(ended);
             }
@@ -247,15 +251,28 @@ impl DynamoStore {
         self.update(user_key(user_id), e)
     }
 
-    /// Adds one to the user's `signouts_version` alone (an end of all signins with none left).
-    async fn bump_signouts(&self, user_id: &str) -> Result<(), StoreError> {
+    /// Adds one to the user's `signouts_version` alone (an end of all signins with none left),
+    /// provided its signins are still at `version` (no grant since they were read): whether it
+    /// did (not: a grant landed, or the user is gone).
+    async fn bump_signouts(
+        &self,
+        user_id: &str,
+        version: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let e = Expr::new("ADD #signouts :one")
-            .condition("attribute_exists(pk)")
             .name("#signouts", SIGNOUTS_VERSION)
+            .name("#version", SIGNINS_VERSION)
             .value(":one", n(1));
-        // A user gone meanwhile has nothing left to end.
-        self.update_item(user_key(user_id), e, false).await?;
-        Ok(())
+        let e = match version {
+            Some(v) => e
+                .condition("attribute_exists(pk) AND #version = :version")
+                .value(":version", n(v)),
+            None => e.condition("attribute_exists(pk) AND attribute_not_exists(#version)"),
+        };
+        Ok(self
+            .update_item(user_key(user_id), e, false)
+            .await?
+            .is_some())
     }
 
     pub(super) async fn read_partition(&self, user_id: &str) -> Result<Partition, StoreError> {

@@ -90,6 +90,14 @@ impl AttemptStore for MemoryStore {
         Ok(())
     }
 
+    async fn kill_attempt(&self, key: AttemptKey<'_>, max: u32) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if let Some(a) = state.attempt_mut(key).filter(|a| !a.completed()) {
+            a.codes_mut().kill(max);
+        }
+        Ok(())
+    }
+
     async fn record_wrong_code(
         &self,
         key: AttemptKey<'_>,
@@ -157,6 +165,7 @@ impl AttemptStore for MemoryStore {
         let mut state = self.lock();
         if !state.check_holds(&a.session_id, AttemptKind::Signin, &a.check)
             || !state.second_factor_spendable(Some(&a.check))
+            || !state.user_holds(a.user.as_ref(), &a.check)
         {
             return Ok(Written::Conflict);
         }
@@ -186,6 +195,7 @@ impl AttemptStore for MemoryStore {
         let waiting = AttemptCheck::AtStep {
             attempt_id: revised.id.clone(),
             step: Step::CompleteProfile,
+            user: None,
         };
         if let Some(c) = charge
             && !state.has_room(c)
@@ -256,6 +266,10 @@ impl AttemptStore for MemoryStore {
             .as_ref()
             .is_some_and(|h| user.password_hash.as_ref() != Some(h))
         {
+            return Ok(Completion::CredentialsChanged);
+        }
+        // The contact the code proved moved away from the user since it was sent.
+        if c.verified.as_ref().is_some_and(|p| !user.still_has(p)) {
             return Ok(Completion::CredentialsChanged);
         }
         if !state.second_factor_current(c) {

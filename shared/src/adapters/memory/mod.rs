@@ -243,7 +243,9 @@ impl State {
     fn check_holds(&mut self, session_id: &str, kind: AttemptKind, check: &AttemptCheck) -> bool {
         match check {
             AttemptCheck::Code(proof) => self.proof_holds(session_id, kind, proof),
-            AttemptCheck::AtStep { attempt_id, step } => {
+            AttemptCheck::AtStep {
+                attempt_id, step, ..
+            } => {
                 let key = AttemptKey {
                     session_id,
                     attempt_id,
@@ -313,12 +315,31 @@ impl State {
         if c.requires_no_second_factor() && user.two_factor_enabled {
             return false;
         }
-        match &c.check {
-            Some(AttemptCheck::SecondFactor {
-                signouts_version, ..
-            }) => user.second_factor.signouts_version == *signouts_version,
-            _ => true,
+        if let Some(AttemptCheck::AtStep { user: Some(h), .. }) = &c.check
+            && !user.holds(h)
+        {
+            return false;
         }
+        c.signouts_version()
+            .is_none_or(|v| user.second_factor.signouts_version == v)
+    }
+
+    /// Whether the user a reset's step names is still as the reset found it (`User::holds`), and
+    /// a second-factor step's user not signed out everywhere since its attempt was opened.
+    fn user_holds(&self, holds: Option<&UserHolds>, check: &AttemptCheck) -> bool {
+        let holds = holds.is_none_or(|h| self.users.get(&h.user_id).is_some_and(|u| u.holds(h)));
+        let signed_in = match check {
+            AttemptCheck::SecondFactor {
+                user_id,
+                signouts_version,
+                ..
+            } => self
+                .users
+                .get(user_id)
+                .is_some_and(|u| u.second_factor.signouts_version == *signouts_version),
+            _ => true,
+        };
+        holds && signed_in
     }
 
     /// Spends the second factor a check names (`User::spend_second_factor`).

@@ -122,6 +122,7 @@ impl PasskeyStore for MemoryStore {
         let check = AttemptCheck::AtStep {
             attempt_id: s.attempt_id.clone(),
             step: Step::VerifyPasskey,
+            user: None,
         };
         if !state.check_holds(&session_id, AttemptKind::Signin, &check) {
             return Ok(Completion::AttemptChanged);

@@ -169,7 +169,7 @@ impl UserStore for MemoryStore {
             state.claims.insert(claim.key(), user_id.to_string());
         }
         let user = state.users.get_mut(user_id).expect("checked above");
-        change.edit.apply(user);
+        change.apply(user);
         let user = user.clone();
         if change.ends_signins() {
             for signin in state.signins_of(user_id) {

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-pub use super::checks::{AttemptCheck, CodeProof, Gate};
+pub use super::checks::{AttemptCheck, CodeProof, Gate, UserHolds};
 pub use super::outcomes::{Completion, Grant, GrantSession, SessionRotation, StoreError, Written};
 use crate::domain::admin_change::{AdminChange, AdminOutcome, UserCursor, UserPage};
 use crate::domain::factors::{SecondFactorUse, SecondFactorWrite};
@@ -152,6 +152,9 @@ pub struct SigninAdvance {
     /// An `sso` callback of a user with a second factor: the attempt waits for it, for this user
     /// (`SigninAttempt::await_second_factor`).
     pub second_factor: Option<(String, SecondFactorChallenge)>,
+    /// A password reset's step: what must still hold of its user (`User::holds`), checked in the
+    /// same write.
+    pub user: Option<UserHolds>,
 }
 
 /// Everything a completed sign-up writes, in one transaction.
@@ -198,13 +201,28 @@ impl SigninCompletion {
     /// Whether the grant requires the user to have no second factor on (else
     /// `Completion::SecondFactorStale`): a sign-in that met none, by a code (`Code`), a password
     /// (`verified_hash` without a check) or an OAuth callback (`Sso`), so a factor turned on while
-    /// it was open is not skipped. A grant after `verify_second_factor` (`SecondFactor`) and a
-    /// reset's last step (`AtStep`, its factor checked before) require nothing of it.
+    /// it was open is not skipped; a reset's last step (`AtStep`) whose reset met none. A grant
+    /// after `verify_second_factor` (`SecondFactor`) requires nothing of it.
     pub fn requires_no_second_factor(&self) -> bool {
         match &self.check {
             Some(AttemptCheck::Code(_) | AttemptCheck::Sso { .. }) => true,
             None => self.verified_hash.is_some(),
-            Some(AttemptCheck::AtStep { .. } | AttemptCheck::SecondFactor { .. }) => false,
+            Some(AttemptCheck::AtStep { user, .. }) => {
+                user.as_ref().is_some_and(|u| u.no_second_factor)
+            }
+            Some(AttemptCheck::SecondFactor { .. }) => false,
+        }
+    }
+
+    /// The `signouts_version` the grant requires unchanged, if any: a sign-in that waited at
+    /// `verify_second_factor`, or a reset's last step.
+    pub fn signouts_version(&self) -> Option<u64> {
+        match &self.check {
+            Some(AttemptCheck::SecondFactor {
+                signouts_version, ..
+            }) => Some(*signouts_version),
+            Some(AttemptCheck::AtStep { user: Some(u), .. }) => Some(u.signouts_version),
+            _ => None,
         }
     }
 }
@@ -397,6 +415,10 @@ pub trait AttemptStore: Send + Sync {
         key: AttemptKey<'_>,
         code_hash: &str,
     ) -> Result<(), StoreError>;
+
+    /// Kills the attempt (`CodeState::kill`: its wrong codes at `max`), unless completed: a
+    /// sign-in whose first factor no longer stands takes no more codes.
+    async fn kill_attempt(&self, key: AttemptKey<'_>, max: u32) -> Result<(), StoreError>;
 
     /// Counts a wrong code, unless the attempt already reached `max` or is completed.
     async fn record_wrong_code(

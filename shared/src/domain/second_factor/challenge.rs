@@ -140,12 +140,18 @@ pub(crate) async fn verify(
             if !codes::matches(key, &attempt.id, Channel::Sms, submitted, &pending.hash) {
                 return wrong(deps, attempt, now).await;
             }
-            (SecondFactorUse::Phone, Some(pending.hash))
+            let phone = challenge
+                .phone
+                .clone()
+                .ok_or_else(|| AuthError::internal("a phone_otp strategy without a phone"))?;
+            (SecondFactorUse::Phone { phone }, Some(pending.hash))
         }
     };
     // A right code still waits while the account's daily budget is full: the completing write
     // checks the counter (no extra round trip).
     let gate = AccountBudget::new(deps, Account::User(&user_id)).gate(now);
+    let spent = spend.clone();
+    let signouts_version = challenge.signouts_version;
     let check = AttemptCheck::SecondFactor {
         attempt_id: attempt.id.clone(),
         user_id: user_id.clone(),
@@ -185,14 +191,38 @@ pub(crate) async fn verify(
             match deps.store.get_user(&user_id).await? {
                 Some(u) if u.blocked => Err(AuthError::UserBlocked),
                 None => Err(AuthError::UserBlocked),
+                // The SMS factor's phone moved (or the factor went off) since the code was sent:
+                // the code proves a phone that is no longer the user's.
+                // Or every signin of the user ended since (a reset's factor step).
+                Some(u)
+                    if (matches!(spent, SecondFactorUse::Phone { .. })
+                        && !u.can_spend_second_factor(&spent))
+                        || u.second_factor.signouts_version != signouts_version =>
+                {
+                    stale(deps, attempt).await
+                }
                 Some(_) => wrong(deps, attempt, now).await,
             }
         }
         // Every signin of the user ended since the attempt was opened (a reset, a password change
         // with `sign_out_others`, an admin sign-out): the first factor no longer stands.
-        Err(AuthError::SecondFactorChanged) => Err(AuthError::Unauthenticated),
+        Err(AuthError::SecondFactorChanged) => stale(deps, attempt).await,
         other => other,
     }
+}
+
+/// The attempt's first factor no longer stands: it is killed (a right code and a wrong one then
+/// answer alike, so its codes tell nothing), and the caller signs in again.
+async fn stale(deps: &Deps, attempt: &SigninAttempt) -> Result<(), AuthError> {
+    let key = AttemptKey {
+        session_id: &attempt.session_id,
+        attempt_id: &attempt.id,
+        kind: AttemptKind::Signin,
+    };
+    deps.store
+        .kill_attempt(key, WRONG_CODES_PER_ATTEMPT)
+        .await?;
+    Err(AuthError::Unauthenticated)
 }
 
 /// The contact a sign-in's code step proved before its second factor, if any: a code sign-in's
@@ -222,6 +252,7 @@ async fn advance(
         check,
         remaining_steps: advanced.remaining_steps.clone(),
         second_factor: None,
+        user: None,
     };
     if deps.store.advance_signin(&write).await? == Written::Conflict {
         return Err(AuthError::AttemptCompleted);
@@ -298,6 +329,7 @@ pub(crate) async fn await_after_sso(
         },
         remaining_steps: waiting.remaining_steps.clone(),
         second_factor: Some((user_id.to_string(), challenge.clone())),
+        user: None,
     };
     if deps.store.advance_signin(&write).await? == Written::Conflict {
         return Err(AuthError::AttemptCompleted);

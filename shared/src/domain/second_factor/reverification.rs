@@ -111,14 +111,30 @@ pub(crate) async fn with_second_factor(
     };
     // A wrong code, or a right one spent already (a replayed TOTP step, a used backup code):
     // the reserved tries stay charged, as a wrong password's do.
-    let written = match spend {
+    let written = match &spend {
         Some(spend) => {
             store
-                .reverify_with_second_factor(signin, &spend, now)
+                .reverify_with_second_factor(signin, spend, now)
                 .await?
         }
         None => Written::Conflict,
     };
+    // A right code refused: blocked, or the signin ended, between the read and the write is no
+    // wrong guess (the tries go back); a code spent meanwhile (a replay) is one.
+    if written == Written::Conflict
+        && let Some(spend) = &spend
+    {
+        let refused = match store.get_user(&signin.user_id).await? {
+            Some(u) if u.blocked => Some(AuthError::UserBlocked),
+            None => Some(AuthError::Unauthenticated),
+            Some(u) if u.can_spend_second_factor(spend) => Some(AuthError::Unauthenticated),
+            Some(_) => None,
+        };
+        if let Some(e) = refused {
+            release().await?;
+            return Err(e);
+        }
+    }
     if written == Written::Conflict {
         store.record_failed_login(&signin.user_id).await?;
         return Err(AuthError::InvalidCode);
