@@ -1,7 +1,8 @@
 //! Passkeys over HTTP on both backends (issue 16), with a software authenticator
 //! (`sesame_e2e::passkey::SoftKey`): register, list, rename, sign in without a password, and
 //! every refusal: a replayed assertion, a second use of one challenge in parallel, a deleted
-//! passkey, a passkey made for another relying party, a blocked user.
+//! passkey, a passkey made for another relying party, a blocked user; a notice for each added or
+//! removed passkey.
 
 use serde_json::{Value, json};
 use sesame_e2e::passkey::{ORIGIN, SoftKey};
@@ -156,15 +157,29 @@ async fn one_challenge_answered_twice_in_parallel_signs_in_once(server: Server) 
 }
 
 async fn a_deleted_passkey_no_longer_signs_in(server: Server) {
-    let (mut owner, _, user_id) = server.new_user("passkeydelete").await;
+    let (mut owner, email, user_id) = server.new_user("passkeydelete").await;
     let mut key = SoftKey::new(ORIGIN);
+    let before = server.messages_to(&email).await.len();
     let made = registered(&mut owner, &mut key, "laptop").await;
+    // Each change is told to the account's email: a passkey signs in past every other factor.
+    let told = server.messages_to(&email).await;
+    assert_eq!(told.len(), before + 1, "one notice: {told:?}");
+    assert!(
+        told.last().unwrap().contains("passkey was just added"),
+        "{told:?}"
+    );
     let id = made["id"].as_str().unwrap();
     let req = owner
         .client
         .delete(format!("{}/me/passkeys/{id}", owner.base));
     let deleted = owner.clone().send(req).await;
     assert_eq!(deleted.status, 200, "{:#}", deleted.body);
+    let told = server.messages_to(&email).await;
+    assert_eq!(told.len(), before + 2, "one more notice: {told:?}");
+    assert!(
+        told.last().unwrap().contains("passkey was just removed"),
+        "{told:?}"
+    );
     let listed = owner.get("/me/passkeys").await;
     assert_eq!(listed.body["data"], json!([]));
     let req = owner

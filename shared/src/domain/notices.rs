@@ -1,5 +1,5 @@
 //! Security notices by email: the password was changed or reset, the email address was changed
-//! (told to the old address), a second factor changed. They carry no code, link or secret, and a failed send does not undo
+//! (told to the old address), a second factor changed, a passkey added or removed. They carry no code, link or secret, and a failed send does not undo
 //! the change it reports: it is logged (without the address) and the request still succeeds.
 
 use super::Deps;
@@ -18,6 +18,10 @@ pub enum Notice {
     SecondFactorChanged,
     /// The phone number the SMS second factor goes to was changed (it follows the verified phone).
     SecondFactorPhoneChanged,
+    /// A passkey was added: it signs in alone, past the password and the second factor.
+    PasskeyAdded,
+    /// A passkey was deleted.
+    PasskeyRemoved,
 }
 
 impl Notice {
@@ -29,6 +33,8 @@ impl Notice {
             Notice::SignInPaused => "Sign-in to your account is paused",
             Notice::SecondFactorChanged => "Your two-factor settings were changed",
             Notice::SecondFactorPhoneChanged => "Your two-factor phone number was changed",
+            Notice::PasskeyAdded => "A passkey was added to your account",
+            Notice::PasskeyRemoved => "A passkey was removed from your account",
         }
     }
 
@@ -46,6 +52,13 @@ impl Notice {
             Notice::SecondFactorPhoneChanged => {
                 "The phone number of your account was just changed, and with it the phone that \
                  receives your two-factor codes."
+            }
+            Notice::PasskeyAdded => {
+                "A passkey was just added to your account. A passkey signs in on its own, \
+                 without your password or second factor."
+            }
+            Notice::PasskeyRemoved => {
+                "A passkey was just removed from your account: it no longer signs in."
             }
             Notice::PasswordReset => {
                 "The password of your account was just reset with a code, and every other \

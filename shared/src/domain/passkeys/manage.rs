@@ -11,6 +11,7 @@ use crate::domain::Deps;
 use crate::domain::caller::Caller;
 use crate::domain::error::{AuthError, ErrorCode, FieldError};
 use crate::domain::model::Signin;
+use crate::domain::notices::{self, Notice};
 use crate::domain::ports::passkeys::{PasskeyAdd, PasskeyAdded};
 use crate::domain::ports::store::Written;
 use crate::domain::reverify;
@@ -104,7 +105,10 @@ pub async fn finish(
         passkey,
     };
     match deps.store.add_passkey(&add).await? {
-        PasskeyAdded::Done => Ok(add.passkey),
+        PasskeyAdded::Done => {
+            tell(deps, Notice::PasskeyAdded, &signin.user_id).await;
+            Ok(add.passkey)
+        }
         PasskeyAdded::Taken => Err(AuthError::Taken(vec![FieldError::new(
             ErrorCode::PasskeyExists,
             "credential",
@@ -151,7 +155,21 @@ pub async fn delete(deps: &Deps, caller: &Caller, passkey_id: &str) -> Result<()
         .delete_passkey(&signin.user_id, passkey_id)
         .await?
     {
-        Written::Done => Ok(()),
+        Written::Done => {
+            tell(deps, Notice::PasskeyRemoved, &signin.user_id).await;
+            Ok(())
+        }
         Written::Conflict => Err(AuthError::PasskeyNotFound),
+    }
+}
+
+/// The security notice of a passkey change, to the account's email: a passkey added by someone
+/// with a stolen, recently verified signin would otherwise outlive a password reset unseen. One
+/// read of the user, after the change committed (best effort, like every notice).
+async fn tell(deps: &Deps, notice: Notice, user_id: &str) {
+    match deps.store.get_user(user_id).await {
+        Ok(Some(user)) => notices::send(deps, notice, user.email.as_deref(), user_id).await,
+        Ok(None) => {}
+        Err(e) => tracing::warn!(user_id, ?notice, error = %e, "security notice not sent"),
     }
 }
