@@ -21,6 +21,7 @@ fn registration(c: &SignupCompletion) -> PendingRegistration {
         signin_id: c.grant.signin.id.clone(),
         user_id: c.user.id.clone(),
         state: format!("state-{}", new_id("reg")),
+        notify_to: c.user.email.clone(),
         expires_at: NOW + Duration::minutes(5),
     }
 }

@@ -62,6 +62,7 @@ pub async fn begin(deps: &Deps, caller: &Caller) -> Result<Value, AuthError> {
         signin_id: signin.id.clone(),
         user_id: user.id.clone(),
         state,
+        notify_to: user.email.clone(),
         expires_at: deps.clock.now() + REGISTRATION_TTL,
     };
     store.put_passkey_registration(&pending).await?;
@@ -106,7 +107,8 @@ pub async fn finish(
     };
     match deps.store.add_passkey(&add).await? {
         PasskeyAdded::Done => {
-            tell(deps, Notice::PasskeyAdded, &signin.user_id).await;
+            let to = add.registration.notify_to.as_deref();
+            notices::send(deps, Notice::PasskeyAdded, to, &signin.user_id).await;
             Ok(add.passkey)
         }
         PasskeyAdded::Taken => Err(AuthError::Taken(vec![FieldError::new(
@@ -163,9 +165,9 @@ pub async fn delete(deps: &Deps, caller: &Caller, passkey_id: &str) -> Result<()
     }
 }
 
-/// The security notice of a passkey change, to the account's email: a passkey added by someone
-/// with a stolen, recently verified signin would otherwise outlive a password reset unseen. One
-/// read of the user, after the change committed (best effort, like every notice).
+/// The security notice of a removed passkey, to the account's email (one read of the user, after
+/// the change committed; best effort, like every notice). An added one's is sent to the address
+/// its registration kept, unseen otherwise: a passkey signs in past every other factor.
 async fn tell(deps: &Deps, notice: Notice, user_id: &str) {
     match deps.store.get_user(user_id).await {
         Ok(Some(user)) => notices::send(deps, notice, user.email.as_deref(), user_id).await,

@@ -73,6 +73,10 @@ pub struct PendingRegistration {
     pub user_id: String,
     /// webauthn-rs's `PasskeyRegistration` (the challenge, the excluded credentials), as JSON.
     pub state: String,
+    /// The account's email when the registration began, for the "passkey added" notice (so the
+    /// finish needs no read of the user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_to: Option<String>,
     #[serde(with = "time::serde::timestamp")]
     pub expires_at: Timestamp,
 }
