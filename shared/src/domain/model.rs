@@ -244,9 +244,8 @@ pub struct SigninAttempt {
     /// What an `sso` attempt keeps server-side while the user is at the provider.
     #[serde(default)]
     pub sso: Option<SsoRequest>,
-    /// What a password reset of a known user needs at its last step, read when it was opened so
-    /// that step need not read the user again (kept server-side; `None` for other attempts and
-    /// for an unknown identifier's).
+    /// What a known user's password reset needs at its last step, read when it was opened (kept
+    /// server-side; `None` for other attempts and for an unknown identifier's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<ResetContext>,
     /// A reverification (`POST /auth/reverify`): the signin whose `verified_at` completing this
@@ -582,9 +581,8 @@ impl Claim {
         claims
     }
 
-    /// The claims a user holds: the username, and only *verified* contacts. An unproven email or
-    /// phone claims nothing, so nobody can squat an address, or sign in through one, by merely
-    /// typing it; it is claimed when a code proves it.
+    /// The claims a user holds: the username, and only *verified* contacts (an unproven email or
+    /// phone claims nothing, so nobody squats or signs in through an address by typing it).
     pub fn for_user(user: &User) -> Vec<Claim> {
         let mut claims = Vec::new();
         if let Some(e) = user.email.as_ref().filter(|_| user.email_verified) {
